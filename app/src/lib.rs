@@ -1,0 +1,73 @@
+//! Switchyard's user interface: the same components render on the server
+//! (feature `ssr`) and hydrate in the browser (feature `hydrate`).
+
+pub mod components;
+pub mod pages;
+pub mod status;
+pub mod theme;
+
+#[cfg(feature = "ssr")]
+pub mod server_context;
+
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+use components::nav::TopNav;
+use pages::{
+    home::HomePage,
+    not_found::NotFound,
+    section::{ConnectionsPage, DashboardPage, ExecutionsPage, SettingsPage, WorkflowsPage},
+};
+
+/// The HTML document around the app, rendered only on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let theme = theme::theme_from_request();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" data-theme=theme.as_str()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: navigation around the routed pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="switchyard" href="/pkg/switchyard.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Meta name="description" content="Switchyard: API workflows you can watch run." />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Switchyard".to_owned() } else { format!("{page} · Switchyard") }
+        } />
+        <Router>
+            <TopNav />
+            <main id="main" class="page">
+                <Routes fallback=NotFound>
+                    // Async: the HTML is complete before any script runs.
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows") view=WorkflowsPage />
+                    <Route path=path!("/executions") view=ExecutionsPage />
+                    <Route path=path!("/connections") view=ConnectionsPage />
+                    <Route path=path!("/dashboard") view=DashboardPage />
+                    <Route path=path!("/settings") view=SettingsPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

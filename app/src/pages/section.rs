@@ -1,0 +1,85 @@
+//! The top-level sections reached from the navigation bar. Each starts with
+//! its empty state; the features that fill them build on this frame.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+fn SectionPage(
+    title: &'static str,
+    lead: &'static str,
+    empty_title: &'static str,
+    empty_text: &'static str,
+) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <header class="page-header">
+            <h1>{title}</h1>
+            <p class="muted">{lead}</p>
+        </header>
+        <div class="empty-state">
+            <h2>{empty_title}</h2>
+            <p class="muted">{empty_text}</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn WorkflowsPage() -> impl IntoView {
+    view! {
+        <SectionPage
+            title="Workflows"
+            lead="Graphs of triggers and steps that run when something happens."
+            empty_title="No workflows yet"
+            empty_text="Workflows you create or import will be listed here with their status and last run."
+        />
+    }
+}
+
+#[component]
+pub fn ExecutionsPage() -> impl IntoView {
+    view! {
+        <SectionPage
+            title="Executions"
+            lead="Every run of every workflow, live."
+            empty_title="No executions yet"
+            empty_text="Runs appear here as soon as a workflow starts, with each step's status."
+        />
+    }
+}
+
+#[component]
+pub fn ConnectionsPage() -> impl IntoView {
+    view! {
+        <SectionPage
+            title="Connections"
+            lead="Credentials for the services your workflows call, stored encrypted."
+            empty_title="No connections yet"
+            empty_text="Connections you add can be used by any HTTP or integration step."
+        />
+    }
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    view! {
+        <SectionPage
+            title="Dashboard"
+            lead="Throughput, success rate and latency across your workflows."
+            empty_title="Nothing to chart yet"
+            empty_text="Charts fill in once workflows have run."
+        />
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    view! {
+        <SectionPage
+            title="Settings"
+            lead="Your account, password and API tokens."
+            empty_title="No settings yet"
+            empty_text="Account settings appear here once you sign in."
+        />
+    }
+}

@@ -1,0 +1,23 @@
+//! Schema migrations for Switchyard, shared by SQLite and Postgres.
+//!
+//! Every migration is written with sea-query builders only, so one file
+//! produces the right DDL for both backends. Each has a working `down`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_users;
+mod m20261122_000002_create_workflows;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_users::Migration),
+            Box::new(m20261122_000002_create_workflows::Migration),
+        ]
+    }
+}
+
+pub mod database;

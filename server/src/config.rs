@@ -1,0 +1,251 @@
+//! Run-time configuration, read from command-line flags or environment
+//! variables (`server --help` lists them all).
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Parser, ValueEnum, error::ContextKind};
+
+use crate::secret_key::SecretKey;
+
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Switchyard: API workflows you can watch run.",
+    after_help = "Every option can also be set through the environment variable shown beside it."
+)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "SWITCHYARD_BIND",
+        default_value = "127.0.0.1:3000",
+        value_name = "ADDR"
+    )]
+    pub bind: SocketAddr,
+
+    /// Database to use: `postgres://user@host/db` or `sqlite://path?mode=rwc`.
+    /// Default: a SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL",
+          value_parser = parse_database_url)]
+    pub database_url: Option<String>,
+
+    /// Size of the database connection pool (default: 1 for SQLite, 10 for Postgres).
+    #[arg(long, env = "SWITCHYARD_DB_MAX_CONNECTIONS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: Option<u32>,
+
+    /// Directory for the embedded database and the generated secret key.
+    #[arg(
+        long,
+        env = "SWITCHYARD_DATA_DIR",
+        default_value = "data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Key for signing and encrypting secrets: 32 bytes as base64 or hex.
+    /// Default: generated on first start into `<data dir>/secret.key` (mode 0600).
+    #[arg(long, env = "SWITCHYARD_SECRET_KEY", hide_env_values = true, value_name = "KEY",
+          value_parser = SecretKey::parse)]
+    pub secret_key: Option<SecretKey>,
+
+    /// The address users reach Switchyard at, e.g. `https://switchyard.example.com`;
+    /// used for links and to mark cookies Secure. Default: `http://<bind>`.
+    #[arg(long, env = "SWITCHYARD_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+
+    /// Log output: `pretty` for people, `json` for log collectors.
+    #[arg(long, env = "SWITCHYARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Which logs to keep, in `tracing` filter syntax, e.g. `info` or `info,server=debug`.
+    #[arg(long, env = "SWITCHYARD_LOG", default_value = "info", value_name = "FILTER",
+          value_parser = parse_log_filter)]
+    pub log: String,
+
+    /// Directory holding the compiled site (WASM, JS, CSS and public assets).
+    #[arg(
+        long,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site",
+        value_name = "DIR"
+    )]
+    pub site_root: PathBuf,
+
+    /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
+    #[arg(
+        long,
+        env = "SWITCHYARD_SHUTDOWN_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
+    pub shutdown_timeout: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Config {
+    /// Reads the configuration from the process's arguments and environment.
+    /// `Err` holds either clap's own output (help, version) or one line
+    /// naming the setting that is wrong.
+    pub fn from_env_and_args() -> Result<Config, ConfigError> {
+        Config::try_parse().map_err(ConfigError::from_clap)
+    }
+
+    /// The URL users reach this server at.
+    pub fn public_url(&self) -> url::Url {
+        self.public_url.clone().unwrap_or_else(|| {
+            url::Url::parse(&format!("http://{}", self.bind))
+                .expect("a socket address is a valid host")
+        })
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout)
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// `--help` or `--version`: print clap's text and exit successfully.
+    Informational(clap::Error),
+    /// A bad setting, described in one line.
+    Invalid(String),
+}
+
+impl ConfigError {
+    fn from_clap(error: clap::Error) -> ConfigError {
+        use clap::error::ErrorKind;
+        if matches!(
+            error.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+        ) {
+            return ConfigError::Informational(error);
+        }
+        ConfigError::Invalid(one_line(&error))
+    }
+}
+
+/// Turns clap's multi-line report into one line that also names the
+/// environment variable, since most people configure through those.
+fn one_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid configuration")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let flag = match error.get(ContextKind::InvalidArg) {
+        Some(clap::error::ContextValue::String(flag)) => flag.clone(),
+        _ => return first,
+    };
+    let long = flag
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("--");
+    let command = <Config as clap::CommandFactory>::command();
+    let Some(arg) = command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long))
+    else {
+        return first;
+    };
+    let mut line = first;
+    // Database URLs and keys carry secrets: never repeat them.
+    if arg.is_hide_env_values_set()
+        && let Some(clap::error::ContextValue::String(value)) = error.get(ContextKind::InvalidValue)
+        && !value.is_empty()
+    {
+        line = line.replace(value.as_str(), "<hidden>");
+    }
+    match arg.get_env() {
+        Some(env) => format!("{line} (set by {} or --{long})", env.to_string_lossy()),
+        None => line,
+    }
+}
+
+fn parse_database_url(value: &str) -> Result<String, String> {
+    match migration::database::backend_of(value) {
+        Some(_) => Ok(value.to_owned()),
+        None => {
+            Err("expected a URL starting with postgres://, postgresql:// or sqlite:".to_owned())
+        }
+    }
+}
+
+fn parse_public_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("expected an http:// or https:// URL with a host".to_owned());
+    }
+    Ok(url)
+}
+
+fn parse_log_filter(value: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(value)
+        .map(|_| value.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        Config::try_parse_from(std::iter::once("switchyard").chain(args.iter().copied()))
+            .map_err(ConfigError::from_clap)
+    }
+
+    fn invalid(args: &[&str]) -> String {
+        match parse(args) {
+            Err(ConfigError::Invalid(line)) => line,
+            other => panic!("expected an invalid configuration, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_need_no_settings() {
+        let config = parse(&[]).expect("defaults are valid");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.data_dir, PathBuf::from("data"));
+        assert_eq!(config.log_format, LogFormat::Pretty);
+        assert_eq!(config.public_url().as_str(), "http://127.0.0.1:3000/");
+    }
+
+    #[test]
+    fn bad_values_are_one_line_naming_the_variable() {
+        let line = invalid(&["--bind", "nonsense"]);
+        assert!(line.contains("SWITCHYARD_BIND"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+
+        let line = invalid(&["--database-url", "mysql://x"]);
+        assert!(
+            line.contains("DATABASE_URL") && line.contains("postgres://"),
+            "{line}"
+        );
+
+        let line = invalid(&["--public-url", "ftp://x"]);
+        assert!(line.contains("SWITCHYARD_PUBLIC_URL"), "{line}");
+
+        let line = invalid(&["--log", "info,,=["]);
+        assert!(line.contains("SWITCHYARD_LOG"), "{line}");
+
+        let line = invalid(&["--log-format", "xml"]);
+        assert!(line.contains("SWITCHYARD_LOG_FORMAT"), "{line}");
+    }
+
+    #[test]
+    fn the_database_url_is_never_echoed() {
+        let line = invalid(&["--database-url", "mysql://root:hunter2@db/x"]);
+        assert!(!line.contains("hunter2"), "{line}");
+    }
+}

@@ -1,0 +1,10 @@
+//! The Switchyard server: configuration, HTTP routing, and the lifecycle of
+//! one running instance.
+
+pub mod config;
+pub mod error;
+pub mod request_id;
+pub mod routes;
+pub mod secret_key;
+pub mod startup;
+pub mod telemetry;

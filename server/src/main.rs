@@ -1,0 +1,58 @@
+//! `server`: runs one Switchyard instance.
+
+use std::process::ExitCode;
+
+use server::{
+    config::{Config, ConfigError},
+    startup::Application,
+    telemetry,
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env_and_args() {
+        Ok(config) => config,
+        Err(ConfigError::Informational(output)) => {
+            let _ = output.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(ConfigError::Invalid(line)) => {
+            eprintln!("switchyard: invalid configuration: {line}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format, &config.log);
+
+    let public_url = config.public_url();
+    let application = match Application::build(config).await {
+        Ok(application) => application,
+        Err(error) => {
+            eprintln!("switchyard: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = format!("http://{}", application.local_addr());
+    tracing::info!(%url, public_url = %public_url, "Switchyard is listening");
+    println!("Switchyard is running at {url}");
+
+    match application.run_until(shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("switchyard: server error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate.recv() => {},
+    }
+}

@@ -1,0 +1,3 @@
+//! HTTP routes that are not Leptos pages, one module per area.
+
+pub mod health;

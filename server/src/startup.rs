@@ -1,0 +1,239 @@
+//! Building and running one Switchyard instance: open the database, apply
+//! migrations, assemble the router, serve until asked to stop.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
+
+use app::{App, server_context::ServerContext, shell};
+use axum::{Router, extract::FromRef, middleware};
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::{
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, limit::RequestBodyLimitLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    config::Config,
+    error::{api_method_not_allowed, api_not_found, panic_response},
+    request_id, routes,
+    secret_key::SecretKey,
+};
+
+/// Largest request body accepted by default.
+const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+/// Shared by every handler.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub context: ServerContext,
+    pub secret_key: SecretKey,
+    pub config: Arc<Config>,
+}
+
+/// Why an instance could not start; each variant reads as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("secret key: {0}")]
+    SecretKey(String),
+    #[error("cannot open the database {url}: {source}")]
+    Database { url: String, source: sea_orm::DbErr },
+    #[error("cannot migrate the database schema: {0}")]
+    Migration(sea_orm::DbErr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A started instance, listening but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let secret_key = match &config.secret_key {
+            Some(key) => key.clone(),
+            None => SecretKey::load_or_create(&config.data_dir).map_err(StartError::SecretKey)?,
+        };
+        let db = open_database(&config).await?;
+        migration::database::migrate(&db)
+            .await
+            .map_err(StartError::Migration)?;
+        let schema_version = migration::database::schema_version(&db)
+            .await
+            .map_err(StartError::Migration)?;
+
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("switchyard")
+            .site_root(config.site_root.display().to_string())
+            .site_addr(local_addr)
+            .env(leptos::config::Env::PROD)
+            .build();
+        let state = AppState {
+            leptos_options,
+            context: ServerContext {
+                db,
+                started_at: Instant::now(),
+                schema_version,
+            },
+            secret_key,
+            config: Arc::new(config),
+        };
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.state.context.db
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish
+    /// within the configured grace period.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let grace = self.state.config.shutdown_timeout();
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.wait_for(|stop| *stop).await;
+            })
+            .into_future();
+        let mut server = tokio::spawn(server);
+        tokio::select! {
+            result = &mut server => return result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            () = shutdown => {}
+        }
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down; finishing in-flight requests"
+        );
+        let _ = stop_tx.send(true);
+        match tokio::time::timeout(grace, server).await {
+            Ok(result) => result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            Err(_) => {
+                tracing::warn!("grace period over; closing the remaining connections");
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn open_database(config: &Config) -> Result<DatabaseConnection, StartError> {
+    let url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| migration::database::default_url(&config.data_dir));
+    migration::database::connect(&url, config.db_max_connections)
+        .await
+        .map_err(|source| StartError::Database {
+            url: redact_password(&url),
+            source,
+        })
+}
+
+/// The URL with any password replaced, fit for messages and logs.
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let leptos_routes = generate_route_list(App);
+    let provide_server_context = {
+        let context = state.context.clone();
+        move || provide_context(context.clone())
+    };
+    let render_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+
+    let api = Router::new()
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed);
+
+    Router::new()
+        .merge(routes::health::router())
+        .nest("/api/v1", api)
+        .leptos_routes_with_context(
+            &state,
+            leptos_routes,
+            provide_server_context.clone(),
+            render_shell,
+        )
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            provide_server_context,
+            shell,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::make_span)
+                .on_response(request_id::on_response),
+        )
+        .layer(middleware::from_fn(request_id::assign))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_password("postgres://app:hunter2@db:5432/switchyard"),
+            "postgres://app:***@db:5432/switchyard"
+        );
+        assert_eq!(
+            redact_password("sqlite://data/x.db?mode=rwc"),
+            "sqlite://data/x.db?mode=rwc"
+        );
+    }
+}

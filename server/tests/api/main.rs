@@ -1,0 +1,9 @@
+//! Integration tests: the real server on port 0, over HTTP, against a fresh
+//! SQLite file and a fresh Postgres database. One test binary, so the
+//! server links once.
+
+mod helpers;
+
+mod health;
+mod pages;
+mod process;

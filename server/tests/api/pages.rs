@@ -1,0 +1,117 @@
+//! Server-rendered pages: the shell, the navigation, status, 404, assets.
+
+use sea_orm::ConnectionTrait;
+
+use crate::{helpers::TestApp, on_both_backends};
+
+on_both_backends!(
+    home_page_is_rendered_on_the_server,
+    unknown_pages_render_the_styled_404,
+    system_status_is_served_as_a_server_function,
+    theme_cookie_is_rendered_on_the_server,
+);
+
+async fn home_page_is_rendered_on_the_server(app: TestApp) {
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = response.text().await.unwrap();
+    for link in [
+        "/workflows",
+        "/executions",
+        "/connections",
+        "/dashboard",
+        "/settings",
+    ] {
+        assert!(
+            html.contains(&format!("href=\"{link}\"")),
+            "navigation lacks {link}"
+        );
+    }
+    assert!(html.contains("API workflows you can watch run"));
+    assert!(html.contains("/pkg/switchyard.css"));
+    assert!(
+        html.contains("/pkg/switchyard.js"),
+        "hydration script is referenced"
+    );
+    let database = match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "PostgreSQL",
+        _ => "SQLite",
+    };
+    assert!(html.contains(database), "status card names {database}");
+    assert!(html.contains("m20261122_000002_create_workflows"));
+}
+
+async fn unknown_pages_render_the_styled_404(app: TestApp) {
+    let response = app.get("/definitely/not/here").await;
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("This page does not exist"));
+    assert!(
+        html.contains("href=\"/workflows\""),
+        "404 keeps the navigation"
+    );
+}
+
+async fn system_status_is_served_as_a_server_function(app: TestApp) {
+    let response = app
+        .client
+        .post(app.url("/api/system_status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let status: app::status::SystemStatus = response.json().await.unwrap();
+    assert!(status.database_up);
+    assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
+}
+
+async fn theme_cookie_is_rendered_on_the_server(app: TestApp) {
+    let dark = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", "switchyard_theme=dark")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dark.contains("data-theme=\"dark\""));
+    let light = app.get("/").await.text().await.unwrap();
+    assert!(light.contains("data-theme=\"light\""));
+}
+
+#[tokio::test]
+async fn site_files_are_served_from_the_site_root() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/switchyard.css"), "body{color:red}").unwrap();
+    std::fs::write(site.path().join("logo.svg"), "<svg/>").unwrap();
+    let site_root = site.path().to_path_buf();
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |config| {
+        config.site_root = site_root;
+    })
+    .await
+    .unwrap();
+
+    let css = app.get("/pkg/switchyard.css").await;
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert_eq!(css.text().await.unwrap(), "body{color:red}");
+
+    let svg = app.get("/logo.svg").await;
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+
+    assert_eq!(app.get("/pkg/missing.js").await.status(), 404);
+}
