@@ -22,7 +22,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
-    pub data_dir: TempDir,
+    _data_dir: TempDir,
     stop: Option<oneshot::Sender<()>>,
     _postgres: Option<PostgresDatabase>,
 }
@@ -173,7 +173,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         address,
         client,
         db,
-        data_dir,
+        _data_dir: data_dir,
         stop: Some(stop),
         _postgres: postgres,
     })

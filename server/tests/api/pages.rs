@@ -1,7 +1,5 @@
 //! Server-rendered pages: the shell, the navigation, status, 404, assets.
 
-use sea_orm::ConnectionTrait;
-
 use crate::{helpers::TestApp, on_both_backends};
 
 on_both_backends!(
