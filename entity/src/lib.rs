@@ -1,4 +1,8 @@
 //! SeaORM entities: the rows Switchyard stores, one module per table.
 
+pub mod dead_letter;
+pub mod execution;
+pub mod execution_event;
+pub mod step_run;
 pub mod user;
 pub mod workflow;

@@ -61,6 +61,8 @@ pub enum FieldType {
     Text {
         multiline: bool,
     },
+    /// Text that is a credential: masked in forms, hidden in stored step inputs.
+    Secret,
     /// An http(s) URL, or a template producing one.
     Url,
     /// A `{{ … }}` expression, evaluated to a JSON value.

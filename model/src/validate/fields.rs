@@ -106,7 +106,10 @@ impl<'a> ConfigChecker<'a> {
     fn check_value(&mut self, field: &FieldSpec, value: &Value, path: &str) {
         // A template stands for a value of the right type, known at run time.
         if let Value::String(text) = value
-            && !matches!(field.ty, FieldType::Text { .. } | FieldType::Json)
+            && !matches!(
+                field.ty,
+                FieldType::Text { .. } | FieldType::Secret | FieldType::Json
+            )
             && self.check_template(text, path)
         {
             if matches!(field.ty, FieldType::Expression) && single_expression(text).is_none() {
@@ -122,7 +125,7 @@ impl<'a> ConfigChecker<'a> {
         }
         let label = &field.label;
         match &field.ty {
-            FieldType::Text { .. } => match value {
+            FieldType::Text { .. } | FieldType::Secret => match value {
                 Value::String(text) => {
                     self.check_template(text, path);
                 }

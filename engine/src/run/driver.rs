@@ -1,0 +1,210 @@
+//! Drives one execution: starts ready steps (pure ones inline, others
+//! concurrently), feeds outcomes back into the state, saves progress before
+//! every side effect, and stops for long waits, cancellation or a lost lease.
+
+use std::{future::Future, sync::Arc};
+
+use futures_util::{FutureExt, StreamExt, stream::FuturesUnordered};
+use serde_json::{Value, json};
+
+use super::{
+    plan::Plan,
+    state::{Job, RunEnd, RunState, StepKey},
+};
+use crate::{
+    error::StepError,
+    nodes::{NodeKind, Outcome, Services, StepInput, StepLog},
+    time::now_ms,
+};
+
+/// Why a drive stopped before the run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stop {
+    /// Someone cancelled the run; it has been marked cancelled.
+    Cancelled,
+    /// Another worker owns the run now; nothing more may be written.
+    LeaseLost,
+    /// The instance is shutting down; the run will resume elsewhere.
+    Shutdown,
+    /// Saving failed; the run will resume once the lease expires.
+    Store(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DriveEnd {
+    Ended(RunEnd),
+    /// Nothing to do until `wake_at`: put the run aside until then.
+    Sleeping {
+        wake_at: i64,
+    },
+    Stopped(Stop),
+}
+
+/// Where a drive saves its progress.
+pub trait Persistence {
+    /// Saves changed steps and new events.
+    fn save(&mut self, state: &mut RunState) -> impl Future<Output = Result<(), Stop>> + Send;
+    /// Completes when the drive must stop (cancel-safe: polled repeatedly).
+    fn stopped(&mut self) -> impl Future<Output = Stop> + Send;
+}
+
+/// Drives until the run ends, stops, or has nothing to do for longer than
+/// `hold_ms` (shorter waits are slept through here).
+pub async fn drive<P: Persistence + Send>(
+    state: &mut RunState,
+    services: &Services,
+    persistence: &mut P,
+    hold_ms: i64,
+    deadline: Option<i64>,
+) -> DriveEnd {
+    let mut in_flight = FuturesUnordered::new();
+    let mut running: Vec<StepKey> = Vec::new();
+    loop {
+        let now = now_ms();
+        state.wake_due(now);
+        while let Some(key) = state.next_ready() {
+            let job = match state.start(&key, now) {
+                Ok(job) => job,
+                Err(error) => {
+                    state.apply(&key, Outcome::Failed(error), Vec::new(), now);
+                    continue;
+                }
+            };
+            let pure = state.plan.nodes[key.node].is_pure;
+            let mut future =
+                run_job(state.plan.clone(), state.trigger.clone(), job, services).boxed();
+            if pure && let Some((key, outcome, logs)) = (&mut future).now_or_never() {
+                state.apply(&key, outcome, logs, now);
+                continue;
+            }
+            // Side effects follow: what happened so far must be durable first.
+            if let Err(stop) = persistence.save(state).await {
+                return DriveEnd::Stopped(stop);
+            }
+            running.push(key);
+            in_flight.push(future);
+        }
+
+        if let Some(end) = state.end(in_flight.len()) {
+            if matches!(end, RunEnd::Failed(_)) {
+                state.skip_unstarted(now_ms());
+            }
+            return DriveEnd::Ended(end);
+        }
+        let wake = state.next_wake();
+        if in_flight.is_empty() {
+            match wake {
+                Some(wake_at) if wake_at - now > hold_ms => return DriveEnd::Sleeping { wake_at },
+                Some(_) => {}
+                None => {
+                    // Nothing running, ready or due, yet not finished: a bug.
+                    let error = StepError::internal("the run stalled: no step can run");
+                    return DriveEnd::Ended(RunEnd::Failed(error.to_json()));
+                }
+            }
+        }
+        if state.has_dirty()
+            && let Err(stop) = persistence.save(state).await
+        {
+            return DriveEnd::Stopped(stop);
+        }
+
+        let sleep_until = |at: Option<i64>| async move {
+            match at {
+                Some(at) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        (at - now_ms()).max(0) as u64
+                    ))
+                    .await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some((key, outcome, logs)) = in_flight.next(), if !in_flight.is_empty() => {
+                running.retain(|k| k != &key);
+                state.apply(&key, outcome, logs, now_ms());
+            }
+            () = sleep_until(wake) => {}
+            stop = persistence.stopped() => {
+                drop(in_flight);
+                if stop == Stop::Cancelled {
+                    state.cancel(&running, now_ms());
+                }
+                return DriveEnd::Stopped(stop);
+            }
+            () = sleep_until(deadline) => {
+                drop(in_flight);
+                state.cancel(&running, now_ms());
+                let limit = deadline.unwrap_or_default();
+                let error = json!({ "class": "transient", "message": format!("the run did not finish before its deadline ({})", crate::time::to_rfc3339(limit)) });
+                return DriveEnd::Ended(RunEnd::Failed(error));
+            }
+        }
+    }
+}
+
+/// Runs one step to its outcome. Owns what it reads, so that many can run
+/// at once while the state keeps changing.
+async fn run_job(
+    plan: Arc<Plan>,
+    trigger: Arc<Value>,
+    job: Job,
+    services: &Services,
+) -> (StepKey, Outcome, Vec<String>) {
+    let kind: Arc<dyn NodeKind> = plan.nodes[job.key.node].kind.clone();
+    let log = StepLog::default();
+    let input = StepInput {
+        node: &plan.def.nodes[job.key.node],
+        config: job.config,
+        inputs: job.inputs,
+        trigger: &trigger,
+        step_key: &job.step_key,
+        attempt: job.attempt,
+        services,
+        log: log.clone(),
+    };
+    let outcome = kind.run(input).await;
+    (job.key, outcome, log.take())
+}
+
+/// Keeps nothing: for tests, benchmarks and previews.
+pub struct InMemory;
+
+impl Persistence for InMemory {
+    async fn save(&mut self, state: &mut RunState) -> Result<(), Stop> {
+        state.take_dirty();
+        state.events.clear();
+        Ok(())
+    }
+
+    async fn stopped(&mut self) -> Stop {
+        std::future::pending().await
+    }
+}
+
+/// Runs a workflow to its end in memory, sleeping through every wait.
+pub async fn run_in_memory(
+    plan: Arc<Plan>,
+    trigger: Value,
+    services: &Services,
+) -> (RunEnd, RunState) {
+    let mut state = RunState::new(plan, "memory".into(), "memory".into(), trigger, now_ms());
+    loop {
+        match drive(&mut state, services, &mut InMemory, i64::MAX, None).await {
+            DriveEnd::Ended(end) => return (end, state),
+            DriveEnd::Sleeping { wake_at } => {
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    (wake_at - now_ms()).max(0) as u64,
+                ))
+                .await
+            }
+            DriveEnd::Stopped(stop) => {
+                return (
+                    RunEnd::Failed(json!({ "message": format!("{stop:?}") })),
+                    state,
+                );
+            }
+        }
+    }
+}

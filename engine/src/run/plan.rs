@@ -1,0 +1,237 @@
+//! A workflow prepared for running: kinds resolved, edges indexed, loop
+//! bodies and the expressions' references worked out once.
+
+use std::{collections::HashMap, sync::Arc};
+
+use model::{
+    OnError, RetryPolicy, WorkflowDefinition,
+    catalogue::{FieldSpec, FieldType},
+    expr::{self, has_templates},
+    graph::{Graph, LOOP_BODY_PORT},
+    validate::{has_errors, validate},
+};
+use serde_json::Value;
+
+use crate::nodes::{NodeKind, Registry};
+
+pub struct PlanNode {
+    pub id: String,
+    pub kind: Arc<dyn NodeKind>,
+    pub is_trigger: bool,
+    pub is_loop: bool,
+    pub is_pure: bool,
+    /// The config holds expressions and must be evaluated before each run.
+    pub templated: bool,
+    /// Steps the config's expressions read (node indices).
+    pub reads_steps: Vec<usize>,
+    /// `(source node, port)` of each incoming edge.
+    pub incoming: Vec<(usize, String)>,
+    /// `(target node, port)` of each outgoing edge.
+    pub outgoing: Vec<(usize, String)>,
+    /// The innermost loop whose body this node belongs to.
+    pub frame: Option<usize>,
+    pub retry: RetryPolicy,
+    pub on_error: OnError,
+    /// Config paths whose values are credentials, hidden in stored inputs.
+    pub secret_paths: Vec<Vec<String>>,
+}
+
+pub struct Plan {
+    pub def: WorkflowDefinition,
+    pub nodes: Vec<PlanNode>,
+    pub trigger: usize,
+    /// Every node in dependency order.
+    pub order: Vec<usize>,
+    /// Nodes of each frame: `None` is the main frame, `Some(loop)` a loop body.
+    pub frames: HashMap<Option<usize>, Vec<usize>>,
+    /// For each loop: body nodes without successors inside the body; their
+    /// outputs make up the item's result.
+    pub sinks: HashMap<usize, Vec<usize>>,
+}
+
+impl Plan {
+    /// Prepares a workflow; refuses one with validation errors.
+    pub fn new(def: WorkflowDefinition, registry: &Registry) -> Result<Plan, String> {
+        let problems = validate(&def, registry.catalogue());
+        if has_errors(&problems) {
+            let first = problems
+                .iter()
+                .find(|p| p.severity == model::Severity::Error)
+                .map(|p| p.message.clone());
+            return Err(format!(
+                "the workflow is not valid: {}",
+                first.unwrap_or_default()
+            ));
+        }
+        let graph = Graph::new(&def);
+        let order = graph
+            .topological_order()
+            .map_err(|_| "the workflow has a cycle".to_owned())?;
+        let mut frame_of: Vec<Option<usize>> = vec![None; def.nodes.len()];
+        let mut body_size: Vec<usize> = vec![usize::MAX; def.nodes.len()];
+        for (n, node) in def.nodes.iter().enumerate() {
+            if node.kind != "loop" {
+                continue;
+            }
+            let body = graph.loop_body(n);
+            for &member in &body {
+                // Nested bodies are smaller: the innermost loop wins.
+                if body.len() < body_size[member] {
+                    body_size[member] = body.len();
+                    frame_of[member] = Some(n);
+                }
+            }
+        }
+        let expressions = expr::shared();
+        let mut nodes = Vec::with_capacity(def.nodes.len());
+        let mut trigger = None;
+        for (n, node) in def.nodes.iter().enumerate() {
+            let kind = registry
+                .get(&node.kind)
+                .ok_or_else(|| format!("unknown kind {}", node.kind))?
+                .clone();
+            let spec = kind.spec();
+            if spec.is_trigger() {
+                trigger = Some(n);
+            }
+            let mut reads_steps = Vec::new();
+            collect_step_refs(&node.config, expressions, &graph, &mut reads_steps);
+            reads_steps.sort_unstable();
+            reads_steps.dedup();
+            let mut secret_paths = Vec::new();
+            collect_secret_paths(&spec.fields, &mut Vec::new(), &mut secret_paths);
+            nodes.push(PlanNode {
+                id: node.id.clone(),
+                is_trigger: spec.is_trigger(),
+                is_loop: node.kind == "loop",
+                is_pure: kind.is_pure(),
+                templated: !spec.is_trigger() && has_templates(&node.config),
+                reads_steps,
+                incoming: graph.incoming[n]
+                    .iter()
+                    .map(|&e| (graph.source_of(e), def.edges[e].source_port.clone()))
+                    .collect(),
+                outgoing: graph.outgoing[n]
+                    .iter()
+                    .map(|&e| (graph.target_of(e), def.edges[e].source_port.clone()))
+                    .collect(),
+                frame: frame_of[n],
+                retry: def.retry_policy(node).clone(),
+                on_error: def.on_error(node),
+                secret_paths,
+                kind,
+            });
+        }
+        let trigger = trigger.ok_or("the workflow has no trigger")?;
+        let mut frames: HashMap<Option<usize>, Vec<usize>> = HashMap::new();
+        for (n, frame) in frame_of.iter().enumerate() {
+            frames.entry(*frame).or_default().push(n);
+        }
+        let mut sinks = HashMap::new();
+        for (n, node) in nodes.iter().enumerate() {
+            if node.is_loop {
+                let members = frames.get(&Some(n)).cloned().unwrap_or_default();
+                let body_sinks = members
+                    .into_iter()
+                    .filter(|&m| {
+                        nodes[m]
+                            .outgoing
+                            .iter()
+                            .all(|(target, _)| frame_of[*target] != Some(n))
+                    })
+                    .collect();
+                sinks.insert(n, body_sinks);
+            }
+        }
+        for members in frames.values_mut() {
+            members.sort_by_key(|m| order.iter().position(|o| o == m));
+        }
+        Ok(Plan {
+            def,
+            nodes,
+            trigger,
+            order,
+            frames,
+            sinks,
+        })
+    }
+
+    /// Whether `edge` from `source` (a loop) leads into its body.
+    pub fn is_body_edge(&self, source: usize, port: &str) -> bool {
+        self.nodes[source].is_loop && port == LOOP_BODY_PORT
+    }
+
+    pub fn frame_nodes(&self, frame: Option<usize>) -> &[usize] {
+        self.frames.get(&frame).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn collect_step_refs(
+    value: &Value,
+    expressions: &expr::Expressions,
+    graph: &Graph,
+    out: &mut Vec<usize>,
+) {
+    match value {
+        Value::String(text) if expr::contains_template(text) => {
+            if let Ok(refs) = expressions.check(text) {
+                out.extend(refs.iter().filter_map(|id| graph.index_of(id)));
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_step_refs(item, expressions, graph, out)),
+        Value::Object(map) => map
+            .values()
+            .for_each(|item| collect_step_refs(item, expressions, graph, out)),
+        _ => {}
+    }
+}
+
+fn collect_secret_paths(
+    fields: &[FieldSpec],
+    prefix: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) {
+    for field in fields {
+        prefix.push(field.name.clone());
+        match &field.ty {
+            FieldType::Secret => out.push(prefix.clone()),
+            FieldType::Object { fields } => collect_secret_paths(fields, prefix, out),
+            _ => {}
+        }
+        prefix.pop();
+    }
+}
+
+/// Header names whose values are credentials.
+const SECRET_HEADERS: [&str; 7] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "api-key",
+    "x-auth-token",
+    "x-access-token",
+];
+
+/// The evaluated config as it may be stored and shown: credentials hidden.
+pub fn redact(node: &PlanNode, config: &Value) -> Value {
+    let mut shown = config.clone();
+    for path in &node.secret_paths {
+        let pointer: String = path.iter().map(|part| format!("/{part}")).collect();
+        if let Some(value) = shown.pointer_mut(&pointer)
+            && !value.is_null()
+        {
+            *value = Value::String("••••••".into());
+        }
+    }
+    if let Some(Value::Object(headers)) = shown.get_mut("headers") {
+        for (name, value) in headers.iter_mut() {
+            if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                *value = Value::String("••••••".into());
+            }
+        }
+    }
+    shown
+}
