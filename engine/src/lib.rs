@@ -1,11 +1,16 @@
 //! Switchyard's workflow engine: node kinds, expressions, retries, and
 //! durable execution on SQLite or Postgres. Server only.
 
+pub mod engine;
 pub mod error;
+pub mod events;
 pub mod nodes;
 pub mod outbound;
 pub mod run;
+pub mod store;
 pub mod time;
+mod worker;
 
+pub use engine::{Engine, EngineConfig, EngineError};
 pub use error::{ErrorClass, StepError};
 pub use nodes::Registry;

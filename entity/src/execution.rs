@@ -28,8 +28,6 @@ pub struct Model {
     pub cancel_requested: bool,
     /// How many times the run was started again after failing.
     pub run_count: i32,
-    /// Sequence number of the run's newest event.
-    pub event_seq: i32,
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,

@@ -31,7 +31,6 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(Executions::LeaseExpiresAt))
                     .col(boolean(Executions::CancelRequested).default(false))
                     .col(integer(Executions::RunCount).default(0))
-                    .col(integer(Executions::EventSeq).default(0))
                     .col(big_integer(Executions::CreatedAt))
                     .col(big_integer_null(Executions::StartedAt))
                     .col(big_integer_null(Executions::FinishedAt))
@@ -237,7 +236,6 @@ enum Executions {
     LeaseExpiresAt,
     CancelRequested,
     RunCount,
-    EventSeq,
     CreatedAt,
     StartedAt,
     FinishedAt,

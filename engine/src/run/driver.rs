@@ -79,7 +79,7 @@ pub async fn drive<P: Persistence + Send>(
             }
             // Side effects follow: what happened so far must be durable first.
             if let Err(stop) = persistence.save(state).await {
-                return DriveEnd::Stopped(stop);
+                return stopped(state, &running, stop);
             }
             running.push(key);
             in_flight.push(future);
@@ -106,7 +106,8 @@ pub async fn drive<P: Persistence + Send>(
         if state.has_dirty()
             && let Err(stop) = persistence.save(state).await
         {
-            return DriveEnd::Stopped(stop);
+            drop(in_flight);
+            return stopped(state, &running, stop);
         }
 
         let sleep_until = |at: Option<i64>| async move {
@@ -128,10 +129,7 @@ pub async fn drive<P: Persistence + Send>(
             () = sleep_until(wake) => {}
             stop = persistence.stopped() => {
                 drop(in_flight);
-                if stop == Stop::Cancelled {
-                    state.cancel(&running, now_ms());
-                }
-                return DriveEnd::Stopped(stop);
+                return stopped(state, &running, stop);
             }
             () = sleep_until(deadline) => {
                 drop(in_flight);
@@ -142,6 +140,14 @@ pub async fn drive<P: Persistence + Send>(
             }
         }
     }
+}
+
+/// Ends a drive early; a cancelled run's open steps are closed.
+fn stopped(state: &mut RunState, running: &[StepKey], stop: Stop) -> DriveEnd {
+    if stop == Stop::Cancelled {
+        state.cancel(running, now_ms());
+    }
+    DriveEnd::Stopped(stop)
 }
 
 /// Runs one step to its outcome. Owns what it reads, so that many can run

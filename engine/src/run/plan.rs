@@ -161,6 +161,10 @@ impl Plan {
         self.nodes[source].is_loop && port == LOOP_BODY_PORT
     }
 
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id == id)
+    }
+
     pub fn frame_nodes(&self, frame: Option<usize>) -> &[usize] {
         self.frames.get(&frame).map_or(&[], Vec::as_slice)
     }

@@ -1,0 +1,371 @@
+//! The engine of one Switchyard instance: queues runs, works them off with
+//! a bounded number of concurrent tasks, keeps leases alive, and shares
+//! the work (and the event stream) with other instances on the same
+//! Postgres through `LISTEN/NOTIFY`.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use model::{Catalogue, Problem, WorkflowDefinition, validate::has_errors};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr};
+use tokio::sync::{Notify, broadcast, watch};
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use crate::{
+    events::EventBus,
+    nodes::{Registry, Services},
+    outbound::{OutboundClient, OutboundPolicy},
+    run::{Plan, driver::Stop},
+    store::{
+        Enqueued, NewExecution, StoredEvent,
+        queue::{self, CancelOutcome, RequeueOutcome},
+        writer::{Writer, WriterConfig},
+    },
+    time::now_ms,
+    worker,
+};
+
+/// Plans kept in memory (one per workflow version).
+const PLAN_CACHE: usize = 1_024;
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Names this instance in leases; unique per running process.
+    pub instance_id: String,
+    /// Runs worked on at the same time.
+    pub concurrency: usize,
+    /// How long a claimed run stays reserved without a heartbeat.
+    pub lease_ms: i64,
+    /// Waits up to this long keep the run in its worker; longer ones put it aside.
+    pub hold_ms: i64,
+    /// How often to look for due or abandoned runs when nothing signals.
+    pub poll_ms: i64,
+    /// Step inputs and outputs larger than this are stored truncated.
+    pub output_cap_bytes: usize,
+    pub outbound: OutboundPolicy,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            instance_id: format!("switchyard-{}", Uuid::new_v4().simple()),
+            concurrency: 128,
+            lease_ms: 30_000,
+            hold_ms: 1_000,
+            poll_ms: 1_000,
+            output_cap_bytes: 1024 * 1024,
+            outbound: OutboundPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the workflow is not valid")]
+    Invalid(Vec<Problem>),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<DbErr> for EngineError {
+    fn from(error: DbErr) -> Self {
+        EngineError::Database(error.to_string())
+    }
+}
+
+pub(crate) struct Inner {
+    pub db: DatabaseConnection,
+    pub config: EngineConfig,
+    pub registry: Registry,
+    pub services: Services,
+    pub writer: Writer,
+    pub bus: Arc<EventBus>,
+    pub wake: Notify,
+    pub running: Mutex<HashMap<Uuid, watch::Sender<Option<Stop>>>>,
+    pub shutdown: watch::Sender<bool>,
+    pub tasks: TaskTracker,
+    plans: Mutex<HashMap<(Uuid, i32), Arc<Plan>>>,
+}
+
+impl Inner {
+    /// The plan of a workflow version, from the cache or the run's copy.
+    pub async fn plan_for(
+        &self,
+        execution_id: Uuid,
+        workflow_id: Uuid,
+        version: i32,
+    ) -> Result<Arc<Plan>, String> {
+        if let Some(plan) = self
+            .plans
+            .lock()
+            .expect("plan cache")
+            .get(&(workflow_id, version))
+        {
+            return Ok(plan.clone());
+        }
+        let definition = queue::definition(&self.db, execution_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let definition: WorkflowDefinition = serde_json::from_value(definition)
+            .map_err(|e| format!("the workflow cannot be read: {e}"))?;
+        self.remember_plan(workflow_id, version, definition)
+    }
+
+    fn remember_plan(
+        &self,
+        workflow_id: Uuid,
+        version: i32,
+        definition: WorkflowDefinition,
+    ) -> Result<Arc<Plan>, String> {
+        let plan = Arc::new(Plan::new(definition, &self.registry)?);
+        let mut plans = self.plans.lock().expect("plan cache");
+        if plans.len() >= PLAN_CACHE {
+            plans.clear();
+        }
+        plans.insert((workflow_id, version), plan.clone());
+        Ok(plan)
+    }
+}
+
+/// A running engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Starts the workers, the heartbeat and (on Postgres) the listener.
+    pub async fn start(
+        db: DatabaseConnection,
+        registry: Registry,
+        config: EngineConfig,
+    ) -> Result<Engine, DbErr> {
+        let bus = Arc::new(EventBus::new(db.clone()).await?);
+        let writer = Writer::start(
+            db.clone(),
+            bus.clone(),
+            WriterConfig {
+                owner: config.instance_id.clone(),
+                lease_ms: config.lease_ms,
+            },
+        );
+        let services = Services {
+            http: OutboundClient::new(config.outbound.clone()),
+        };
+        let (shutdown, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            db,
+            config,
+            registry,
+            services,
+            writer,
+            bus,
+            wake: Notify::new(),
+            running: Mutex::new(HashMap::new()),
+            shutdown,
+            tasks: TaskTracker::new(),
+            plans: Mutex::new(HashMap::new()),
+        });
+        tokio::spawn(worker::dispatch(inner.clone()));
+        tokio::spawn(heartbeat(inner.clone()));
+        if inner.db.get_database_backend() == DbBackend::Postgres {
+            tokio::spawn(listen(inner.clone()));
+        }
+        Ok(Engine { inner })
+    }
+
+    /// The kinds this engine runs, for editors and validation.
+    pub fn catalogue(&self) -> &Catalogue {
+        self.inner.registry.catalogue()
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    pub fn instance_id(&self) -> &str {
+        &self.inner.config.instance_id
+    }
+
+    /// Queues a run; returns once it is durably committed. A repeated
+    /// idempotency key returns the existing run instead.
+    pub async fn enqueue(&self, new: NewExecution) -> Result<Enqueued, EngineError> {
+        let definition: WorkflowDefinition = serde_json::from_value(new.definition.clone())
+            .map_err(|e| {
+                EngineError::Invalid(vec![Problem {
+                    severity: model::Severity::Error,
+                    node_id: None,
+                    field: None,
+                    message: format!("the workflow cannot be read: {e}"),
+                }])
+            })?;
+        let cached = self
+            .inner
+            .plans
+            .lock()
+            .expect("plan cache")
+            .contains_key(&(new.workflow_id, new.workflow_version));
+        if !cached {
+            let problems = model::validate(&definition, self.catalogue());
+            if has_errors(&problems) {
+                return Err(EngineError::Invalid(problems));
+            }
+            self.inner
+                .remember_plan(new.workflow_id, new.workflow_version, definition)
+                .map_err(EngineError::Database)?;
+        }
+        let enqueued = self
+            .inner
+            .writer
+            .enqueue(new)
+            .await
+            .map_err(EngineError::Database)?;
+        self.inner.wake.notify_one();
+        Ok(enqueued)
+    }
+
+    /// Cancels a run of `owner_id` (a running one at its next step boundary,
+    /// with its in-flight calls aborted).
+    pub async fn cancel(
+        &self,
+        execution_id: Uuid,
+        owner_id: Uuid,
+    ) -> Result<CancelOutcome, EngineError> {
+        let outcome = queue::request_cancel(&self.inner.db, execution_id, owner_id).await?;
+        match &outcome {
+            CancelOutcome::Requested { owner } if owner.as_deref() == Some(self.instance_id()) => {
+                if let Some(stop) = self
+                    .inner
+                    .running
+                    .lock()
+                    .expect("running map")
+                    .get(&execution_id)
+                {
+                    let _ = stop.send(Some(Stop::Cancelled));
+                }
+            }
+            CancelOutcome::Cancelled => self.inner.bus.catch_up().await,
+            _ => {}
+        }
+        Ok(outcome)
+    }
+
+    /// Runs a failed or cancelled run again from where it failed.
+    pub async fn rerun(
+        &self,
+        execution_id: Uuid,
+        owner_id: Uuid,
+    ) -> Result<RequeueOutcome, EngineError> {
+        let outcome = queue::requeue(&self.inner.db, execution_id, owner_id).await?;
+        if outcome == RequeueOutcome::Requeued {
+            self.inner.bus.catch_up().await;
+            self.inner.wake.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    /// Redrives every run of `owner_id` in the dead-letter queue.
+    pub async fn redrive_all(&self, owner_id: Uuid) -> Result<usize, EngineError> {
+        let mut count = 0;
+        for id in queue::open_dead_letters(&self.inner.db, owner_id).await? {
+            if self.rerun(id, owner_id).await? == RequeueOutcome::Requeued {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Every event saved from now on, in log order.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.inner.bus.subscribe()
+    }
+
+    /// Stops claiming, asks running runs to save and step back, and waits
+    /// up to `grace` for them; runs still open are left to other instances.
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.inner.shutdown.send(true);
+        worker::signal_all(
+            &self.inner.running.lock().expect("running map"),
+            Stop::Shutdown,
+        );
+        self.inner.tasks.close();
+        if tokio::time::timeout(grace, self.inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("runs still open after the grace period; their leases will expire");
+        }
+    }
+}
+
+/// Keeps this instance's leases alive.
+async fn heartbeat(inner: Arc<Inner>) {
+    let period = Duration::from_millis((inner.config.lease_ms / 3).max(10) as u64);
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => return,
+        }
+        let until = now_ms() + inner.config.lease_ms;
+        if let Err(error) = queue::heartbeat(&inner.db, &inner.config.instance_id, until).await {
+            tracing::warn!(%error, "lease heartbeat failed");
+        }
+    }
+}
+
+/// Postgres notifications from every instance: new work, new events, and
+/// cancel requests for runs this instance holds.
+async fn listen(inner: Arc<Inner>) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        let listener = async {
+            let mut listener =
+                PgListener::connect_with(inner.db.get_postgres_connection_pool()).await?;
+            listener
+                .listen_all(["switchyard_work", "switchyard_events", "switchyard_cancel"])
+                .await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        let mut listener = match listener.await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for notifications; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        // Anything missed while not listening.
+        inner.bus.catch_up().await;
+        inner.wake.notify_one();
+        loop {
+            let notification = tokio::select! {
+                notification = listener.recv() => notification,
+                _ = shutdown.changed() => return,
+            };
+            match notification {
+                Ok(notification) => match notification.channel() {
+                    "switchyard_work" => inner.wake.notify_one(),
+                    "switchyard_events" => inner.bus.catch_up().await,
+                    "switchyard_cancel" => {
+                        if let Ok(id) = notification.payload().parse::<Uuid>()
+                            && let Some(stop) = inner.running.lock().expect("running map").get(&id)
+                        {
+                            let _ = stop.send(Some(Stop::Cancelled));
+                        }
+                    }
+                    _ => {}
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "notification listener lost its connection");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! One task per instance writes everything workers save, many runs per
+//! transaction (group commit): concurrent saves share one round of fsync
+//! instead of paying one each. Each save is fenced by the run's lease, so a
+//! worker that lost its run cannot overwrite the new owner's progress.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::{
+    Enqueued, EventRow, NewExecution, StepRow, StoredEvent, get,
+    queue::{lock_event_log, notify},
+    sql::Sql,
+};
+use crate::{events::EventBus, time::now_ms};
+
+/// Operations committed together at most.
+const MAX_BATCH: usize = 512;
+/// Rows per INSERT statement (keeps bind parameters under every limit).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// The end of a drive, written with its last save.
+#[derive(Clone, Debug)]
+pub struct Finish {
+    /// `succeeded`, `failed`, `cancelled`, or `waiting`.
+    pub status: &'static str,
+    pub error: Option<Value>,
+    /// For `waiting`: when to pick the run up again.
+    pub run_after: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub dead_letter: Option<DeadLetter>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DeadLetter {
+    pub workflow_id: Uuid,
+    pub node_id: String,
+    pub reason: String,
+    pub error: Value,
+}
+
+/// A worker's progress on one run.
+#[derive(Clone, Debug)]
+pub struct SaveOp {
+    pub execution_id: Uuid,
+    pub token: String,
+    pub steps: Vec<StepRow>,
+    pub events: Vec<EventRow>,
+    pub finish: Option<Finish>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SaveAck {
+    /// Someone asked to cancel the run.
+    pub cancel_requested: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SaveError {
+    /// The lease passed to another worker; nothing was written.
+    LeaseLost,
+    Database(String),
+}
+
+enum Op {
+    Enqueue(NewExecution, oneshot::Sender<Result<Enqueued, String>>),
+    Save(Box<SaveOp>, oneshot::Sender<Result<SaveAck, SaveError>>),
+}
+
+#[derive(Clone)]
+pub struct WriterConfig {
+    /// This instance's lease owner name.
+    pub owner: String,
+    pub lease_ms: i64,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    sender: mpsc::Sender<Op>,
+}
+
+impl Writer {
+    pub fn start(db: DatabaseConnection, bus: Arc<EventBus>, config: WriterConfig) -> Writer {
+        let (sender, receiver) = mpsc::channel(8 * MAX_BATCH);
+        tokio::spawn(run(db, bus, config, receiver));
+        Writer { sender }
+    }
+
+    /// Queues a run; returns once it is committed.
+    pub async fn enqueue(&self, new: NewExecution) -> Result<Enqueued, String> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Op::Enqueue(new, reply))
+            .await
+            .map_err(|_| "the writer stopped".to_owned())?;
+        answer.await.map_err(|_| "the writer stopped".to_owned())?
+    }
+
+    /// Saves a run's progress; returns once it is committed.
+    pub async fn save(&self, op: SaveOp) -> Result<SaveAck, SaveError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || SaveError::Database("the writer stopped".into());
+        self.sender
+            .send(Op::Save(Box::new(op), reply))
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run(
+    db: DatabaseConnection,
+    bus: Arc<EventBus>,
+    config: WriterConfig,
+    mut receiver: mpsc::Receiver<Op>,
+) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        match commit(&db, &config, &batch).await {
+            Ok((results, events)) => {
+                answer(batch, results);
+                bus.publish_committed(events).await;
+            }
+            Err(error) if batch.len() > 1 => {
+                // One bad operation must not sink the others: retry alone.
+                tracing::warn!(%error, size = batch.len(), "batch commit failed; committing one by one");
+                for op in batch {
+                    match commit(&db, &config, std::slice::from_ref(&op)).await {
+                        Ok((results, events)) => {
+                            answer(vec![op], results);
+                            bus.publish_committed(events).await;
+                        }
+                        Err(error) => fail(op, &error),
+                    }
+                }
+            }
+            Err(error) => {
+                for op in batch {
+                    fail(op, &error);
+                }
+            }
+        }
+    }
+}
+
+enum OpResult {
+    Enqueued(Enqueued),
+    Saved(Result<SaveAck, SaveError>),
+}
+
+fn answer(batch: Vec<Op>, results: Vec<OpResult>) {
+    for (op, result) in batch.into_iter().zip(results) {
+        match (op, result) {
+            (Op::Enqueue(_, reply), OpResult::Enqueued(done)) => {
+                let _ = reply.send(Ok(done));
+            }
+            (Op::Save(_, reply), OpResult::Saved(done)) => {
+                let _ = reply.send(done);
+            }
+            _ => unreachable!("results follow the batch order"),
+        }
+    }
+}
+
+fn fail(op: Op, error: &DbErr) {
+    tracing::error!(%error, "could not save");
+    match op {
+        Op::Enqueue(_, reply) => {
+            let _ = reply.send(Err(error.to_string()));
+        }
+        Op::Save(_, reply) => {
+            let _ = reply.send(Err(SaveError::Database(error.to_string())));
+        }
+    }
+}
+
+async fn commit(
+    db: &DatabaseConnection,
+    config: &WriterConfig,
+    batch: &[Op],
+) -> Result<(Vec<OpResult>, Vec<StoredEvent>), DbErr> {
+    let txn = db.begin().await?;
+    let now = now_ms();
+    let mut events: Vec<EventRow> = Vec::new();
+
+    let new_runs: Vec<(Uuid, &NewExecution, String)> = batch
+        .iter()
+        .filter_map(|op| match op {
+            Op::Enqueue(new, _) => {
+                let id = Uuid::now_v7();
+                let key = new
+                    .idempotency_key
+                    .clone()
+                    .unwrap_or_else(|| id.to_string());
+                Some((id, new, key))
+            }
+            Op::Save(..) => None,
+        })
+        .collect();
+    let enqueued = insert_runs(&txn, &new_runs, now, &mut events).await?;
+
+    let saves: Vec<&SaveOp> = batch
+        .iter()
+        .filter_map(|op| match op {
+            Op::Save(save, _) => Some(save.as_ref()),
+            Op::Enqueue(..) => None,
+        })
+        .collect();
+    let fenced = fence(&txn, config, &saves, now).await?;
+    let kept: Vec<&SaveOp> = saves
+        .iter()
+        .copied()
+        .filter(|s| {
+            fenced
+                .get(&s.execution_id)
+                .is_some_and(|(token, _)| *token == s.token)
+        })
+        .collect();
+    upsert_steps(&txn, &kept).await?;
+    for save in &kept {
+        events.extend(save.events.iter().cloned());
+        if let Some(finish) = &save.finish {
+            finish_run(&txn, save.execution_id, finish, now).await?;
+        }
+    }
+    let stored = insert_events(&txn, &events).await?;
+    if !stored.is_empty() {
+        notify(&txn, "switchyard_events", "").await?;
+    }
+    if enqueued.iter().any(|e| e.created) {
+        notify(&txn, "switchyard_work", "").await?;
+    }
+    txn.commit().await?;
+
+    let mut enqueued = enqueued.into_iter();
+    let results = batch
+        .iter()
+        .map(|op| match op {
+            Op::Enqueue(..) => OpResult::Enqueued(enqueued.next().expect("one result per enqueue")),
+            Op::Save(save, _) => OpResult::Saved(match fenced.get(&save.execution_id) {
+                Some((token, cancel_requested)) if *token == save.token => Ok(SaveAck {
+                    cancel_requested: *cancel_requested,
+                }),
+                _ => Err(SaveError::LeaseLost),
+            }),
+        })
+        .collect();
+    Ok((results, stored))
+}
+
+async fn insert_runs(
+    txn: &DatabaseTransaction,
+    runs: &[(Uuid, &NewExecution, String)],
+    now: i64,
+    events: &mut Vec<EventRow>,
+) -> Result<Vec<Enqueued>, DbErr> {
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = txn.get_database_backend();
+    let mut inserted = HashSet::new();
+    for chunk in runs.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(backend);
+        sql.push(
+            "INSERT INTO executions (id, workflow_id, owner_id, workflow_version, definition, status, trigger, \
+             idempotency_key, run_after, cancel_requested, run_count, created_at) VALUES ",
+        );
+        sql.rows(chunk, |sql, (id, new, key)| {
+            sql.bind(*id)
+                .push(", ")
+                .bind(new.workflow_id)
+                .push(", ")
+                .bind(new.owner_id)
+                .push(", ");
+            sql.bind(new.workflow_version)
+                .push(", ")
+                .bind(new.definition.clone())
+                .push(", 'queued', ");
+            sql.bind(json!({ "kind": new.trigger_kind, "payload": new.payload }))
+                .push(", ")
+                .bind(key.clone());
+            sql.push(", ")
+                .bind(now)
+                .push(", ")
+                .bind(false)
+                .push(", 0, ")
+                .bind(now);
+        });
+        sql.push(" ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING id");
+        for row in txn.query_all_raw(sql.build()).await? {
+            inserted.insert(get::<Uuid>(&row, "id")?);
+        }
+    }
+    // Repeated keys: find the run each one already has.
+    let repeats: Vec<&(Uuid, &NewExecution, String)> = runs
+        .iter()
+        .filter(|(id, ..)| !inserted.contains(id))
+        .collect();
+    let mut existing: HashMap<(Uuid, String), Uuid> = HashMap::new();
+    for chunk in repeats.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(backend);
+        sql.push("SELECT id, workflow_id, idempotency_key FROM executions WHERE ");
+        for (i, (_, new, key)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(workflow_id = ")
+                .bind(new.workflow_id)
+                .push(" AND idempotency_key = ")
+                .bind(key.clone())
+                .push(")");
+        }
+        for row in txn.query_all_raw(sql.build()).await? {
+            existing.insert(
+                (get(&row, "workflow_id")?, get(&row, "idempotency_key")?),
+                get(&row, "id")?,
+            );
+        }
+    }
+    runs.iter()
+        .map(|(id, new, key)| {
+            if inserted.contains(id) {
+                events.push(EventRow {
+                    execution_id: *id,
+                    owner_id: new.owner_id,
+                    seq: 1,
+                    kind: "execution.queued".into(),
+                    data: json!({ "workflow_id": new.workflow_id, "trigger": new.trigger_kind }),
+                    created_at: now,
+                });
+                Ok(Enqueued {
+                    id: *id,
+                    created: true,
+                })
+            } else {
+                let id = existing
+                    .get(&(new.workflow_id, key.clone()))
+                    .copied()
+                    .ok_or_else(|| {
+                        DbErr::Custom(format!(
+                            "idempotency key {key} conflicted but no run has it"
+                        ))
+                    })?;
+                Ok(Enqueued { id, created: false })
+            }
+        })
+        .collect()
+}
+
+/// Extends the leases of the runs being saved; returns, for each run this
+/// instance still holds, its lease token and whether it should be cancelled.
+async fn fence(
+    txn: &DatabaseTransaction,
+    config: &WriterConfig,
+    saves: &[&SaveOp],
+    now: i64,
+) -> Result<HashMap<Uuid, (String, bool)>, DbErr> {
+    let mut fenced = HashMap::new();
+    if saves.is_empty() {
+        return Ok(fenced);
+    }
+    let ids: Vec<Uuid> = saves.iter().map(|s| s.execution_id).collect();
+    let mut sql = Sql::new(txn.get_database_backend());
+    sql.push("UPDATE executions SET lease_expires_at = ")
+        .bind(now + config.lease_ms);
+    sql.push(" WHERE status = 'running' AND lease_owner = ")
+        .bind(config.owner.clone());
+    sql.push(" AND id IN (")
+        .list(&ids)
+        .push(") RETURNING id, lease_token, cancel_requested");
+    for row in txn.query_all_raw(sql.build()).await? {
+        let token: Option<String> = get(&row, "lease_token")?;
+        fenced.insert(
+            get(&row, "id")?,
+            (token.unwrap_or_default(), get(&row, "cancel_requested")?),
+        );
+    }
+    Ok(fenced)
+}
+
+async fn upsert_steps(txn: &DatabaseTransaction, saves: &[&SaveOp]) -> Result<(), DbErr> {
+    let rows: Vec<(Uuid, &StepRow)> = saves
+        .iter()
+        .flat_map(|s| s.steps.iter().map(|step| (s.execution_id, step)))
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(txn.get_database_backend());
+        sql.push(
+            "INSERT INTO step_runs (execution_id, node_id, item_key, status, attempts, port, input, output, error, \
+             started_at, finished_at, wake_at) VALUES ",
+        );
+        sql.rows(chunk, |sql, (execution_id, step)| {
+            sql.bind(*execution_id)
+                .push(", ")
+                .bind(step.node_id.clone())
+                .push(", ")
+                .bind(step.item_key.clone());
+            sql.push(", ")
+                .bind(step.status.clone())
+                .push(", ")
+                .bind(step.attempts)
+                .push(", ")
+                .bind(step.port.clone());
+            sql.push(", ")
+                .bind(step.input.clone())
+                .push(", ")
+                .bind(step.output.clone())
+                .push(", ")
+                .bind(step.error.clone());
+            sql.push(", ")
+                .bind(step.started_at)
+                .push(", ")
+                .bind(step.finished_at)
+                .push(", ")
+                .bind(step.wake_at);
+        });
+        sql.push(
+            " ON CONFLICT (execution_id, node_id, item_key) DO UPDATE SET status = excluded.status, \
+             attempts = excluded.attempts, port = excluded.port, input = excluded.input, output = excluded.output, \
+             error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at, \
+             wake_at = excluded.wake_at",
+        );
+        txn.execute_raw(sql.build()).await?;
+    }
+    Ok(())
+}
+
+async fn finish_run(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    finish: &Finish,
+    now: i64,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let mut sql = Sql::new(backend);
+    sql.push("UPDATE executions SET status = ")
+        .bind(finish.status)
+        .push(", error = ")
+        .bind(finish.error.clone());
+    sql.push(", run_after = COALESCE(")
+        .bind(finish.run_after)
+        .push(", run_after), finished_at = ")
+        .bind(finish.finished_at);
+    sql.push(", lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL WHERE id = ")
+        .bind(id);
+    txn.execute_raw(sql.build()).await?;
+    if let Some(letter) = &finish.dead_letter {
+        let mut sql = Sql::new(backend);
+        sql.push("INSERT INTO dead_letters (id, execution_id, owner_id, workflow_id, node_id, reason, error, created_at) ");
+        sql.push("SELECT ")
+            .bind(Uuid::now_v7())
+            .push(", id, owner_id, workflow_id, ")
+            .bind(letter.node_id.clone());
+        sql.push(", ")
+            .bind(letter.reason.clone())
+            .push(", ")
+            .bind(letter.error.clone())
+            .push(", ")
+            .bind(now);
+        sql.push(" FROM executions WHERE id = ").bind(id);
+        sql.push(
+            " ON CONFLICT (execution_id) DO UPDATE SET node_id = excluded.node_id, reason = excluded.reason, \
+             error = excluded.error, created_at = excluded.created_at, redriven_at = NULL",
+        );
+        txn.execute_raw(sql.build()).await?;
+    }
+    Ok(())
+}
+
+async fn insert_events(
+    txn: &DatabaseTransaction,
+    events: &[EventRow],
+) -> Result<Vec<StoredEvent>, DbErr> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    lock_event_log(txn).await?;
+    let mut stored = Vec::with_capacity(events.len());
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(txn.get_database_backend());
+        sql.push("INSERT INTO execution_events (execution_id, owner_id, seq, kind, data, created_at) VALUES ");
+        sql.rows(chunk, |sql, event| {
+            sql.bind(event.execution_id)
+                .push(", ")
+                .bind(event.owner_id)
+                .push(", ")
+                .bind(event.seq);
+            sql.push(", ")
+                .bind(event.kind.clone())
+                .push(", ")
+                .bind(event.data.clone())
+                .push(", ")
+                .bind(event.created_at);
+        });
+        sql.push(" RETURNING id, execution_id, seq");
+        let mut ids: HashMap<(Uuid, i32), i64> = HashMap::new();
+        for row in txn.query_all_raw(sql.build()).await? {
+            ids.insert(
+                (get(&row, "execution_id")?, get(&row, "seq")?),
+                get(&row, "id")?,
+            );
+        }
+        for event in chunk {
+            let id = ids
+                .get(&(event.execution_id, event.seq))
+                .copied()
+                .ok_or_else(|| DbErr::Custom("event id missing".into()))?;
+            stored.push(StoredEvent {
+                id,
+                row: event.clone(),
+            });
+        }
+    }
+    stored.sort_by_key(|e| e.id);
+    Ok(stored)
+}
