@@ -67,6 +67,8 @@ impl Default for EngineConfig {
 pub enum EngineError {
     #[error("the workflow is not valid")]
     Invalid(Vec<Problem>),
+    #[error("the workflow version does not exist")]
+    UnknownVersion,
     #[error("database error: {0}")]
     Database(String),
 }
@@ -92,13 +94,8 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// The plan of a workflow version, from the cache or the run's copy.
-    pub async fn plan_for(
-        &self,
-        execution_id: Uuid,
-        workflow_id: Uuid,
-        version: i32,
-    ) -> Result<Arc<Plan>, String> {
+    /// The plan of a saved workflow version, from the cache or the database.
+    pub async fn plan_for(&self, workflow_id: Uuid, version: i32) -> Result<Arc<Plan>, PlanError> {
         if let Some(plan) = self
             .plans
             .lock()
@@ -107,27 +104,60 @@ impl Inner {
         {
             return Ok(plan.clone());
         }
-        let definition = queue::definition(&self.db, execution_id)
+        let definition = queue::version_definition(&self.db, workflow_id, version)
             .await
-            .map_err(|e| e.to_string())?;
-        let definition: WorkflowDefinition = serde_json::from_value(definition)
-            .map_err(|e| format!("the workflow cannot be read: {e}"))?;
-        self.remember_plan(workflow_id, version, definition)
-    }
-
-    fn remember_plan(
-        &self,
-        workflow_id: Uuid,
-        version: i32,
-        definition: WorkflowDefinition,
-    ) -> Result<Arc<Plan>, String> {
-        let plan = Arc::new(Plan::new(definition, &self.registry)?);
+            .map_err(|e| PlanError::Database(e.to_string()))?
+            .ok_or(PlanError::UnknownVersion)?;
+        let definition: WorkflowDefinition = serde_json::from_value(definition).map_err(|e| {
+            PlanError::Invalid(vec![problem(format!("the workflow cannot be read: {e}"))])
+        })?;
+        let problems = model::validate(&definition, self.registry.catalogue());
+        if has_errors(&problems) {
+            return Err(PlanError::Invalid(problems));
+        }
+        let plan = Arc::new(
+            Plan::new(definition, &self.registry)
+                .map_err(|e| PlanError::Invalid(vec![problem(e)]))?,
+        );
         let mut plans = self.plans.lock().expect("plan cache");
         if plans.len() >= PLAN_CACHE {
             plans.clear();
         }
         plans.insert((workflow_id, version), plan.clone());
         Ok(plan)
+    }
+}
+
+/// Why a workflow version cannot run.
+#[derive(Debug)]
+pub(crate) enum PlanError {
+    UnknownVersion,
+    Invalid(Vec<Problem>),
+    Database(String),
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::UnknownVersion => f.write_str("the workflow version does not exist"),
+            PlanError::Invalid(problems) => {
+                let first = problems
+                    .iter()
+                    .find(|p| p.severity == model::Severity::Error)
+                    .map_or("", |p| p.message.as_str());
+                write!(f, "the workflow is not valid: {first}")
+            }
+            PlanError::Database(error) => write!(f, "database error: {error}"),
+        }
+    }
+}
+
+fn problem(message: String) -> Problem {
+    Problem {
+        severity: model::Severity::Error,
+        node_id: None,
+        field: None,
+        message,
     }
 }
 
@@ -151,6 +181,7 @@ impl Engine {
             WriterConfig {
                 owner: config.instance_id.clone(),
                 lease_ms: config.lease_ms,
+                writers: 3,
             },
         );
         let services = Services {
@@ -194,29 +225,15 @@ impl Engine {
     /// Queues a run; returns once it is durably committed. A repeated
     /// idempotency key returns the existing run instead.
     pub async fn enqueue(&self, new: NewExecution) -> Result<Enqueued, EngineError> {
-        let definition: WorkflowDefinition = serde_json::from_value(new.definition.clone())
-            .map_err(|e| {
-                EngineError::Invalid(vec![Problem {
-                    severity: model::Severity::Error,
-                    node_id: None,
-                    field: None,
-                    message: format!("the workflow cannot be read: {e}"),
-                }])
-            })?;
-        let cached = self
+        match self
             .inner
-            .plans
-            .lock()
-            .expect("plan cache")
-            .contains_key(&(new.workflow_id, new.workflow_version));
-        if !cached {
-            let problems = model::validate(&definition, self.catalogue());
-            if has_errors(&problems) {
-                return Err(EngineError::Invalid(problems));
-            }
-            self.inner
-                .remember_plan(new.workflow_id, new.workflow_version, definition)
-                .map_err(EngineError::Database)?;
+            .plan_for(new.workflow_id, new.workflow_version)
+            .await
+        {
+            Ok(_) => {}
+            Err(PlanError::Invalid(problems)) => return Err(EngineError::Invalid(problems)),
+            Err(PlanError::UnknownVersion) => return Err(EngineError::UnknownVersion),
+            Err(PlanError::Database(error)) => return Err(EngineError::Database(error)),
         }
         let enqueued = self
             .inner

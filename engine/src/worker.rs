@@ -189,14 +189,15 @@ async fn try_execute_task(
         stop,
     };
     let payload = run.trigger.get("payload").cloned().unwrap_or(Value::Null);
-    let plan = match inner
-        .plan_for(run.id, run.workflow_id, run.workflow_version)
-        .await
-    {
+    let plan = match inner.plan_for(run.workflow_id, run.workflow_version).await {
         Ok(plan) => plan,
-        Err(message) => {
+        Err(crate::engine::PlanError::Database(error)) => {
+            tracing::error!(%error, "could not load the workflow; the run resumes when its lease expires");
+            return Err(());
+        }
+        Err(problem) => {
             // A run whose workflow cannot be planned fails for good.
-            let error = StepError::validation(message).to_json();
+            let error = StepError::validation(problem.to_string()).to_json();
             let event = ("execution.failed", json!({ "error": error }));
             return persistence
                 .finish_without_state(failed_finish(error, None), event)

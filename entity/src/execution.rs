@@ -9,10 +9,8 @@ pub struct Model {
     pub id: Uuid,
     pub workflow_id: Uuid,
     pub owner_id: Uuid,
+    /// The saved version (in `workflow_versions`) the run follows.
     pub workflow_version: i32,
-    /// The workflow as it was when the run was queued.
-    #[sea_orm(column_type = "JsonBinary")]
-    pub definition: Json,
     pub status: String,
     /// `{"kind": "manual" | "webhook" | …, "payload": …}`
     #[sea_orm(column_type = "JsonBinary")]

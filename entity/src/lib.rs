@@ -6,3 +6,4 @@ pub mod execution_event;
 pub mod step_run;
 pub mod user;
 pub mod workflow;
+pub mod workflow_version;

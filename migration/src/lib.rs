@@ -7,7 +7,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_users;
 mod m20261122_000002_create_workflows;
-mod m20261122_000003_create_executions;
+mod m20261122_000003_create_workflow_versions;
+mod m20261122_000004_create_executions;
 
 pub struct Migrator;
 
@@ -17,7 +18,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_users::Migration),
             Box::new(m20261122_000002_create_workflows::Migration),
-            Box::new(m20261122_000003_create_executions::Migration),
+            Box::new(m20261122_000003_create_workflow_versions::Migration),
+            Box::new(m20261122_000004_create_executions::Migration),
         ]
     }
 }

@@ -163,6 +163,29 @@ pub async fn seed_workflow(
         ])
         .to_owned();
     db.execute(&workflows).await.expect("workflow is created");
+    let version = Query::insert()
+        .into_table(Alias::new("workflow_versions"))
+        .columns(
+            [
+                "workflow_id",
+                "version",
+                "definition",
+                "created_by",
+                "created_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            workflow.into(),
+            1.into(),
+            definition.clone().into(),
+            owner.into(),
+            now.into(),
+        ])
+        .to_owned();
+    db.execute(&version)
+        .await
+        .expect("workflow version is saved");
     (owner, workflow)
 }
 

@@ -21,7 +21,7 @@ use crate::{
 /// Longest wait a `Retry-After` may impose: one day.
 const MAX_RETRY_AFTER_MS: u64 = 24 * 3600 * 1000;
 /// Outputs up to this size travel inside live events.
-const EVENT_OUTPUT_BYTES: usize = 4 * 1024;
+const EVENT_OUTPUT_BYTES: usize = 1024;
 
 /// Empty in the main frame; `3` for the fourth item of a loop, `3/1` nested.
 pub type ItemKey = String;

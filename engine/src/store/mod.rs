@@ -17,9 +17,8 @@ use uuid::Uuid;
 pub struct NewExecution {
     pub workflow_id: Uuid,
     pub owner_id: Uuid,
+    /// The saved version to run (a row of `workflow_versions`).
     pub workflow_version: i32,
-    /// The workflow document as it is now; the run keeps this copy.
-    pub definition: Value,
     /// `manual`, `webhook`, `schedule`, `event`.
     pub trigger_kind: String,
     pub payload: Value,
@@ -103,7 +102,7 @@ mod tests {
         let big = json!({"text": "é".repeat(2000)});
         let capped = cap_json(big, 1000);
         assert_eq!(capped["_truncated"], true);
-        assert_eq!(capped["original_size"], 4013);
+        assert_eq!(capped["original_size"], 4011);
         assert!(
             capped["preview"]
                 .as_str()

@@ -140,16 +140,20 @@ fn claimed_from_row(row: &sea_orm::QueryResult) -> Result<Claimed, DbErr> {
     })
 }
 
-/// The workflow document a run was queued with.
-pub async fn definition(db: &DatabaseConnection, id: Uuid) -> Result<Value, DbErr> {
+/// The document of a saved workflow version.
+pub async fn version_definition(
+    db: &DatabaseConnection,
+    workflow_id: Uuid,
+    version: i32,
+) -> Result<Option<Value>, DbErr> {
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT definition FROM executions WHERE id = ")
-        .bind(id);
-    let row = db
-        .query_one_raw(sql.build())
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(id.to_string()))?;
-    get(&row, "definition")
+    sql.push("SELECT definition FROM workflow_versions WHERE workflow_id = ")
+        .bind(workflow_id);
+    sql.push(" AND version = ").bind(version);
+    match db.query_one_raw(sql.build()).await? {
+        Some(row) => Ok(Some(get(&row, "definition")?)),
+        None => Ok(None),
+    }
 }
 
 /// Saved steps and the newest event number of each run.

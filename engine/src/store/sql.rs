@@ -7,6 +7,8 @@ pub struct Sql {
     backend: DbBackend,
     text: String,
     values: Vec<Value>,
+    /// Rough size of the bound values, to keep statements small.
+    value_bytes: usize,
 }
 
 impl Sql {
@@ -15,6 +17,7 @@ impl Sql {
             backend,
             text: String::with_capacity(256),
             values: Vec::new(),
+            value_bytes: 0,
         }
     }
 
@@ -25,7 +28,12 @@ impl Sql {
 
     /// Appends a placeholder bound to `value`.
     pub fn bind(&mut self, value: impl Into<Value>) -> &mut Sql {
-        self.values.push(value.into());
+        let value = value.into();
+        self.value_bytes += match &value {
+            Value::String(Some(text)) => text.len(),
+            _ => 16,
+        };
+        self.values.push(value);
         match self.backend {
             DbBackend::Postgres => {
                 self.text.push('$');
@@ -34,6 +42,25 @@ impl Sql {
             _ => self.text.push('?'),
         }
         self
+    }
+
+    /// Appends a placeholder for a JSON value, sent as text (serialised once,
+    /// and counted in the statement's size).
+    pub fn bind_json(&mut self, value: Option<&serde_json::Value>) -> &mut Sql {
+        let text = value.map(|v| serde_json::to_string(v).unwrap_or_else(|_| "null".into()));
+        if self.backend == DbBackend::Postgres {
+            self.text.push_str("CAST(");
+            self.bind(text);
+            self.text.push_str(" AS jsonb)");
+        } else {
+            self.bind(text);
+        }
+        self
+    }
+
+    /// Approximate size of the statement and its values in bytes.
+    pub fn size(&self) -> usize {
+        self.text.len() + self.value_bytes
     }
 
     /// Appends `(v1, v2, …)` rows separated by commas, one per item.

@@ -24,6 +24,10 @@ use crate::{events::EventBus, time::now_ms};
 const MAX_BATCH: usize = 512;
 /// Rows per INSERT statement (keeps bind parameters under every limit).
 const ROWS_PER_STATEMENT: usize = 500;
+/// Statements are kept under the database driver's 8 KiB write buffer: the
+/// driver does not disable Nagle's algorithm, and a statement written in
+/// several pieces can stall for a delayed ACK (40 ms).
+const MAX_STATEMENT_BYTES: usize = 6 * 1024;
 
 /// The end of a drive, written with its last save.
 #[derive(Clone, Debug)]
@@ -78,6 +82,8 @@ pub struct WriterConfig {
     /// This instance's lease owner name.
     pub owner: String,
     pub lease_ms: i64,
+    /// Transactions in flight at once (Postgres only).
+    pub writers: usize,
 }
 
 #[derive(Clone)]
@@ -88,7 +94,22 @@ pub struct Writer {
 impl Writer {
     pub fn start(db: DatabaseConnection, bus: Arc<EventBus>, config: WriterConfig) -> Writer {
         let (sender, receiver) = mpsc::channel(8 * MAX_BATCH);
-        tokio::spawn(run(db, bus, config, receiver));
+        // Postgres overlaps transactions of several writers (and groups
+        // their commits); SQLite has one writer anyway.
+        let writers = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            config.writers.max(1)
+        } else {
+            1
+        };
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..writers {
+            tokio::spawn(run(
+                db.clone(),
+                bus.clone(),
+                config.clone(),
+                receiver.clone(),
+            ));
+        }
         Writer { sender }
     }
 
@@ -118,16 +139,23 @@ async fn run(
     db: DatabaseConnection,
     bus: Arc<EventBus>,
     config: WriterConfig,
-    mut receiver: mpsc::Receiver<Op>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Op>>>,
 ) {
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
+    loop {
+        let batch = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(op) => batch.push(op),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
         match commit(&db, &config, &batch).await {
             Ok((results, events)) => {
                 answer(batch, results);
@@ -271,37 +299,36 @@ async fn insert_runs(
     }
     let backend = txn.get_database_backend();
     let mut inserted = HashSet::new();
-    for chunk in runs.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = Sql::new(backend);
-        sql.push(
-            "INSERT INTO executions (id, workflow_id, owner_id, workflow_version, definition, status, trigger, \
-             idempotency_key, run_after, cancel_requested, run_count, created_at) VALUES ",
-        );
-        sql.rows(chunk, |sql, (id, new, key)| {
+    let rows = insert_rows(
+        txn,
+        "INSERT INTO executions (id, workflow_id, owner_id, workflow_version, status, trigger, \
+         idempotency_key, run_after, cancel_requested, run_count, created_at) VALUES ",
+        " ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING id",
+        runs,
+        |sql, (id, new, key)| {
             sql.bind(*id)
                 .push(", ")
                 .bind(new.workflow_id)
                 .push(", ")
                 .bind(new.owner_id)
                 .push(", ");
-            sql.bind(new.workflow_version)
-                .push(", ")
-                .bind(new.definition.clone())
-                .push(", 'queued', ");
-            sql.bind(json!({ "kind": new.trigger_kind, "payload": new.payload }))
-                .push(", ")
-                .bind(key.clone());
+            sql.bind(new.workflow_version).push(", 'queued', ");
+            sql.bind_json(Some(
+                &json!({ "kind": new.trigger_kind, "payload": new.payload }),
+            ))
+            .push(", ")
+            .bind(key.clone());
             sql.push(", ")
                 .bind(now)
                 .push(", ")
                 .bind(false)
                 .push(", 0, ")
                 .bind(now);
-        });
-        sql.push(" ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING id");
-        for row in txn.query_all_raw(sql.build()).await? {
-            inserted.insert(get::<Uuid>(&row, "id")?);
-        }
+        },
+    )
+    .await?;
+    for row in rows {
+        inserted.insert(get::<Uuid>(&row, "id")?);
     }
     // Repeated keys: find the run each one already has.
     let repeats: Vec<&(Uuid, &NewExecution, String)> = runs
@@ -395,46 +422,59 @@ async fn upsert_steps(txn: &DatabaseTransaction, saves: &[&SaveOp]) -> Result<()
         .iter()
         .flat_map(|s| s.steps.iter().map(|step| (s.execution_id, step)))
         .collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = Sql::new(txn.get_database_backend());
-        sql.push(
-            "INSERT INTO step_runs (execution_id, node_id, item_key, status, attempts, port, input, output, error, \
-             started_at, finished_at, wake_at) VALUES ",
-        );
-        sql.rows(chunk, |sql, (execution_id, step)| {
-            sql.bind(*execution_id)
-                .push(", ")
-                .bind(step.node_id.clone())
-                .push(", ")
-                .bind(step.item_key.clone());
-            sql.push(", ")
-                .bind(step.status.clone())
-                .push(", ")
-                .bind(step.attempts)
-                .push(", ")
-                .bind(step.port.clone());
-            sql.push(", ")
-                .bind(step.input.clone())
-                .push(", ")
-                .bind(step.output.clone())
-                .push(", ")
-                .bind(step.error.clone());
-            sql.push(", ")
-                .bind(step.started_at)
-                .push(", ")
-                .bind(step.finished_at)
-                .push(", ")
-                .bind(step.wake_at);
+    insert_rows(
+        txn,
+        "INSERT INTO step_runs (execution_id, node_id, item_key, status, attempts, port, input, output, error, \
+         started_at, finished_at, wake_at) VALUES ",
+        " ON CONFLICT (execution_id, node_id, item_key) DO UPDATE SET status = excluded.status, \
+         attempts = excluded.attempts, port = excluded.port, input = excluded.input, output = excluded.output, \
+         error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at, \
+         wake_at = excluded.wake_at",
+        &rows,
+        |sql, (execution_id, step)| {
+            sql.bind(*execution_id).push(", ").bind(step.node_id.clone()).push(", ").bind(step.item_key.clone());
+            sql.push(", ").bind(step.status.clone()).push(", ").bind(step.attempts).push(", ").bind(step.port.clone());
+            sql.push(", ").bind_json(step.input.as_ref()).push(", ").bind_json(step.output.as_ref());
+            sql.push(", ").bind_json(step.error.as_ref());
+            sql.push(", ").bind(step.started_at).push(", ").bind(step.finished_at).push(", ").bind(step.wake_at);
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Runs `head (row), (row), … tail`, starting a new statement whenever one
+/// grows past [`MAX_STATEMENT_BYTES`] or [`ROWS_PER_STATEMENT`].
+async fn insert_rows<T>(
+    txn: &DatabaseTransaction,
+    head: &str,
+    tail: &str,
+    items: &[T],
+    mut row: impl FnMut(&mut Sql, &T),
+) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+    let mut results = Vec::new();
+    let mut current: Option<(Sql, usize)> = None;
+    for (i, item) in items.iter().enumerate() {
+        let (sql, count) = current.get_or_insert_with(|| {
+            let mut sql = Sql::new(txn.get_database_backend());
+            sql.push(head);
+            (sql, 0)
         });
-        sql.push(
-            " ON CONFLICT (execution_id, node_id, item_key) DO UPDATE SET status = excluded.status, \
-             attempts = excluded.attempts, port = excluded.port, input = excluded.input, output = excluded.output, \
-             error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at, \
-             wake_at = excluded.wake_at",
-        );
-        txn.execute_raw(sql.build()).await?;
+        if *count > 0 {
+            sql.push(", ");
+        }
+        sql.push("(");
+        row(sql, item);
+        sql.push(")");
+        *count += 1;
+        if i + 1 == items.len() || *count >= ROWS_PER_STATEMENT || sql.size() >= MAX_STATEMENT_BYTES
+        {
+            let (mut sql, _) = current.take().expect("a statement is being built");
+            sql.push(tail);
+            results.extend(txn.query_all_raw(sql.build()).await?);
+        }
     }
-    Ok(())
+    Ok(results)
 }
 
 async fn finish_run(
@@ -448,7 +488,7 @@ async fn finish_run(
     sql.push("UPDATE executions SET status = ")
         .bind(finish.status)
         .push(", error = ")
-        .bind(finish.error.clone());
+        .bind_json(finish.error.as_ref());
     sql.push(", run_after = COALESCE(")
         .bind(finish.run_after)
         .push(", run_after), finished_at = ")
@@ -466,7 +506,7 @@ async fn finish_run(
         sql.push(", ")
             .bind(letter.reason.clone())
             .push(", ")
-            .bind(letter.error.clone())
+            .bind_json(Some(&letter.error))
             .push(", ")
             .bind(now);
         sql.push(" FROM executions WHERE id = ").bind(id);
@@ -487,42 +527,37 @@ async fn insert_events(
         return Ok(Vec::new());
     }
     lock_event_log(txn).await?;
-    let mut stored = Vec::with_capacity(events.len());
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = Sql::new(txn.get_database_backend());
-        sql.push("INSERT INTO execution_events (execution_id, owner_id, seq, kind, data, created_at) VALUES ");
-        sql.rows(chunk, |sql, event| {
-            sql.bind(event.execution_id)
-                .push(", ")
-                .bind(event.owner_id)
-                .push(", ")
-                .bind(event.seq);
-            sql.push(", ")
-                .bind(event.kind.clone())
-                .push(", ")
-                .bind(event.data.clone())
-                .push(", ")
-                .bind(event.created_at);
-        });
-        sql.push(" RETURNING id, execution_id, seq");
-        let mut ids: HashMap<(Uuid, i32), i64> = HashMap::new();
-        for row in txn.query_all_raw(sql.build()).await? {
-            ids.insert(
-                (get(&row, "execution_id")?, get(&row, "seq")?),
-                get(&row, "id")?,
-            );
-        }
-        for event in chunk {
+    let rows = insert_rows(
+        txn,
+        "INSERT INTO execution_events (execution_id, owner_id, seq, kind, data, created_at) VALUES ",
+        " RETURNING id, execution_id, seq",
+        events,
+        |sql, event| {
+            sql.bind(event.execution_id).push(", ").bind(event.owner_id).push(", ").bind(event.seq);
+            sql.push(", ").bind(event.kind.clone()).push(", ").bind_json(Some(&event.data)).push(", ").bind(event.created_at);
+        },
+    )
+    .await?;
+    let mut ids: HashMap<(Uuid, i32), i64> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        ids.insert(
+            (get(&row, "execution_id")?, get(&row, "seq")?),
+            get(&row, "id")?,
+        );
+    }
+    let mut stored = events
+        .iter()
+        .map(|event| {
             let id = ids
                 .get(&(event.execution_id, event.seq))
                 .copied()
                 .ok_or_else(|| DbErr::Custom("event id missing".into()))?;
-            stored.push(StoredEvent {
+            Ok(StoredEvent {
                 id,
                 row: event.clone(),
-            });
-        }
-    }
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
     stored.sort_by_key(|e| e.id);
     Ok(stored)
 }

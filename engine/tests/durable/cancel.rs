@@ -23,7 +23,7 @@ async fn a_running_call_is_aborted_and_the_run_cancelled(h: Harness) {
     );
     let definition = http_workflow(&h.server.url("/slow"), json!({"timeout_ms": 60_000}));
     let (owner, workflow) = h.workflow(&definition).await;
-    let id = h.enqueue(owner, workflow, &definition, json!({})).await.id;
+    let id = h.enqueue(owner, workflow, json!({})).await.id;
     while h.server.received("/slow").is_empty() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -53,7 +53,7 @@ async fn a_waiting_run_is_cancelled_at_once(h: Harness) {
         json!([{"source": "start", "target": "wait"}]),
     );
     let (owner, workflow) = h.workflow(&definition).await;
-    let id = h.enqueue(owner, workflow, &definition, json!({})).await.id;
+    let id = h.enqueue(owner, workflow, json!({})).await.id;
     h.wait_for_status(id, &["waiting"]).await;
     assert_eq!(
         h.engine.cancel(id, owner).await.unwrap(),

@@ -64,17 +64,11 @@ impl Harness {
         seed_workflow(&self.db, definition).await
     }
 
-    pub fn new_run(
-        owner: Uuid,
-        workflow: Uuid,
-        definition: &Value,
-        payload: Value,
-    ) -> NewExecution {
+    pub fn new_run(owner: Uuid, workflow: Uuid, payload: Value) -> NewExecution {
         NewExecution {
             workflow_id: workflow,
             owner_id: owner,
             workflow_version: 1,
-            definition: definition.clone(),
             trigger_kind: "manual".into(),
             payload,
             idempotency_key: None,
@@ -84,19 +78,13 @@ impl Harness {
     /// Queues a run of a new workflow and waits for its end.
     pub async fn run(&self, definition: Value, payload: Value) -> Finished {
         let (owner, workflow) = self.workflow(&definition).await;
-        let id = self.enqueue(owner, workflow, &definition, payload).await.id;
+        let id = self.enqueue(owner, workflow, payload).await.id;
         self.wait(id).await
     }
 
-    pub async fn enqueue(
-        &self,
-        owner: Uuid,
-        workflow: Uuid,
-        definition: &Value,
-        payload: Value,
-    ) -> Enqueued {
+    pub async fn enqueue(&self, owner: Uuid, workflow: Uuid, payload: Value) -> Enqueued {
         self.engine
-            .enqueue(Harness::new_run(owner, workflow, definition, payload))
+            .enqueue(Harness::new_run(owner, workflow, payload))
             .await
             .expect("run is queued")
     }

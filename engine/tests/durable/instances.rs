@@ -28,12 +28,7 @@ async fn two_instances_share_the_work_and_run_each_execution_once() {
         let engine = if i % 2 == 0 { &h.engine } else { &second };
         ids.push(
             engine
-                .enqueue(Harness::new_run(
-                    owner,
-                    workflow,
-                    &definition,
-                    json!({ "n": i }),
-                ))
+                .enqueue(Harness::new_run(owner, workflow, json!({ "n": i })))
                 .await
                 .unwrap()
                 .id,

@@ -139,7 +139,7 @@ async fn exhausted_retries_land_in_the_dead_letter_queue_and_can_be_redriven(h: 
     );
     let definition = http_workflow(&h.server.url("/slow"), json!({"timeout_ms": 100}));
     let (owner, workflow) = h.workflow(&definition).await;
-    let id = h.enqueue(owner, workflow, &definition, json!({})).await.id;
+    let id = h.enqueue(owner, workflow, json!({})).await.id;
     let run = h.wait(id).await;
     assert_eq!(run.status, "failed");
     assert!(
@@ -205,7 +205,7 @@ async fn a_failed_run_reruns_from_the_failed_step(h: Harness) {
         json!([{"source": "start", "target": "lookup"}, {"source": "lookup", "target": "charge"}, {"source": "charge", "target": "done"}]),
     );
     let (owner, workflow) = h.workflow(&definition).await;
-    let id = h.enqueue(owner, workflow, &definition, json!({})).await.id;
+    let id = h.enqueue(owner, workflow, json!({})).await.id;
     assert_eq!(h.wait(id).await.status, "failed");
 
     assert_eq!(

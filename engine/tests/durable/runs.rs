@@ -111,7 +111,7 @@ async fn a_repeated_idempotency_key_returns_the_first_run(h: Harness) {
     h.server.script("/ok", vec![Reply::json(200, json!({}))]);
     let definition = http_workflow(&h.server.url("/ok"), json!({}));
     let (owner, workflow) = h.workflow(&definition).await;
-    let mut new = Harness::new_run(owner, workflow, &definition, json!({}));
+    let mut new = Harness::new_run(owner, workflow, json!({}));
     new.idempotency_key = Some("order-42".into());
     let first = h.engine.enqueue(new.clone()).await.unwrap();
     let second = h.engine.enqueue(new).await.unwrap();
@@ -129,7 +129,7 @@ async fn an_invalid_workflow_is_refused_with_its_problems(h: Harness) {
     let (owner, workflow) = h.workflow(&definition).await;
     match h
         .engine
-        .enqueue(Harness::new_run(owner, workflow, &definition, json!({})))
+        .enqueue(Harness::new_run(owner, workflow, json!({})))
         .await
     {
         Err(EngineError::Invalid(problems)) => {

@@ -26,7 +26,7 @@ fn delay(ms: u64) -> serde_json::Value {
 async fn a_long_delay_puts_the_run_aside_and_resumes_it(h: Harness) {
     let definition = delay(800);
     let (owner, workflow) = h.workflow(&definition).await;
-    let id = h.enqueue(owner, workflow, &definition, json!({})).await.id;
+    let id = h.enqueue(owner, workflow, json!({})).await.id;
     assert_eq!(h.wait_for_status(id, &["waiting"]).await.status, "waiting");
     assert_eq!(h.wait(id).await.status, "succeeded");
     let kinds: Vec<String> = h.events(id).await.into_iter().map(|e| e.kind).collect();
@@ -45,7 +45,7 @@ async fn a_long_delay_puts_the_run_aside_and_resumes_it(h: Harness) {
 async fn a_delay_survives_a_restart_of_the_engine(h: Harness) {
     let definition = delay(1_500);
     let (owner, workflow) = h.workflow(&definition).await;
-    let id = h.enqueue(owner, workflow, &definition, json!({})).await.id;
+    let id = h.enqueue(owner, workflow, json!({})).await.id;
     h.wait_for_status(id, &["waiting"]).await;
     h.engine.shutdown(std::time::Duration::from_secs(5)).await;
 

@@ -20,7 +20,6 @@ impl MigrationTrait for Migration {
                     .col(uuid(Executions::WorkflowId))
                     .col(uuid(Executions::OwnerId))
                     .col(integer(Executions::WorkflowVersion))
-                    .col(json_binary(Executions::Definition))
                     .col(string_len(Executions::Status, 16))
                     .col(json_binary(Executions::Trigger))
                     .col(string_len(Executions::IdempotencyKey, 255))
@@ -225,7 +224,6 @@ enum Executions {
     WorkflowId,
     OwnerId,
     WorkflowVersion,
-    Definition,
     Status,
     Trigger,
     IdempotencyKey,
