@@ -11,6 +11,7 @@ use crate::status::{DependencyCheck, SystemStatus};
 #[derive(Clone)]
 pub struct ServerContext {
     pub db: DatabaseConnection,
+    pub engine: engine::Engine,
     pub started_at: Instant,
     pub schema_version: Option<String>,
 }

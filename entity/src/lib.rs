@@ -1,8 +1,11 @@
 //! SeaORM entities: the rows Switchyard stores, one module per table.
 
+pub mod api_token;
+pub mod audit_event;
 pub mod dead_letter;
 pub mod execution;
 pub mod execution_event;
+pub mod session;
 pub mod step_run;
 pub mod user;
 pub mod workflow;

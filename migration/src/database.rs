@@ -39,7 +39,8 @@ pub fn backend_of(url: &str) -> Option<DbBackend> {
 }
 
 /// Opens a connection pool. `max_connections` of `None` picks a default per
-/// backend: SQLite allows one writer, so one connection avoids busy errors.
+/// backend: SQLite allows one writer, so one connection avoids busy errors;
+/// on Postgres the engine keeps a few connections busy (writers, listener).
 pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<DatabaseConnection, DbErr> {
     let backend = backend_of(url).ok_or_else(|| {
         DbErr::Custom("DATABASE_URL must start with sqlite: or postgres://".to_owned())
@@ -48,7 +49,7 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Database
     options
         .max_connections(max_connections.unwrap_or(match backend {
             DbBackend::Sqlite => 1,
-            _ => 10,
+            _ => 20,
         }))
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))

@@ -12,6 +12,7 @@ pub const ERROR_PORT: &str = "error";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowDefinition {
     pub name: String,
     #[serde(default)]
@@ -27,6 +28,7 @@ pub struct WorkflowDefinition {
 /// Defaults that apply to every node unless the node overrides them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowSettings {
     /// Retry policy of nodes that have none of their own.
     pub retry: RetryPolicy,
@@ -48,6 +50,7 @@ impl Default for WorkflowSettings {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Node {
     /// Unique within the workflow; expressions refer to it as `steps.<id>`.
     pub id: String,
@@ -58,6 +61,7 @@ pub struct Node {
     #[serde(default)]
     pub position: Position,
     #[serde(default = "empty_object")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryPolicy>,
@@ -71,6 +75,7 @@ fn empty_object() -> Value {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     pub x: f64,
     pub y: f64,
@@ -78,6 +83,7 @@ pub struct Position {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Edge {
     pub source: String,
     #[serde(default = "default_port")]
@@ -94,6 +100,7 @@ fn default_port() -> String {
 /// each delay is drawn uniformly from zero to that bound ("full jitter").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetryPolicy {
     /// Attempts in all, the first included: 1 means never retry.
     pub max_attempts: u32,
@@ -142,6 +149,7 @@ impl RetryPolicy {
 /// What happens when a node fails for good (after its retries).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OnError {
     /// The execution fails.
     #[default]

@@ -23,6 +23,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Severity {
     /// Blocks activation.
     Error,
@@ -31,6 +32,7 @@ pub enum Severity {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     pub severity: Severity,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,7 +30,7 @@ pub struct Config {
           value_parser = parse_database_url)]
     pub database_url: Option<String>,
 
-    /// Size of the database connection pool (default: 1 for SQLite, 10 for Postgres).
+    /// Size of the database connection pool (default: 1 for SQLite, 20 for Postgres).
     #[arg(long, env = "SWITCHYARD_DB_MAX_CONNECTIONS", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: Option<u32>,
@@ -72,6 +72,28 @@ pub struct Config {
         value_name = "DIR"
     )]
     pub site_root: PathBuf,
+
+    /// Hosts and networks outbound HTTP calls may reach although they are not
+    /// public, comma-separated: `api.internal, 10.1.0.0/16, 127.0.0.1/32`.
+    #[arg(long, env = "SWITCHYARD_OUTBOUND_ALLOW", default_value = "", value_name = "LIST",
+          value_parser = parse_outbound_allow)]
+    pub outbound_allow: engine::outbound::OutboundPolicy,
+
+    /// Workflow runs worked on at the same time by this instance.
+    #[arg(long, env = "SWITCHYARD_WORKERS", default_value_t = 128, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub workers: u32,
+
+    /// Step inputs and outputs larger than this many bytes are stored truncated.
+    #[arg(long, env = "SWITCHYARD_STEP_OUTPUT_CAP", default_value_t = 1024 * 1024, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    pub step_output_cap: u64,
+
+    /// Milliseconds a run stays reserved for this instance without a heartbeat;
+    /// after a crash, other instances take its runs over this much later.
+    #[arg(long, env = "SWITCHYARD_LEASE_MS", default_value_t = 30_000, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(500..=3_600_000))]
+    pub lease_ms: u64,
 
     /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(
@@ -189,6 +211,10 @@ fn parse_public_url(value: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+fn parse_outbound_allow(value: &str) -> Result<engine::outbound::OutboundPolicy, String> {
+    engine::outbound::OutboundPolicy::parse(value)
+}
+
 fn parse_log_filter(value: &str) -> Result<String, String> {
     tracing_subscriber::EnvFilter::builder()
         .parse(value)
@@ -238,6 +264,9 @@ mod tests {
 
         let line = invalid(&["--log", "info,,=["]);
         assert!(line.contains("SWITCHYARD_LOG"), "{line}");
+
+        let line = invalid(&["--outbound-allow", "10.0.0.0/99"]);
+        assert!(line.contains("SWITCHYARD_OUTBOUND_ALLOW"), "{line}");
 
         let line = invalid(&["--log-format", "xml"]);
         assert!(line.contains("SWITCHYARD_LOG_FORMAT"), "{line}");

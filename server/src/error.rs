@@ -6,26 +6,39 @@ use axum::{
     Json,
     response::{IntoResponse, Response},
 };
-use http::StatusCode;
+use domain::{DomainError, FieldProblem};
+use http::{HeaderValue, StatusCode, header::RETRY_AFTER};
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        fields: Vec<FieldProblem>,
+    },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
-    #[error("database error: {0}")]
-    Database(#[from] sea_orm::DbErr),
-}
-
-/// One field that was wrong in a request.
-#[derive(Debug, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
 }
 
 #[derive(Serialize)]
@@ -37,17 +50,39 @@ struct ErrorBody<'a> {
 struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
-    fields: &'a [FieldError],
+    fields: &'a [FieldProblem],
 }
 
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            ApiError::Internal(_) | ApiError::Database(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PayloadTooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
             }
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// A 422 naming one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        ApiError::Invalid {
+            fields: vec![FieldProblem::new(field, message.clone())],
+            message,
         }
     }
 }
@@ -57,19 +92,53 @@ impl IntoResponse for ApiError {
         let (status, code) = self.status_and_code();
         let message = if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
-            "Something went wrong on our side; the request id in the x-request-id header helps us find it."
-                .to_owned()
+            "Something went wrong on our side; the request id in the x-request-id header helps us find it.".to_owned()
         } else {
             self.to_string()
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code,
-                message,
-                fields: &[],
-            },
+        let fields = match &self {
+            ApiError::Invalid { fields, .. } => fields.as_slice(),
+            _ => &[],
         };
-        (status, Json(body)).into_response()
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: ErrorDetail {
+                    code,
+                    message,
+                    fields,
+                },
+            }),
+        )
+            .into_response();
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::NotFound => ApiError::NotFound,
+            DomainError::Invalid { message, fields } => ApiError::Invalid { message, fields },
+            DomainError::Conflict(message) => ApiError::Conflict(message),
+            DomainError::Unauthorized(message) => ApiError::Unauthorized(message),
+            DomainError::Throttled { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
+            DomainError::Database(error) => ApiError::Internal(error.to_string()),
+            DomainError::Internal(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        ApiError::Internal(error.to_string())
     }
 }
 

@@ -1,8 +1,11 @@
 //! The Switchyard server: configuration, HTTP routing, and the lifecycle of
 //! one running instance.
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod request_id;
 pub mod routes;
 pub mod secret_key;

@@ -5,24 +5,29 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use app::{App, server_context::ServerContext, shell};
 use axum::{Router, extract::FromRef, middleware};
+use engine::{Engine, EngineConfig, Registry};
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
-use tower_http::{
-    catch_panic::CatchPanicLayer, compression::CompressionLayer, limit::RequestBodyLimitLayer,
-    trace::TraceLayer,
+use tower_http::{catch_panic::CatchPanicLayer, compression::CompressionLayer, trace::TraceLayer};
+use tower_sessions::{
+    Expiry, SessionManagerLayer, cookie::SameSite, session_store::ExpiredDeletion,
 };
 
 use crate::{
+    api,
+    auth::{session_store::DbSessionStore, throttle::LoginThrottle},
     config::Config,
-    error::{api_method_not_allowed, api_not_found, panic_response},
+    error::panic_response,
     request_id, routes,
     secret_key::SecretKey,
 };
 
-/// Largest request body accepted by default.
-const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "switchyard_session";
+/// Sessions end after this long without use.
+const SESSION_IDLE_DAYS: i64 = 14;
 
 /// Shared by every handler.
 #[derive(Clone, FromRef)]
@@ -31,6 +36,7 @@ pub struct AppState {
     pub context: ServerContext,
     pub secret_key: SecretKey,
     pub config: Arc<Config>,
+    pub throttle: Arc<LoginThrottle>,
 }
 
 /// Why an instance could not start; each variant reads as one line.
@@ -47,6 +53,8 @@ pub enum StartError {
     Database { url: String, source: sea_orm::DbErr },
     #[error("cannot migrate the database schema: {0}")]
     Migration(sea_orm::DbErr),
+    #[error("cannot start the workflow engine: {0}")]
+    Engine(sea_orm::DbErr),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -78,6 +86,9 @@ impl Application {
         let schema_version = migration::database::schema_version(&db)
             .await
             .map_err(StartError::Migration)?;
+        let engine = Engine::start(db.clone(), Registry::builtin(), engine_config(&config))
+            .await
+            .map_err(StartError::Engine)?;
 
         let listener = TcpListener::bind(config.bind)
             .await
@@ -100,11 +111,13 @@ impl Application {
             leptos_options,
             context: ServerContext {
                 db,
+                engine,
                 started_at: Instant::now(),
                 schema_version,
             },
             secret_key,
             config: Arc::new(config),
+            throttle: Arc::new(LoginThrottle::default()),
         };
         let router = router(state.clone());
         Ok(Application {
@@ -132,11 +145,15 @@ impl Application {
     ) -> std::io::Result<()> {
         let grace = self.state.config.shutdown_timeout();
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.wait_for(|stop| *stop).await;
-            })
-            .into_future();
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        })
+        .into_future();
         let mut server = tokio::spawn(server);
         tokio::select! {
             result = &mut server => return result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
@@ -147,13 +164,36 @@ impl Application {
             "shutting down; finishing in-flight requests"
         );
         let _ = stop_tx.send(true);
-        match tokio::time::timeout(grace, server).await {
+        let engine = self.state.context.engine.clone();
+        let (served, ()) =
+            tokio::join!(tokio::time::timeout(grace, server), engine.shutdown(grace));
+        match served {
             Ok(result) => result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
             Err(_) => {
                 tracing::warn!("grace period over; closing the remaining connections");
                 Ok(())
             }
         }
+    }
+}
+
+/// Removes expired sessions now and every hour.
+async fn delete_expired_sessions(sessions: DbSessionStore) {
+    loop {
+        if let Err(error) = sessions.delete_expired().await {
+            tracing::warn!(%error, "could not delete expired sessions");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
+}
+
+fn engine_config(config: &Config) -> EngineConfig {
+    EngineConfig {
+        concurrency: config.workers as usize,
+        lease_ms: config.lease_ms as i64,
+        output_cap_bytes: config.step_output_cap as usize,
+        outbound: config.outbound_allow.clone(),
+        ..EngineConfig::default()
     }
 }
 
@@ -192,13 +232,20 @@ fn router(state: AppState) -> Router {
         move || shell(options.clone())
     };
 
-    let api = Router::new()
-        .fallback(api_not_found)
-        .method_not_allowed_fallback(api_method_not_allowed);
+    let sessions = DbSessionStore::new(state.context.db.clone());
+    tokio::spawn(delete_expired_sessions(sessions.clone()));
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.public_url().scheme() == "https")
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            SESSION_IDLE_DAYS,
+        )));
 
     Router::new()
         .merge(routes::health::router())
-        .nest("/api/v1", api)
+        .nest("/api/v1", api::router())
         .leptos_routes_with_context(
             &state,
             leptos_routes,
@@ -209,8 +256,8 @@ fn router(state: AppState) -> Router {
             provide_server_context,
             shell,
         ))
+        .layer(session_layer)
         .layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http()

@@ -1,44 +1,27 @@
-//! `spawn_app()` and the throw-away databases it runs on.
+//! `spawn_app()`: the real server on port 0 over a fresh database, and
+//! clients that act as users of it.
 
 use std::{path::PathBuf, time::Duration};
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use reqwest::{Client, Response};
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
 use server::{
     config::{Config, LogFormat},
     startup::Application,
 };
-use tempfile::TempDir;
+pub use testkit::Backend;
+use testkit::TestDatabase;
 use tokio::sync::oneshot;
-
-/// Which database a test runs against.
-#[derive(Clone, Copy, Debug)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// A running server and what it needs to stay alive.
 pub struct TestApp {
     pub address: String,
-    pub client: reqwest::Client,
+    /// A client with its own cookie jar: one browser.
+    pub client: Client,
     pub db: DatabaseConnection,
-    _data_dir: TempDir,
+    pub database: TestDatabase,
     stop: Option<oneshot::Sender<()>>,
-    _postgres: Option<PostgresDatabase>,
-}
-
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request reaches the server")
-    }
 }
 
 impl Drop for TestApp {
@@ -49,77 +32,168 @@ impl Drop for TestApp {
     }
 }
 
-/// Postgres server used by the tests; override with SWITCHYARD_TEST_POSTGRES_URL.
-pub fn postgres_server_url() -> String {
-    std::env::var("SWITCHYARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+/// A browser-like client: keeps cookies, never follows redirects.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
-/// A database created for one test and dropped when the test ends.
-pub struct PostgresDatabase {
-    pub name: String,
-    pub url: String,
-}
-
-impl PostgresDatabase {
-    /// Creates a fresh database, or `None` when Postgres is unreachable
-    /// outside CI (the test is then skipped, loudly). In CI it must work.
-    pub async fn create() -> Option<PostgresDatabase> {
-        let server = postgres_server_url();
-        let admin = match Database::connect(format!("{server}/postgres")).await {
-            Ok(admin) => admin,
-            Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
-                eprintln!("SKIPPED: Postgres at {server} is unreachable ({error})");
-                return None;
-            }
-            Err(error) => panic!("Postgres at {server} is unreachable in CI: {error}"),
-        };
-        let name = format!("switchyard_test_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("test database is created");
-        admin.close().await.ok();
-        Some(PostgresDatabase {
-            url: format!("{server}/{name}"),
-            name,
-        })
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
     }
-}
 
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        let (server, name) = (postgres_server_url(), self.name.clone());
-        // Drop runs inside the test's runtime, which cannot be blocked on;
-        // a separate thread with its own runtime does the work.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let admin = Database::connect(format!("{server}/postgres"))
-                    .await
-                    .map_err(std::io::Error::other)?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .map_err(std::io::Error::other)?;
-                admin.close().await.map_err(std::io::Error::other)
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: could not drop test database {}", self.name);
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
+    /// A signed-in user with their own cookie jar.
+    pub async fn user(&self, email: &str) -> User {
+        let client = browser();
+        let response = client
+            .post(self.url("/api/v1/auth/register"))
+            .json(&json!({"email": email, "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let account: Value = response.json().await.unwrap();
+        User {
+            client,
+            base: self.address.clone(),
+            id: account["id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
         }
     }
 }
 
-/// Settings for a test instance: port 0, a private data directory, quiet logs
-/// unless TEST_LOG is set.
-pub fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
+/// A user of the test server, speaking JSON to `/api/v1`.
+pub struct User {
+    pub client: Client,
+    pub base: String,
+    pub id: String,
+    pub email: String,
+}
+
+impl User {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client.delete(self.url(path)).send().await.unwrap()
+    }
+
+    /// Creates a workflow and returns its id.
+    pub async fn create_workflow(&self, definition: Value) -> String {
+        let response = self.post("/workflows", definition).await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Waits until a run has ended and returns it.
+    pub async fn finished_run(&self, id: &str) -> Value {
+        for _ in 0..600 {
+            let run: Value = self
+                .get(&format!("/executions/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if matches!(
+                run["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("run {id} did not end");
+    }
+}
+
+/// Asserts an API error: status, code, and (when given) the field named.
+pub async fn assert_error(
+    response: Response,
+    status: u16,
+    code: &str,
+    field: Option<&str>,
+) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    if let Some(field) = field {
+        let fields: Vec<&str> = body["error"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&field), "{field} not in {fields:?}: {body}");
+    }
+    body
+}
+
+/// A valid workflow: manual trigger → transform → HTTP call to `url`.
+pub fn sample_workflow(name: &str, url: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "sample",
+        "nodes": [
+            {"id": "start", "kind": "manual_trigger", "position": {"x": 0, "y": 0}},
+            {"id": "shape", "kind": "transform", "config": {"template": {"n": "{{ trigger.n | default(1) }}"}}},
+            {"id": "call", "kind": "http_request", "config": {"url": url}}
+        ],
+        "edges": [{"source": "start", "target": "shape"}, {"source": "shape", "target": "call"}]
+    })
+}
+
+/// Settings for a test instance: port 0, a private data directory, quiet
+/// logs unless TEST_LOG is set, loopback allowed for outbound calls.
+pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
     Config {
         bind: "127.0.0.1:0".parse().unwrap(),
-        database_url,
+        database_url: Some(database_url),
         db_max_connections: None,
         data_dir,
         secret_key: None,
@@ -127,6 +201,10 @@ pub fn test_config(data_dir: PathBuf, database_url: Option<String>) -> Config {
         log_format: LogFormat::Pretty,
         log: "info".into(),
         site_root: site_root(),
+        outbound_allow: engine::outbound::OutboundPolicy::parse("127.0.0.1/32").unwrap(),
+        workers: 32,
+        step_output_cap: 1024 * 1024,
+        lease_ms: 2_000,
         shutdown_timeout: 5,
     }
 }
@@ -147,15 +225,8 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     if std::env::var_os("TEST_LOG").is_some() {
         server::telemetry::init(LogFormat::Pretty, "info");
     }
-    let data_dir = tempfile::tempdir().expect("temporary directory");
-    let postgres = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(PostgresDatabase::create().await?),
-    };
-    let mut config = test_config(
-        data_dir.path().join("data"),
-        postgres.as_ref().map(|p| p.url.clone()),
-    );
+    let database = TestDatabase::create(backend).await?;
+    let mut config = test_config(database.dir.path().join("data"), database.url.clone());
     adjust(&mut config);
     let application = Application::build(config).await.expect("server starts");
     let address = format!("http://{}", application.local_addr());
@@ -164,19 +235,22 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
     Some(TestApp {
         address,
-        client,
+        client: browser(),
         db,
-        _data_dir: data_dir,
+        database,
         stop: Some(stop),
-        _postgres: postgres,
     })
+}
+
+/// Name of the newest schema migration.
+pub fn newest_migration() -> String {
+    use migration::MigratorTrait;
+    migration::Migrator::migrations()
+        .last()
+        .map(|m| m.name().to_owned())
+        .unwrap_or_default()
 }
 
 /// Declares each listed test once per backend: `sqlite::name` and
@@ -186,7 +260,7 @@ macro_rules! on_both_backends {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
                         .await
@@ -197,7 +271,7 @@ macro_rules! on_both_backends {
         }
         mod postgres {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
                     else {

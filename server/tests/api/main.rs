@@ -4,6 +4,11 @@
 
 mod helpers;
 
+mod accounts;
+mod executions;
 mod health;
 mod pages;
 mod process;
+mod security;
+mod tokens;
+mod workflows;

@@ -42,7 +42,7 @@ async fn home_page_is_rendered_on_the_server(app: TestApp) {
         _ => "SQLite",
     };
     assert!(html.contains(database), "status card names {database}");
-    assert!(html.contains("m20261122_000002_create_workflows"));
+    assert!(html.contains(&crate::helpers::newest_migration()));
 }
 
 async fn unknown_pages_render_the_styled_404(app: TestApp) {

@@ -1,0 +1,269 @@
+//! Runs of one owner: lists with filters and cursors, details with steps,
+//! the event log, and the dead-letter queue.
+
+use entity::{dead_letter, execution, execution_event, step_run};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::DomainError;
+use engine::time::to_rfc3339;
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ExecutionSummary {
+    pub id: Uuid,
+    pub workflow_id: Uuid,
+    pub workflow_version: i32,
+    pub status: String,
+    pub trigger: String,
+    #[schema(value_type = Object)]
+    pub error: Option<Value>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct StepDetail {
+    pub node_id: String,
+    /// Empty outside loops.
+    pub item: String,
+    pub status: String,
+    pub attempts: i32,
+    pub port: Option<String>,
+    #[schema(value_type = Object)]
+    pub input: Option<Value>,
+    #[schema(value_type = Object)]
+    pub output: Option<Value>,
+    #[schema(value_type = Object)]
+    pub error: Option<Value>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ExecutionDetail {
+    #[serde(flatten)]
+    pub summary: ExecutionSummary,
+    /// The trigger payload the run started with.
+    #[schema(value_type = Object)]
+    pub input: Value,
+    pub run_count: i32,
+    pub steps: Vec<StepDetail>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct EventEntry {
+    pub id: i64,
+    pub execution_id: Uuid,
+    pub seq: i32,
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub at: String,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadLetterEntry {
+    pub id: Uuid,
+    pub execution_id: Uuid,
+    pub workflow_id: Uuid,
+    pub node_id: String,
+    pub reason: String,
+    #[schema(value_type = Object)]
+    pub error: Value,
+    pub created_at: String,
+    pub redriven_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ExecutionFilter {
+    pub workflow_id: Option<Uuid>,
+    pub status: Option<String>,
+    /// Epoch milliseconds, inclusive.
+    pub since: Option<i64>,
+    /// Epoch milliseconds, exclusive.
+    pub until: Option<i64>,
+    pub limit: u64,
+    /// The id of the last run of the previous page (ids grow with time).
+    pub before: Option<Uuid>,
+}
+
+fn summary(run: execution::Model) -> ExecutionSummary {
+    ExecutionSummary {
+        id: run.id,
+        workflow_id: run.workflow_id,
+        workflow_version: run.workflow_version,
+        trigger: run
+            .trigger
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("manual")
+            .to_owned(),
+        error: run.error,
+        duration_ms: run
+            .finished_at
+            .zip(run.started_at)
+            .map(|(end, start)| end - start),
+        created_at: to_rfc3339(run.created_at),
+        started_at: run.started_at.map(to_rfc3339),
+        finished_at: run.finished_at.map(to_rfc3339),
+        status: run.status,
+    }
+}
+
+/// Newest first; returns the page and the cursor of the next one.
+pub async fn list(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    filter: &ExecutionFilter,
+) -> Result<(Vec<ExecutionSummary>, Option<Uuid>), DomainError> {
+    let mut condition = Condition::all().add(execution::Column::OwnerId.eq(owner));
+    if let Some(workflow) = filter.workflow_id {
+        condition = condition.add(execution::Column::WorkflowId.eq(workflow));
+    }
+    if let Some(status) = &filter.status {
+        condition = condition.add(execution::Column::Status.eq(status.as_str()));
+    }
+    if let Some(since) = filter.since {
+        condition = condition.add(execution::Column::CreatedAt.gte(since));
+    }
+    if let Some(until) = filter.until {
+        condition = condition.add(execution::Column::CreatedAt.lt(until));
+    }
+    if let Some(before) = filter.before {
+        condition = condition.add(execution::Column::Id.lt(before));
+    }
+    let mut runs = execution::Entity::find()
+        .filter(condition)
+        .order_by_desc(execution::Column::Id)
+        .limit(filter.limit + 1)
+        .all(db)
+        .await?;
+    let next = if runs.len() as u64 > filter.limit {
+        runs.truncate(filter.limit as usize);
+        runs.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok((runs.into_iter().map(summary).collect(), next))
+}
+
+pub async fn get(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<ExecutionDetail, DomainError> {
+    let run = execution::Entity::find_by_id(id)
+        .filter(execution::Column::OwnerId.eq(owner))
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let steps = step_run::Entity::find()
+        .filter(step_run::Column::ExecutionId.eq(id))
+        .order_by_asc(step_run::Column::StartedAt)
+        .order_by_asc(step_run::Column::NodeId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| StepDetail {
+            node_id: s.node_id,
+            item: s.item_key,
+            status: s.status,
+            attempts: s.attempts,
+            port: s.port,
+            input: s.input,
+            output: s.output,
+            error: s.error,
+            started_at: s.started_at.map(to_rfc3339),
+            finished_at: s.finished_at.map(to_rfc3339),
+        })
+        .collect();
+    let input = run.trigger.get("payload").cloned().unwrap_or(Value::Null);
+    let run_count = run.run_count;
+    Ok(ExecutionDetail {
+        summary: summary(run),
+        input,
+        run_count,
+        steps,
+    })
+}
+
+/// Events of one run after sequence number `after_seq`, oldest first.
+pub async fn events(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    id: Uuid,
+    after_seq: i32,
+    limit: u64,
+) -> Result<Vec<EventEntry>, DomainError> {
+    execution::Entity::find_by_id(id)
+        .filter(execution::Column::OwnerId.eq(owner))
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    Ok(execution_event::Entity::find()
+        .filter(execution_event::Column::ExecutionId.eq(id))
+        .filter(execution_event::Column::Seq.gt(after_seq))
+        .order_by_asc(execution_event::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| EventEntry {
+            id: e.id,
+            execution_id: e.execution_id,
+            seq: e.seq,
+            kind: e.kind,
+            data: e.data,
+            at: to_rfc3339(e.created_at),
+        })
+        .collect())
+}
+
+pub async fn dead_letters(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    include_redriven: bool,
+    limit: u64,
+) -> Result<Vec<DeadLetterEntry>, DomainError> {
+    let mut query = dead_letter::Entity::find().filter(dead_letter::Column::OwnerId.eq(owner));
+    if !include_redriven {
+        query = query.filter(dead_letter::Column::RedrivenAt.is_null());
+    }
+    Ok(query
+        .order_by_desc(dead_letter::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| DeadLetterEntry {
+            id: d.id,
+            execution_id: d.execution_id,
+            workflow_id: d.workflow_id,
+            node_id: d.node_id,
+            reason: d.reason,
+            error: d.error,
+            created_at: to_rfc3339(d.created_at),
+            redriven_at: d.redriven_at.map(to_rfc3339),
+        })
+        .collect())
+}
+
+/// The run behind a dead letter of `owner`.
+pub async fn dead_letter_execution(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<Uuid, DomainError> {
+    dead_letter::Entity::find_by_id(id)
+        .filter(dead_letter::Column::OwnerId.eq(owner))
+        .one(db)
+        .await?
+        .map(|d| d.execution_id)
+        .ok_or(DomainError::NotFound)
+}

@@ -1,0 +1,18 @@
+//! Switchyard's use cases on the server: accounts and sessions, API
+//! tokens, workflows and their versions, runs, and the audit log. Both the
+//! REST API and the Leptos server functions call these, so ownership and
+//! validation are enforced in one place.
+
+pub mod accounts;
+pub mod audit;
+pub mod error;
+pub mod executions;
+pub mod tokens;
+pub mod workflows;
+
+pub use error::{DomainError, FieldProblem};
+
+/// Now, in the timestamp type of entity columns.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}

@@ -1,0 +1,65 @@
+//! The REST API under `/api/v1`, one module per resource. Handlers are thin:
+//! they check input, call a `domain` use case, and shape the answer.
+
+mod auth;
+mod catalogue;
+mod dead_letters;
+mod executions;
+pub mod openapi;
+mod tokens;
+mod workflows;
+
+use axum::Router;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{
+    error::{api_method_not_allowed, api_not_found},
+    startup::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(auth::router())
+        .merge(tokens::router())
+        .merge(workflows::router())
+        .merge(executions::router())
+        .merge(dead_letters::router())
+        .merge(catalogue::router())
+        .merge(openapi::router())
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed)
+}
+
+/// `{"error": {...}}` as documented for every failing call.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `bad_request`, `malformed_json`, `invalid`, `unauthorized`, `forbidden`,
+    /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `too_many_requests` or `internal`.
+    pub code: String,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+    pub node_id: Option<String>,
+}
+
+/// Page sizes accepted by list endpoints.
+pub(crate) fn page_size(limit: Option<u64>) -> Result<u64, crate::error::ApiError> {
+    match limit.unwrap_or(50) {
+        limit @ 1..=200 => Ok(limit),
+        _ => Err(crate::error::ApiError::BadRequest(
+            "query parameter `limit`: must be between 1 and 200".into(),
+        )),
+    }
+}

@@ -1,0 +1,55 @@
+//! The OpenAPI 3 document of this API, generated from the handlers and
+//! types above, served at `/api/v1/openapi.json`.
+
+use axum::{Json, Router, routing::get};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::startup::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchyard API", description = "Workflows, runs and credentials of the signed-in account. \
+        Authenticate with the session cookie (browsers) or `Authorization: Bearer <token>` (scripts). \
+        Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`."),
+    servers((url = "/api/v1")),
+    paths(
+        super::auth::register, super::auth::login, super::auth::logout, super::auth::me, super::auth::change_password,
+        super::tokens::list, super::tokens::create, super::tokens::revoke,
+        super::workflows::list, super::workflows::create, super::workflows::read, super::workflows::update,
+        super::workflows::remove, super::workflows::activate, super::workflows::pause, super::workflows::validate,
+        super::workflows::execute, super::workflows::versions, super::workflows::version, super::workflows::audit,
+        super::executions::list, super::executions::read, super::executions::log, super::executions::cancel,
+        super::executions::retry,
+        super::dead_letters::list, super::dead_letters::redrive, super::dead_letters::redrive_all,
+        super::catalogue::kinds,
+    ),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("switchyard_session"))),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(document))
+}
+
+async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
