@@ -76,8 +76,26 @@ impl Expressions {
         env.set_fuel(Some(FUEL));
         env.set_recursion_limit(RECURSION_LIMIT);
         env.set_debug(true);
-        // Values are JSON, not HTML: never escape.
+        // Values are JSON, not HTML: never escape, and print them as JSON
+        // does (`true`, `null`, `{"a": 1}`) rather than as Python would.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_formatter(|out, state, value| {
+            use minijinja::value::ValueKind;
+            let written = match value.kind() {
+                ValueKind::Bool => out.write_str(if value.is_true() { "true" } else { "false" }),
+                ValueKind::None => out.write_str("null"),
+                ValueKind::Map | ValueKind::Seq => {
+                    let text = serde_json::to_string(value).map_err(|e| {
+                        minijinja::Error::new(ErrorKind::BadSerialization, e.to_string())
+                    })?;
+                    out.write_str(&text)
+                }
+                _ => return minijinja::escape_formatter(out, state, value),
+            };
+            written.map_err(|_| {
+                minijinja::Error::new(ErrorKind::WriteFailure, "could not write the result")
+            })
+        });
         Expressions { env }
     }
 

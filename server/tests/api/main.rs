@@ -4,7 +4,10 @@
 
 mod helpers;
 
+mod server_process;
+
 mod accounts;
+mod crash;
 mod executions;
 mod health;
 mod pages;

@@ -1,15 +1,15 @@
 //! The `server` binary as an operator runs it: flags, bad settings, first
 //! start, and shutdown on SIGTERM.
 
-use std::{os::unix::fs::PermissionsExt, process::Stdio, time::Duration};
+use std::{os::unix::fs::PermissionsExt, time::Duration};
 
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
-    process::{Child, Command},
+    process::Command,
 };
 
-const SERVER: &str = env!("CARGO_BIN_EXE_server");
+use crate::server_process::{RunningServer, SERVER};
 
 /// Runs the binary to completion with a clean environment plus `envs`.
 async fn run_to_end(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
@@ -88,71 +88,11 @@ async fn an_unreachable_database_fails_with_one_line_and_no_password() {
     );
 }
 
-/// A server process started on port 0 with a private data directory.
-struct RunningServer {
-    child: Child,
-    address: String,
-}
-
-impl RunningServer {
-    async fn start(data_dir: &std::path::Path, json_logs: bool) -> RunningServer {
-        let mut child = Command::new(SERVER)
-            .env_clear()
-            .env("SWITCHYARD_BIND", "127.0.0.1:0")
-            .env("SWITCHYARD_DATA_DIR", data_dir)
-            .env(
-                "SWITCHYARD_LOG_FORMAT",
-                if json_logs { "json" } else { "pretty" },
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("server announces itself")
-            .unwrap()
-            .expect("a line on stdout");
-        let address = line
-            .strip_prefix("Switchyard is running at ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-            .to_owned();
-        RunningServer { child, address }
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.id().unwrap().to_string();
-        let status = std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    async fn wait(mut self) -> (i32, String) {
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("server exits")
-            .unwrap();
-        let mut stderr = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .await
-            .unwrap();
-        (status.code().unwrap_or(-1), stderr)
-    }
-}
-
 #[tokio::test]
 async fn first_start_creates_the_data_directory_and_a_private_key() {
     let root = tempfile::tempdir().unwrap();
     let data_dir = root.path().join("data");
-    let server = RunningServer::start(&data_dir, false).await;
+    let server = RunningServer::start(&data_dir, false, &[]).await;
     let health = reqwest::get(format!("{}/health", server.address))
         .await
         .unwrap();
@@ -169,7 +109,7 @@ async fn first_start_creates_the_data_directory_and_a_private_key() {
     assert_eq!(code, 0, "{logs}");
     assert!(!logs.contains(key.trim()), "the key is never logged");
 
-    let again = RunningServer::start(&data_dir, false).await;
+    let again = RunningServer::start(&data_dir, false, &[]).await;
     again.signal("-INT");
     assert_eq!(again.wait().await.0, 0);
     assert_eq!(
@@ -182,7 +122,7 @@ async fn first_start_creates_the_data_directory_and_a_private_key() {
 #[tokio::test]
 async fn sigterm_lets_an_in_flight_request_finish() {
     let root = tempfile::tempdir().unwrap();
-    let server = RunningServer::start(root.path(), true).await;
+    let server = RunningServer::start(root.path(), true, &[]).await;
     let host = server.address.trim_start_matches("http://").to_owned();
 
     // A request whose body is still arriving when the signal comes.
