@@ -5,9 +5,11 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod connections;
 pub mod error;
 pub mod executions;
 pub mod tokens;
+pub mod vault;
 pub mod workflows;
 
 pub use error::{DomainError, FieldProblem};

@@ -59,9 +59,7 @@ fn step_overhead(c: &mut Criterion) {
         .unwrap();
     let mut registry = Registry::builtin();
     registry.register(NoOp);
-    let services = Services {
-        http: OutboundClient::new(OutboundPolicy::default()),
-    };
+    let services = Services::new(OutboundClient::new(OutboundPolicy::default()));
     let cases = [
         (
             "pure step (transform, constant)",

@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::{
+    credentials::{CredentialStore, NoCredentials},
     events::EventBus,
     nodes::{Registry, Services},
     outbound::{OutboundClient, OutboundPolicy},
@@ -174,6 +175,16 @@ impl Engine {
         registry: Registry,
         config: EngineConfig,
     ) -> Result<Engine, DbErr> {
+        Engine::start_with_credentials(db, registry, config, Arc::new(NoCredentials)).await
+    }
+
+    /// Like [`Engine::start`], with stored connections available to steps.
+    pub async fn start_with_credentials(
+        db: DatabaseConnection,
+        registry: Registry,
+        config: EngineConfig,
+        credentials: Arc<dyn CredentialStore>,
+    ) -> Result<Engine, DbErr> {
         let bus = Arc::new(EventBus::new(db.clone()).await?);
         let writer = Writer::start(
             db.clone(),
@@ -186,6 +197,7 @@ impl Engine {
         );
         let services = Services {
             http: OutboundClient::new(config.outbound.clone()),
+            credentials,
         };
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {

@@ -1,6 +1,7 @@
 //! Switchyard's workflow engine: node kinds, expressions, retries, and
 //! durable execution on SQLite or Postgres. Server only.
 
+pub mod credentials;
 pub mod engine;
 pub mod error;
 pub mod events;

@@ -226,6 +226,7 @@ async fn try_execute_task(
             now,
         )
     };
+    state.owner_id = run.owner_id;
     match run.previous_status.as_str() {
         "queued" => state.emit(
             "execution.started",

@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod audit_event;
+pub mod connection;
 pub mod dead_letter;
 pub mod execution;
 pub mod execution_event;

@@ -10,6 +10,7 @@ mod m20261122_000002_create_workflows;
 mod m20261122_000003_create_workflow_versions;
 mod m20261122_000004_create_executions;
 mod m20261122_000005_create_sessions_tokens_audit;
+mod m20261122_000006_create_connections;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_workflow_versions::Migration),
             Box::new(m20261122_000004_create_executions::Migration),
             Box::new(m20261122_000005_create_sessions_tokens_audit::Migration),
+            Box::new(m20261122_000006_create_connections::Migration),
         ]
     }
 }

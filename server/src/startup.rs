@@ -5,7 +5,8 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use app::{App, server_context::ServerContext, shell};
 use axum::{Router, extract::FromRef, middleware};
-use engine::{Engine, EngineConfig, Registry};
+use domain::connections::{ConnectionCredentials, Connections};
+use engine::{Engine, EngineConfig, Registry, outbound::OutboundClient};
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use sea_orm::DatabaseConnection;
@@ -37,6 +38,7 @@ pub struct AppState {
     pub secret_key: SecretKey,
     pub config: Arc<Config>,
     pub throttle: Arc<LoginThrottle>,
+    pub connections: Connections,
 }
 
 /// Why an instance could not start; each variant reads as one line.
@@ -86,9 +88,19 @@ impl Application {
         let schema_version = migration::database::schema_version(&db)
             .await
             .map_err(StartError::Migration)?;
-        let engine = Engine::start(db.clone(), Registry::builtin(), engine_config(&config))
-            .await
-            .map_err(StartError::Engine)?;
+        let connections = Connections::new(db.clone(), secret_key.bytes());
+        let credentials = Arc::new(ConnectionCredentials {
+            connections: connections.clone(),
+            http: OutboundClient::new(config.outbound_allow.clone()),
+        });
+        let engine = Engine::start_with_credentials(
+            db.clone(),
+            Registry::builtin(),
+            engine_config(&config),
+            credentials,
+        )
+        .await
+        .map_err(StartError::Engine)?;
 
         let listener = TcpListener::bind(config.bind)
             .await
@@ -118,6 +130,7 @@ impl Application {
             secret_key,
             config: Arc::new(config),
             throttle: Arc::new(LoginThrottle::default()),
+            connections,
         };
         let router = router(state.clone());
         Ok(Application {

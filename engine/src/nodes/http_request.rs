@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::{NodeKind, Outcome, StepFuture, StepInput};
 use crate::{
+    credentials::Credential,
     error::{ErrorClass, StepError, classify_status},
     outbound::find_refusal,
 };
@@ -46,6 +47,8 @@ struct HttpConfig {
     auth: Option<InlineAuth>,
     #[serde(default)]
     send_idempotency_key: bool,
+    #[serde(default)]
+    connection_id: Option<String>,
 }
 
 fn default_method() -> String {
@@ -75,7 +78,10 @@ struct InlineAuth {
 }
 
 impl InlineAuth {
-    fn apply(self, request: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, StepError> {
+    fn apply(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, StepError> {
         let missing = |field: &str| {
             StepError::validation(format!("{} authentication needs `{field}`", self.kind))
         };
@@ -130,7 +136,10 @@ impl NodeKind for HttpRequest {
                     .default_value(json!("json")),
                 FieldSpec::new("timeout_ms", "Timeout (ms)", FieldType::Integer { min: 1, max: MAX_TIMEOUT_MS })
                     .default_value(json!(DEFAULT_TIMEOUT_MS)),
-                FieldSpec::new("auth", "Authentication", FieldType::Object { fields: auth_fields }),
+                FieldSpec::new("connection_id", "Connection", FieldType::text())
+                    .help("A saved connection whose credentials are added to the request."),
+                FieldSpec::new("auth", "Authentication", FieldType::Object { fields: auth_fields })
+                    .help("Credentials written here instead of a connection."),
                 FieldSpec::new("send_idempotency_key", "Send Idempotency-Key", FieldType::Boolean)
                     .default_value(json!(false))
                     .help("Sends a key that stays the same across retries, so the API can ignore repeats."),
@@ -171,62 +180,59 @@ async fn call(step: &StepInput<'_>) -> Result<Value, StepError> {
             pairs.append_pair(name, &plain_text(value));
         }
     }
-
     let timeout = Duration::from_millis(
         config
             .timeout_ms
             .unwrap_or(DEFAULT_TIMEOUT_MS)
             .clamp(1, MAX_TIMEOUT_MS as u64),
     );
-    let mut request = step
-        .services
-        .http
-        .client
-        .request(method.clone(), url.clone())
-        .timeout(timeout);
-    for (name, value) in &config.headers {
-        request = request.header(name.as_str(), plain_text(value));
-    }
-    if config.send_idempotency_key {
-        request = request.header("Idempotency-Key", step.step_key);
-    }
-    if let Some(auth) = config.auth {
-        request = auth.apply(request)?;
-    }
-    if let Some(body) = config.body.filter(|b| !b.is_null()) {
-        request = match config.body_type {
-            BodyType::Json => request.json(&body),
-            BodyType::Form => match &body {
-                Value::Object(map) => {
-                    let pairs: Vec<(&str, String)> = map
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), plain_text(v)))
-                        .collect();
-                    request.form(&pairs)
-                }
-                _ => {
-                    return Err(StepError::validation(
-                        "a form body must be an object of fields",
-                    ));
-                }
-            },
-            BodyType::Raw => request.body(plain_text(&body)),
-        };
-    }
-    let request = request
-        .build()
-        .map_err(|e| StepError::validation(format!("invalid request: {e}")))?;
+    let connection = match config
+        .connection_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+    {
+        Some(id) => {
+            let id = uuid::Uuid::parse_str(id)
+                .map_err(|_| StepError::validation(format!("`{id}` is not a connection id")))?;
+            Some((id, step.services.credentials.load(step.owner_id, id).await?))
+        }
+        None => None,
+    };
 
     // Logged without the query string, which often carries keys.
     let shown_url = format!("{}{}", url.origin().ascii_serialization(), url.path());
     let started = Instant::now();
-    let mut response = step
-        .services
-        .http
-        .client
-        .execute(request)
-        .await
-        .map_err(|e| transport_error(&e, timeout))?;
+    let send = |credential: Option<&Credential>| {
+        let request = build_request(step, &config, &method, &url, timeout, credential);
+        async move {
+            let request = request?;
+            step.services
+                .http
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| transport_error(&e, timeout))
+        }
+    };
+    let mut response = send(connection.as_ref().map(|(_, c)| c)).await?;
+    // A refused OAuth token is renewed once, and the call made again.
+    if matches!(response.status().as_u16(), 401 | 403)
+        && let Some((id, credential)) = &connection
+        && credential.refreshable()
+    {
+        let renewed = step
+            .services
+            .credentials
+            .refresh(step.owner_id, *id)
+            .await?;
+        step.log.line(format!(
+            "{} answered {}; renewed the connection's token and tried again",
+            shown_url,
+            response.status().as_u16()
+        ));
+        response = send(Some(&renewed)).await?;
+    }
     let status = response.status().as_u16();
     let headers = header_map(response.headers());
     let retry_after_ms = retry_after(response.headers());
@@ -281,6 +287,95 @@ async fn call(step: &StepInput<'_>) -> Result<Value, StepError> {
         .with_details(json!({ "body": excerpt, "headers": headers })));
     }
     Ok(json!({ "status": status, "headers": headers, "body": body }))
+}
+
+/// The request as configured, with a connection's credentials if given.
+fn build_request(
+    step: &StepInput<'_>,
+    config: &HttpConfig,
+    method: &Method,
+    url: &reqwest::Url,
+    timeout: Duration,
+    credential: Option<&Credential>,
+) -> Result<reqwest::Request, StepError> {
+    let mut request = step
+        .services
+        .http
+        .client
+        .request(method.clone(), url.clone())
+        .timeout(timeout);
+    for (name, value) in &config.headers {
+        request = request.header(name.as_str(), plain_text(value));
+    }
+    if config.send_idempotency_key {
+        request = request.header("Idempotency-Key", step.step_key);
+    }
+    if let Some(credential) = credential {
+        request = apply_credential(request, credential)?;
+    }
+    if let Some(auth) = &config.auth {
+        request = auth.apply(request)?;
+    }
+    if let Some(body) = config.body.as_ref().filter(|b| !b.is_null()) {
+        request = match config.body_type {
+            BodyType::Json => request.json(body),
+            BodyType::Form => match body {
+                Value::Object(map) => {
+                    let pairs: Vec<(&str, String)> = map
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), plain_text(v)))
+                        .collect();
+                    request.form(&pairs)
+                }
+                _ => {
+                    return Err(StepError::validation(
+                        "a form body must be an object of fields",
+                    ));
+                }
+            },
+            BodyType::Raw => request.body(plain_text(body)),
+        };
+    }
+    request
+        .build()
+        .map_err(|e| StepError::validation(format!("invalid request: {e}")))
+}
+
+fn apply_credential(
+    request: reqwest::RequestBuilder,
+    credential: &Credential,
+) -> Result<reqwest::RequestBuilder, StepError> {
+    let missing = |field: &str| {
+        StepError::validation(format!(
+            "the {} connection has no `{field}`",
+            credential.kind
+        ))
+    };
+    Ok(match credential.kind.as_str() {
+        "bearer" => request.bearer_auth(credential.field("token").ok_or_else(|| missing("token"))?),
+        "oauth2" => request.bearer_auth(
+            credential
+                .field("access_token")
+                .ok_or_else(|| missing("access_token"))?,
+        ),
+        "basic" => request.basic_auth(
+            credential
+                .field("username")
+                .ok_or_else(|| missing("username"))?,
+            credential.field("password"),
+        ),
+        "header" => request.header(
+            credential
+                .field("header_name")
+                .ok_or_else(|| missing("header_name"))?,
+            credential.field("value").ok_or_else(|| missing("value"))?,
+        ),
+        other => {
+            return Err(StepError::validation(format!(
+                "connections of kind `{other}` cannot be used in HTTP requests"
+            )));
+        }
+    })
 }
 
 /// Header and query values are text; numbers and booleans are written out.

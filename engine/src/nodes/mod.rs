@@ -80,6 +80,16 @@ impl StepLog {
 /// What the engine provides to steps.
 pub struct Services {
     pub http: OutboundClient,
+    pub credentials: std::sync::Arc<dyn crate::credentials::CredentialStore>,
+}
+
+impl Services {
+    pub fn new(http: OutboundClient) -> Services {
+        Services {
+            http,
+            credentials: std::sync::Arc::new(crate::credentials::NoCredentials),
+        }
+    }
 }
 
 /// Everything a step needs to run.
@@ -95,6 +105,8 @@ pub struct StepInput<'a> {
     pub step_key: &'a str,
     /// 1 on the first attempt.
     pub attempt: u32,
+    /// Whose run this is: connections are looked up for this account only.
+    pub owner_id: uuid::Uuid,
     pub services: &'a Services,
     pub log: StepLog,
 }

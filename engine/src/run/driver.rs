@@ -71,8 +71,14 @@ pub async fn drive<P: Persistence + Send>(
                 }
             };
             let pure = state.plan.nodes[key.node].is_pure;
-            let mut future =
-                run_job(state.plan.clone(), state.trigger.clone(), job, services).boxed();
+            let mut future = run_job(
+                state.plan.clone(),
+                state.trigger.clone(),
+                state.owner_id,
+                job,
+                services,
+            )
+            .boxed();
             if pure && let Some((key, outcome, logs)) = (&mut future).now_or_never() {
                 state.apply(&key, outcome, logs, now);
                 continue;
@@ -155,6 +161,7 @@ fn stopped(state: &mut RunState, running: &[StepKey], stop: Stop) -> DriveEnd {
 async fn run_job(
     plan: Arc<Plan>,
     trigger: Arc<Value>,
+    owner_id: uuid::Uuid,
     job: Job,
     services: &Services,
 ) -> (StepKey, Outcome, Vec<String>) {
@@ -167,6 +174,7 @@ async fn run_job(
         trigger: &trigger,
         step_key: &job.step_key,
         attempt: job.attempt,
+        owner_id,
         services,
         log: log.clone(),
     };

@@ -129,6 +129,8 @@ pub struct Job {
 
 pub struct RunState {
     pub plan: Arc<Plan>,
+    /// Whose run this is (nil for runs outside any account).
+    pub owner_id: uuid::Uuid,
     pub execution_id: String,
     pub workflow_id: String,
     pub trigger: Arc<Value>,
@@ -165,6 +167,7 @@ impl RunState {
         RunState {
             trigger_context: Jinja::from(Serde(&*trigger)),
             plan,
+            owner_id: uuid::Uuid::nil(),
             execution_id,
             workflow_id,
             trigger,

@@ -92,9 +92,7 @@ fn registry(log: &Arc<Mutex<Vec<String>>>) -> Registry {
 }
 
 fn services() -> Services {
-    Services {
-        http: OutboundClient::new(OutboundPolicy::default()),
-    }
+    Services::new(OutboundClient::new(OutboundPolicy::default()))
 }
 
 async fn run(definition: Value, trigger: Value) -> (RunEnd, RunState, Vec<String>) {

@@ -3,6 +3,7 @@
 
 mod auth;
 mod catalogue;
+mod connections;
 mod dead_letters;
 mod executions;
 pub mod openapi;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
         .merge(tokens::router())
+        .merge(connections::router())
         .merge(workflows::router())
         .merge(executions::router())
         .merge(dead_letters::router())

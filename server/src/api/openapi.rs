@@ -18,6 +18,8 @@ use crate::startup::AppState;
     paths(
         super::auth::register, super::auth::login, super::auth::logout, super::auth::me, super::auth::change_password,
         super::tokens::list, super::tokens::create, super::tokens::revoke,
+        super::connections::list, super::connections::create, super::connections::read, super::connections::update,
+        super::connections::remove,
         super::workflows::list, super::workflows::create, super::workflows::read, super::workflows::update,
         super::workflows::remove, super::workflows::activate, super::workflows::pause, super::workflows::validate,
         super::workflows::execute, super::workflows::versions, super::workflows::version, super::workflows::audit,

@@ -1,0 +1,478 @@
+//! Connections: credentials for the services workflows call. Plain fields
+//! (user names, URLs) can be read back; secret fields are sealed and never
+//! leave the server except into the requests that use them.
+
+use std::sync::Arc;
+
+use engine::{
+    StepError,
+    credentials::{Credential, CredentialFuture, CredentialStore},
+    error::ErrorClass,
+    outbound::OutboundClient,
+};
+use entity::connection;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::{DomainError, FieldProblem, audit, now, vault::Vault};
+
+/// The fields of each kind of connection.
+struct KindFields {
+    kind: &'static str,
+    plain: &'static [&'static str],
+    secret: &'static [&'static str],
+    required: &'static [&'static str],
+}
+
+const KINDS: [KindFields; 4] = [
+    KindFields {
+        kind: "bearer",
+        plain: &[],
+        secret: &["token"],
+        required: &["token"],
+    },
+    KindFields {
+        kind: "basic",
+        plain: &["username"],
+        secret: &["password"],
+        required: &["username", "password"],
+    },
+    KindFields {
+        kind: "header",
+        plain: &["header_name"],
+        secret: &["value"],
+        required: &["header_name", "value"],
+    },
+    KindFields {
+        kind: "oauth2",
+        plain: &["token_url", "client_id", "scope"],
+        secret: &["client_secret", "access_token", "refresh_token"],
+        required: &["token_url", "client_id", "access_token"],
+    },
+];
+
+fn kind_fields(kind: &str) -> Result<&'static KindFields, DomainError> {
+    KINDS.iter().find(|k| k.kind == kind).ok_or_else(|| {
+        let kinds: Vec<&str> = KINDS.iter().map(|k| k.kind).collect();
+        DomainError::invalid(
+            "kind",
+            format!("the kind must be one of: {}", kinds.join(", ")),
+        )
+    })
+}
+
+/// What a client sends to create a connection.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConnection {
+    pub name: String,
+    /// `bearer` (token), `basic` (username, password), `header` (header_name,
+    /// value) or `oauth2` (token_url, client_id, client_secret, access_token,
+    /// refresh_token, scope).
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+}
+
+/// What a client sends to change one; omitted secrets keep their values.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionChange {
+    pub name: Option<String>,
+    #[schema(value_type = Object)]
+    pub fields: Option<Map<String, Value>>,
+}
+
+/// A connection as it may be shown: no secret values.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ConnectionView {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    /// The non-secret fields.
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    /// Names of the secret fields that are set.
+    pub secrets: Vec<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Reads, seals and opens connections of an account.
+#[derive(Clone)]
+pub struct Connections {
+    db: DatabaseConnection,
+    vault: Arc<Vault>,
+}
+
+fn check_name(name: &str) -> Result<String, DomainError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(DomainError::invalid(
+            "name",
+            "give the connection a name of 1 to 100 characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Splits `fields` into plain settings and secrets, checking every name and value.
+fn split_fields(
+    spec: &KindFields,
+    fields: &Map<String, Value>,
+) -> Result<(Map<String, Value>, Map<String, Value>), DomainError> {
+    let mut problems = Vec::new();
+    let (mut plain, mut secret) = (Map::new(), Map::new());
+    for (name, value) in fields {
+        let field = format!("fields.{name}");
+        let Some(text) = value.as_str() else {
+            problems.push(FieldProblem::new(&field, "must be text"));
+            continue;
+        };
+        if spec.plain.contains(&name.as_str()) {
+            plain.insert(name.clone(), Value::String(text.to_owned()));
+        } else if spec.secret.contains(&name.as_str()) {
+            secret.insert(name.clone(), Value::String(text.to_owned()));
+        } else {
+            let known: Vec<&str> = spec.plain.iter().chain(spec.secret).copied().collect();
+            problems.push(FieldProblem::new(
+                &field,
+                format!(
+                    "{} connections have no `{name}`; their fields: {}",
+                    spec.kind,
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(url) = plain.get("token_url").and_then(Value::as_str)
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        problems.push(FieldProblem::new(
+            "fields.token_url",
+            "must be an http:// or https:// URL",
+        ));
+    }
+    if problems.is_empty() {
+        Ok((plain, secret))
+    } else {
+        let message = problems[0].message.clone();
+        Err(DomainError::Invalid {
+            message,
+            fields: problems,
+        })
+    }
+}
+
+fn check_required(
+    spec: &KindFields,
+    plain: &Map<String, Value>,
+    secret: &Map<String, Value>,
+) -> Result<(), DomainError> {
+    let missing: Vec<FieldProblem> = spec
+        .required
+        .iter()
+        .filter(|name| {
+            plain
+                .get(**name)
+                .or_else(|| secret.get(**name))
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        })
+        .map(|name| {
+            FieldProblem::new(
+                &format!("fields.{name}"),
+                format!("{} connections need `{name}`", spec.kind),
+            )
+        })
+        .collect();
+    match missing.first() {
+        None => Ok(()),
+        Some(first) => Err(DomainError::Invalid {
+            message: first.message.clone(),
+            fields: missing,
+        }),
+    }
+}
+
+impl Connections {
+    pub fn new(db: DatabaseConnection, secret_key: &[u8; 32]) -> Connections {
+        Connections {
+            db,
+            vault: Arc::new(Vault::new(secret_key, "connections v1")),
+        }
+    }
+
+    fn view(&self, model: connection::Model) -> Result<ConnectionView, DomainError> {
+        let secrets: Map<String, Value> =
+            serde_json::from_slice(&self.vault.open(&model.sealed_secrets)?).unwrap_or_default();
+        let mut names: Vec<String> = secrets
+            .into_iter()
+            .filter(|(_, v)| v.as_str().is_some_and(|s| !s.is_empty()))
+            .map(|(k, _)| k)
+            .collect();
+        names.sort();
+        Ok(ConnectionView {
+            id: model.id,
+            name: model.name,
+            kind: model.kind,
+            settings: model.settings,
+            secrets: names,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        })
+    }
+
+    async fn owned(&self, owner: Uuid, id: Uuid) -> Result<connection::Model, DomainError> {
+        connection::Entity::find_by_id(id)
+            .filter(connection::Column::OwnerId.eq(owner))
+            .one(&self.db)
+            .await?
+            .ok_or(DomainError::NotFound)
+    }
+
+    pub async fn list(&self, owner: Uuid) -> Result<Vec<ConnectionView>, DomainError> {
+        connection::Entity::find()
+            .filter(connection::Column::OwnerId.eq(owner))
+            .order_by_asc(connection::Column::Name)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| self.view(m))
+            .collect()
+    }
+
+    pub async fn get(&self, owner: Uuid, id: Uuid) -> Result<ConnectionView, DomainError> {
+        let model = self.owned(owner, id).await?;
+        self.view(model)
+    }
+
+    pub async fn create(
+        &self,
+        owner: Uuid,
+        new: NewConnection,
+    ) -> Result<ConnectionView, DomainError> {
+        let name = check_name(&new.name)?;
+        let spec = kind_fields(&new.kind)?;
+        let (plain, secret) = split_fields(spec, &new.fields)?;
+        check_required(spec, &plain, &secret)?;
+        let now = now();
+        let model = connection::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            owner_id: Set(owner),
+            name: Set(name),
+            kind: Set(spec.kind.to_owned()),
+            settings: Set(Value::Object(plain)),
+            sealed_secrets: Set(self
+                .vault
+                .seal(&serde_json::to_vec(&secret).unwrap_or_default())?),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&self.db)
+        .await?;
+        audit::record(
+            &self.db,
+            owner,
+            owner,
+            None,
+            "connection.created",
+            json!({ "connection_id": model.id, "name": model.name, "kind": model.kind }),
+        )
+        .await?;
+        self.view(model)
+    }
+
+    pub async fn update(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+        change: ConnectionChange,
+    ) -> Result<ConnectionView, DomainError> {
+        let current = self.owned(owner, id).await?;
+        let spec = kind_fields(&current.kind)?;
+        let mut plain = current.settings.as_object().cloned().unwrap_or_default();
+        let mut secret: Map<String, Value> =
+            serde_json::from_slice(&self.vault.open(&current.sealed_secrets)?).unwrap_or_default();
+        if let Some(fields) = &change.fields {
+            let (new_plain, new_secret) = split_fields(spec, fields)?;
+            plain.extend(new_plain);
+            secret.extend(new_secret);
+        }
+        check_required(spec, &plain, &secret)?;
+        let name = change.name.as_deref().map(check_name).transpose()?;
+        let changed: Vec<String> = change
+            .fields
+            .iter()
+            .flat_map(|f| f.keys().cloned())
+            .collect();
+        let mut active: connection::ActiveModel = current.into();
+        if let Some(name) = name {
+            active.name = Set(name);
+        }
+        active.settings = Set(Value::Object(plain));
+        active.sealed_secrets = Set(self
+            .vault
+            .seal(&serde_json::to_vec(&secret).unwrap_or_default())?);
+        active.updated_at = Set(now());
+        let model = active.update(&self.db).await?;
+        audit::record(
+            &self.db,
+            owner,
+            owner,
+            None,
+            "connection.updated",
+            json!({ "connection_id": id, "fields": changed }),
+        )
+        .await?;
+        self.view(model)
+    }
+
+    pub async fn delete(&self, owner: Uuid, id: Uuid) -> Result<(), DomainError> {
+        let model = self.owned(owner, id).await?;
+        connection::Entity::delete_by_id(id).exec(&self.db).await?;
+        audit::record(
+            &self.db,
+            owner,
+            owner,
+            None,
+            "connection.deleted",
+            json!({ "connection_id": id, "name": model.name }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Everything a step needs to use the connection.
+    async fn credential(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+    ) -> Result<(connection::Model, Credential), DomainError> {
+        let model = self.owned(owner, id).await?;
+        let mut fields = model.settings.as_object().cloned().unwrap_or_default();
+        let secret: Map<String, Value> =
+            serde_json::from_slice(&self.vault.open(&model.sealed_secrets)?).unwrap_or_default();
+        fields.extend(secret);
+        let credential = Credential {
+            kind: model.kind.clone(),
+            fields,
+        };
+        Ok((model, credential))
+    }
+}
+
+/// The engine's view of connections: decrypted for the run's owner, and
+/// OAuth 2 tokens renewed through the outbound guard.
+pub struct ConnectionCredentials {
+    pub connections: Connections,
+    pub http: OutboundClient,
+}
+
+fn step_error(error: DomainError) -> StepError {
+    match error {
+        DomainError::NotFound => {
+            StepError::validation("the connection does not exist (or belongs to someone else)")
+        }
+        other => StepError::internal(other.to_string()),
+    }
+}
+
+impl CredentialStore for ConnectionCredentials {
+    fn load(&self, owner: Uuid, id: Uuid) -> CredentialFuture<'_, Credential> {
+        Box::pin(async move {
+            self.connections
+                .credential(owner, id)
+                .await
+                .map(|(_, c)| c)
+                .map_err(step_error)
+        })
+    }
+
+    fn refresh(&self, owner: Uuid, id: Uuid) -> CredentialFuture<'_, Credential> {
+        Box::pin(async move {
+            let (model, credential) = self
+                .connections
+                .credential(owner, id)
+                .await
+                .map_err(step_error)?;
+            if !credential.refreshable() {
+                return Ok(credential);
+            }
+            let token_url = credential.field("token_url").unwrap_or_default().to_owned();
+            let url = reqwest::Url::parse(&token_url).map_err(|e| {
+                StepError::validation(format!("the connection's token_url is not valid: {e}"))
+            })?;
+            self.http
+                .policy
+                .check_url(&url)
+                .map_err(|refused| StepError::validation(refused.to_string()))?;
+            let mut form = vec![
+                ("grant_type", "refresh_token".to_owned()),
+                (
+                    "refresh_token",
+                    credential
+                        .field("refresh_token")
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+            ];
+            for name in ["client_id", "client_secret", "scope"] {
+                if let Some(value) = credential.field(name).filter(|v| !v.is_empty()) {
+                    form.push((name, value.to_owned()));
+                }
+            }
+            let response = self
+                .http
+                .client
+                .post(url)
+                .form(&form)
+                .timeout(std::time::Duration::from_secs(30))
+                .send()
+                .await
+                .map_err(|e| {
+                    StepError::transient(format!("could not reach the token endpoint: {e}"))
+                })?;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let Some(access_token) = body
+                .get("access_token")
+                .and_then(Value::as_str)
+                .filter(|_| status < 400)
+            else {
+                return Err(StepError::new(
+                    ErrorClass::Auth,
+                    format!(
+                        "the token endpoint refused to renew the connection's token ({status})"
+                    ),
+                )
+                .with_status(status));
+            };
+            let mut fields = Map::new();
+            fields.insert("access_token".into(), json!(access_token));
+            if let Some(refresh) = body.get("refresh_token").and_then(Value::as_str) {
+                fields.insert("refresh_token".into(), json!(refresh));
+            }
+            self.connections
+                .update(
+                    model.owner_id,
+                    id,
+                    ConnectionChange {
+                        name: None,
+                        fields: Some(fields),
+                    },
+                )
+                .await
+                .map_err(step_error)?;
+            self.connections
+                .credential(owner, id)
+                .await
+                .map(|(_, c)| c)
+                .map_err(step_error)
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! `/connections`: credentials for the services workflows call. Secret
+//! values go in and are never sent back.
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use domain::connections::{ConnectionChange, ConnectionView, NewConnection};
+
+use super::ErrorResponse;
+use crate::{
+    auth::CurrentUser,
+    error::ApiError,
+    extract::{ApiJson, PathId},
+    startup::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/connections", get(list).post(create))
+        .route("/connections/{id}", get(read).put(update).delete(remove))
+}
+
+/// Connections, by name.
+#[utoipa::path(get, path = "/connections", tag = "connections", responses((status = 200, body = Vec<ConnectionView>)), security(("session" = []), ("token" = [])))]
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Vec<ConnectionView>>, ApiError> {
+    Ok(Json(state.connections.list(user.id()).await?))
+}
+
+/// Stores a connection; secret fields are encrypted.
+#[utoipa::path(post, path = "/connections", tag = "connections", request_body = NewConnection,
+    responses((status = 201, body = ConnectionView), (status = 422, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<NewConnection>,
+) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.connections.create(user.id(), body).await?),
+    ))
+}
+
+/// A connection, without its secret values.
+#[utoipa::path(get, path = "/connections/{id}", tag = "connections", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ConnectionView), (status = 404, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
+async fn read(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+) -> Result<Json<ConnectionView>, ApiError> {
+    Ok(Json(state.connections.get(user.id(), id).await?))
+}
+
+/// Renames a connection or changes fields; secrets left out keep their values.
+#[utoipa::path(put, path = "/connections/{id}", tag = "connections", params(("id" = uuid::Uuid, Path)), request_body = ConnectionChange,
+    responses((status = 200, body = ConnectionView), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<ConnectionChange>,
+) -> Result<Json<ConnectionView>, ApiError> {
+    Ok(Json(state.connections.update(user.id(), id, body).await?))
+}
+
+/// Deletes a connection; steps that use it fail until given another.
+#[utoipa::path(delete, path = "/connections/{id}", tag = "connections", params(("id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 404, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
+async fn remove(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+) -> Result<StatusCode, ApiError> {
+    state.connections.delete(user.id(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
