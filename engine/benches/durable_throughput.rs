@@ -3,7 +3,10 @@
 //! merge), every step persisted. Prints executions per second and the
 //! end-to-end latency (queued → finished) percentiles.
 //!
-//! cargo bench -p engine --bench durable_throughput -- [runs] [sqlite]
+//! cargo bench -p engine --bench durable_throughput -- [runs] [sqlite] [rate=N]
+//!
+//! With `rate=N` the runs are queued at N per second instead of all at once,
+//! to measure latency below saturation.
 //!
 //! Postgres comes from SWITCHYARD_TEST_POSTGRES_URL (default
 //! postgres://postgres@127.0.0.1:5432); a fresh database is created and
@@ -80,7 +83,18 @@ async fn main() {
     for p in 0..producers {
         let engine = engine.clone();
         tasks.push(tokio::spawn(async move {
+            // At a fixed rate, each producer queues every `producers`-th run on schedule.
+            let mut ticks = rate.map(|rate| {
+                let mut interval = tokio::time::interval(std::time::Duration::from_secs_f64(
+                    producers as f64 / rate,
+                ));
+                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                interval
+            });
             for n in (p..runs).step_by(producers) {
+                if let Some(ticks) = ticks.as_mut() {
+                    ticks.tick().await;
+                }
                 let new = NewExecution {
                     workflow_id: workflow,
                     owner_id: owner,
@@ -139,7 +153,9 @@ async fn main() {
     let percentile =
         |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
-        "{runs} executions ({succeeded} succeeded, {steps} steps persisted) in {:.2} s: {:.0} executions/s, latency p50 {} ms, p99 {} ms",
+        "{runs} executions{} ({succeeded} succeeded, {steps} steps persisted) in {:.2} s: {:.0} executions/s, latency p50 {} ms, p99 {} ms",
+        rate.map(|r| format!(" queued at {r}/s"))
+            .unwrap_or_default(),
         elapsed.as_secs_f64(),
         runs as f64 / elapsed.as_secs_f64(),
         percentile(0.5),

@@ -42,7 +42,6 @@ async fn killed_mid_run_then_restarted(backend: Backend) {
         client,
         base: first.address.clone(),
         id: String::new(),
-        email: "ops@example.com".into(),
     };
     let workflow = user
         .create_workflow(json!({

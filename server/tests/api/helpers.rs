@@ -20,7 +20,7 @@ pub struct TestApp {
     /// A client with its own cookie jar: one browser.
     pub client: Client,
     pub db: DatabaseConnection,
-    pub database: TestDatabase,
+    _database: TestDatabase,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -70,7 +70,6 @@ impl TestApp {
             client,
             base: self.address.clone(),
             id: account["id"].as_str().unwrap().to_owned(),
-            email: email.to_owned(),
         }
     }
 }
@@ -80,7 +79,6 @@ pub struct User {
     pub client: Client,
     pub base: String,
     pub id: String,
-    pub email: String,
 }
 
 impl User {
@@ -239,7 +237,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         address,
         client: browser(),
         db,
-        database,
+        _database: database,
         stop: Some(stop),
     })
 }
