@@ -34,6 +34,7 @@ async fn main() {
     } else {
         Backend::Postgres
     };
+    let rate: Option<f64> = args.iter().find_map(|a| a.strip_prefix("rate=")).and_then(|r| r.parse().ok());
     let database = TestDatabase::create(backend)
         .await
         .expect("the benchmark needs Postgres");
@@ -161,5 +162,21 @@ async fn main() {
         percentile(0.5),
         percentile(0.99),
     );
+    if std::env::var_os("SWITCHYARD_BENCH_TIMELINE").is_some() {
+        // Where the time of a typical run goes: each event after the queued one.
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT e.kind, AVG(e.created_at - x.created_at) AS after_ms FROM execution_events e \
+                 JOIN executions x ON x.id = e.execution_id GROUP BY e.kind ORDER BY 2",
+            ))
+            .await
+            .unwrap();
+        for row in rows {
+            let kind: String = row.try_get("", "kind").unwrap();
+            let after: f64 = row.try_get::<sea_orm::prelude::Decimal>("", "after_ms").map(|d| d.to_string().parse().unwrap()).or_else(|_| row.try_get::<f64>("", "after_ms")).unwrap_or(-1.0);
+            println!("  {kind:<22} {after:>8.1} ms after queued");
+        }
+    }
     engine.shutdown(std::time::Duration::from_secs(5)).await;
 }

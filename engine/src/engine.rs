@@ -88,6 +88,8 @@ pub(crate) struct Inner {
     pub writer: Writer,
     pub bus: Arc<EventBus>,
     pub wake: Notify,
+    /// The earliest time a run this instance put aside falls due.
+    pub next_local_wake: std::sync::atomic::AtomicI64,
     pub running: Mutex<HashMap<Uuid, watch::Sender<Option<Stop>>>>,
     pub shutdown: watch::Sender<bool>,
     pub tasks: TaskTracker,
@@ -208,6 +210,7 @@ impl Engine {
             writer,
             bus,
             wake: Notify::new(),
+            next_local_wake: std::sync::atomic::AtomicI64::new(i64::MAX),
             running: Mutex::new(HashMap::new()),
             shutdown,
             tasks: TaskTracker::new(),

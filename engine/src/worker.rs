@@ -32,6 +32,8 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
     let permits = Arc::new(Semaphore::new(inner.config.concurrency));
     let mut shutdown = inner.shutdown.subscribe();
     let mut last_abandoned_check = 0;
+    let mut last_due_check = 0;
+    let mut db_due: Option<i64> = None;
     loop {
         if *shutdown.borrow() {
             return;
@@ -94,14 +96,20 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
         if full && !failed {
             continue;
         }
-        let due = if failed {
-            None
-        } else {
-            queue::next_due(&inner.db).await.unwrap_or(None)
-        };
-        let wake_at = due.map_or(now + inner.config.poll_ms, |due| {
-            due.min(now + inner.config.poll_ms)
-        });
+        // Due times: those this instance set itself, and the database's
+        // (others' runs) looked up once per poll period, not on every wake.
+        if !failed && now - last_due_check >= inner.config.poll_ms {
+            last_due_check = now;
+            db_due = queue::next_due(&inner.db).await.unwrap_or(None);
+        }
+        let local_due = inner.next_local_wake.swap(i64::MAX, std::sync::atomic::Ordering::AcqRel);
+        let wake_at = [db_due, (local_due != i64::MAX).then_some(local_due)]
+            .into_iter()
+            .flatten()
+            .fold(now + inner.config.poll_ms, i64::min);
+        if db_due.is_some_and(|due| due <= wake_at) {
+            db_due = None;
+        }
         let pause = std::time::Duration::from_millis((wake_at - now_ms()).max(0) as u64);
         tokio::select! {
             () = inner.wake.notified() => {}
@@ -309,6 +317,7 @@ async fn try_execute_task(
             persistence.finish(&mut state, finish).await
         }
         DriveEnd::Sleeping { wake_at } => {
+            inner.next_local_wake.fetch_min(wake_at, std::sync::atomic::Ordering::AcqRel);
             state.emit(
                 "execution.waiting",
                 json!({ "until": crate::time::to_rfc3339(wake_at) }),
