@@ -1,6 +1,11 @@
 //! Switchyard's user interface: the same components render on the server
 //! (feature `ssr`) and hydrate in the browser (feature `hydrate`).
 
+// Views nest deeply in their types; the default limit is too low for them.
+#![recursion_limit = "256"]
+
+pub mod account;
+pub mod api;
 pub mod components;
 pub mod pages;
 pub mod status;
@@ -19,9 +24,12 @@ use leptos_router::{
 
 use components::nav::TopNav;
 use pages::{
+    api_docs::ApiDocsPage,
     home::HomePage,
+    login::{LoginPage, RegisterPage},
     not_found::NotFound,
-    section::{ConnectionsPage, DashboardPage, ExecutionsPage, SettingsPage, WorkflowsPage},
+    section::{ConnectionsPage, DashboardPage, ExecutionsPage, WorkflowsPage},
+    settings::SettingsPage,
 };
 
 /// The HTML document around the app, rendered only on the server.
@@ -47,6 +55,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    account::provide_account();
 
     view! {
         <Stylesheet id="switchyard" href="/pkg/switchyard.css" />
@@ -59,13 +68,17 @@ pub fn App() -> impl IntoView {
             <TopNav />
             <main id="main" class="page">
                 <Routes fallback=NotFound>
-                    // Async: the HTML is complete before any script runs.
+                    // Async: the HTML is complete before any script runs, and
+                    // a sign-in redirect is a real 302.
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/workflows") view=WorkflowsPage />
-                    <Route path=path!("/executions") view=ExecutionsPage />
-                    <Route path=path!("/connections") view=ConnectionsPage />
-                    <Route path=path!("/dashboard") view=DashboardPage />
-                    <Route path=path!("/settings") view=SettingsPage />
+                    <Route path=path!("/workflows") view=WorkflowsPage ssr=SsrMode::Async />
+                    <Route path=path!("/executions") view=ExecutionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/register") view=RegisterPage />
+                    <Route path=path!("/api-docs") view=ApiDocsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

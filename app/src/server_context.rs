@@ -8,12 +8,17 @@ use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::status::{DependencyCheck, SystemStatus};
 
+/// Key under which a session keeps its user's id.
+pub const SESSION_USER_ID: &str = "user_id";
+
 #[derive(Clone)]
 pub struct ServerContext {
     pub db: DatabaseConnection,
     pub engine: engine::Engine,
     pub started_at: Instant,
     pub schema_version: Option<String>,
+    /// The API's OpenAPI document, for the docs page.
+    pub openapi: std::sync::Arc<serde_json::Value>,
 }
 
 impl ServerContext {
@@ -21,6 +26,23 @@ impl ServerContext {
     /// provide one (a wiring bug, reported instead of panicking).
     pub fn from_leptos() -> Result<Self, ServerFnError> {
         use_context::<Self>().ok_or_else(|| ServerFnError::new("server context is missing"))
+    }
+
+    /// The account signed in on this request's session, if any.
+    pub async fn current_account(&self) -> Result<Option<domain::accounts::Account>, ServerFnError> {
+        let Ok(session) = leptos_axum::extract::<tower_sessions::Session>().await else {
+            return Ok(None);
+        };
+        let user_id: Option<uuid::Uuid> = session.get(SESSION_USER_ID).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+        match user_id {
+            Some(id) => domain::accounts::find(&self.db, id).await.map_err(|e| ServerFnError::new(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// The signed-in account, or an error that pages turn into a sign-in.
+    pub async fn require_account(&self) -> Result<domain::accounts::Account, ServerFnError> {
+        self.current_account().await?.ok_or_else(|| ServerFnError::new("sign in first"))
     }
 
     /// Pings the database and reports how long it took.

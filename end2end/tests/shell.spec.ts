@@ -53,6 +53,9 @@ test("the status card re-checks readiness from the browser", async ({ page }) =>
 });
 
 test("navigation moves between sections without a full reload", async ({ page }) => {
+  const email = `nav-${Date.now()}@example.com`;
+  const signedUp = await page.request.post("/api/v1/auth/register", { data: { email, password: "correct horse battery" } });
+  expect(signedUp.status()).toBe(201);
   await page.goto("/");
   await hydrated(page);
   const nav = page.getByRole("navigation", { name: "Main" });

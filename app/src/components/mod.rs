@@ -1,4 +1,5 @@
 //! Reusable pieces of the interface.
 
+pub mod field;
 pub mod nav;
 pub mod status_card;

@@ -32,8 +32,34 @@ pub fn TopNav() -> impl IntoView {
             </nav>
             <div class="topnav-actions">
                 <ThemeToggle />
+                <AccountMenu />
             </div>
         </header>
+    }
+}
+
+/// Who is signed in, with the way out; or the way in.
+#[component]
+fn AccountMenu() -> impl IntoView {
+    let account = crate::account::use_account();
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = crate::api::call::<serde_json::Value>("POST", "/auth/logout", None).await;
+            crate::api::reload_to("/");
+        });
+    };
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match account.await.ok().flatten() {
+                    Some(account) => view! {
+                        <A href="/settings" attr:class="account-link" attr:data-testid="account-menu">{account.email}</A>
+                        <button type="button" class="btn btn-ghost btn-sm" on:click=sign_out>"Sign out"</button>
+                    }.into_any(),
+                    None => view! { <A href="/login" attr:class="btn btn-primary btn-sm">"Sign in"</A> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

@@ -1,5 +1,8 @@
 //! One module per routed page.
 
+pub mod api_docs;
 pub mod home;
+pub mod login;
 pub mod not_found;
 pub mod section;
+pub mod settings;

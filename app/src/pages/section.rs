@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::account::RequireAccount;
+
 #[component]
 fn SectionPage(
     title: &'static str,
@@ -17,10 +19,12 @@ fn SectionPage(
             <h1>{title}</h1>
             <p class="muted">{lead}</p>
         </header>
-        <div class="empty-state">
-            <h2>{empty_title}</h2>
-            <p class="muted">{empty_text}</p>
-        </div>
+        <RequireAccount>
+            <div class="empty-state">
+                <h2>{empty_title}</h2>
+                <p class="muted">{empty_text}</p>
+            </div>
+        </RequireAccount>
     }
 }
 
@@ -68,18 +72,6 @@ pub fn DashboardPage() -> impl IntoView {
             lead="Throughput, success rate and latency across your workflows."
             empty_title="Nothing to chart yet"
             empty_text="Charts fill in once workflows have run."
-        />
-    }
-}
-
-#[component]
-pub fn SettingsPage() -> impl IntoView {
-    view! {
-        <SectionPage
-            title="Settings"
-            lead="Your account, password and API tokens."
-            empty_title="No settings yet"
-            empty_text="Account settings appear here once you sign in."
         />
     }
 }

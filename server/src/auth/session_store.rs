@@ -12,8 +12,8 @@ use tower_sessions::{
     session_store::{Error, ExpiredDeletion, Result},
 };
 
-/// Key under which a session keeps its user's id.
-pub const USER_ID: &str = "user_id";
+/// Key under which a session keeps its user's id (shared with the pages).
+pub use app::server_context::SESSION_USER_ID as USER_ID;
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
