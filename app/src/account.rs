@@ -14,7 +14,10 @@ pub struct CurrentAccount {
 #[server(endpoint = "current_account")]
 pub async fn get_current_account() -> Result<Option<CurrentAccount>, ServerFnError> {
     let context = crate::server_context::ServerContext::from_leptos()?;
-    Ok(context.current_account().await?.map(|a| CurrentAccount { id: a.id.to_string(), email: a.email }))
+    Ok(context.current_account().await?.map(|a| CurrentAccount {
+        id: a.id.to_string(),
+        email: a.email,
+    }))
 }
 
 /// The account of this page view, loaded once and shared.
@@ -58,7 +61,9 @@ pub fn encode_component(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()
@@ -68,6 +73,9 @@ pub fn encode_component(value: &str) -> String {
 mod tests {
     #[test]
     fn query_values_are_encoded() {
-        assert_eq!(super::encode_component("/workflows/a b?x=1&y"), "/workflows/a%20b%3Fx%3D1%26y");
+        assert_eq!(
+            super::encode_component("/workflows/a b?x=1&y"),
+            "/workflows/a%20b%3Fx%3D1%26y"
+        );
     }
 }

@@ -29,21 +29,33 @@ struct ErrorBody {
 
 impl ApiError {
     fn network(message: impl std::fmt::Display) -> ApiError {
-        ApiError { code: "network".into(), message: format!("Switchyard could not be reached: {message}"), ..ApiError::default() }
+        ApiError {
+            code: "network".into(),
+            message: format!("Switchyard could not be reached: {message}"),
+            ..ApiError::default()
+        }
     }
 
     /// The message for `field`, if the error names it.
     pub fn field(&self, field: &str) -> Option<String> {
-        self.fields.iter().find(|f| f.field == field).map(|f| f.message.clone())
+        self.fields
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| f.message.clone())
     }
 }
 
 /// Sends a JSON request to `/api/v1{path}` and reads a JSON answer (or
 /// nothing, for 204). Cookies go along: the browser is signed in.
-pub async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<&serde_json::Value>) -> Result<T, ApiError> {
+pub async fn call<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<T, ApiError> {
     use gloo_net::http::RequestBuilder;
     let url = format!("/api/v1{path}");
-    let builder = RequestBuilder::new(&url).method(method.parse().unwrap_or(gloo_net::http::Method::GET));
+    let builder =
+        RequestBuilder::new(&url).method(method.parse().unwrap_or(gloo_net::http::Method::GET));
     let request = match body {
         Some(body) => builder.json(body).map_err(ApiError::network)?,
         None => builder.build().map_err(ApiError::network)?,
@@ -52,15 +64,27 @@ pub async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<&s
     let status = response.status();
     if (200..300).contains(&status) {
         let text = response.text().await.map_err(ApiError::network)?;
-        let text = if text.trim().is_empty() { "null" } else { text.as_str() };
-        return serde_json::from_str(text).map_err(|e| ApiError::network(format!("unexpected answer: {e}")));
+        let text = if text.trim().is_empty() {
+            "null"
+        } else {
+            text.as_str()
+        };
+        return serde_json::from_str(text)
+            .map_err(|e| ApiError::network(format!("unexpected answer: {e}")));
     }
-    let retry_after_secs = response.headers().get("retry-after").and_then(|v| v.parse().ok());
+    let retry_after_secs = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.parse().ok());
     let mut error = response
         .json::<ErrorBody>()
         .await
         .map(|body| body.error)
-        .unwrap_or_else(|_| ApiError { code: "http".into(), message: format!("the server answered {status}"), ..ApiError::default() });
+        .unwrap_or_else(|_| ApiError {
+            code: "http".into(),
+            message: format!("the server answered {status}"),
+            ..ApiError::default()
+        });
     error.retry_after_secs = retry_after_secs;
     Err(error)
 }
@@ -76,7 +100,11 @@ pub fn reload_to(path: &str) {
 /// Only same-site paths are followed after sign-in (no open redirects).
 pub fn safe_next(next: Option<String>) -> String {
     match next {
-        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") => next,
+        Some(next)
+            if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") =>
+        {
+            next
+        }
         _ => "/workflows".to_owned(),
     }
 }

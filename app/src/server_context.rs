@@ -29,20 +29,29 @@ impl ServerContext {
     }
 
     /// The account signed in on this request's session, if any.
-    pub async fn current_account(&self) -> Result<Option<domain::accounts::Account>, ServerFnError> {
+    pub async fn current_account(
+        &self,
+    ) -> Result<Option<domain::accounts::Account>, ServerFnError> {
         let Ok(session) = leptos_axum::extract::<tower_sessions::Session>().await else {
             return Ok(None);
         };
-        let user_id: Option<uuid::Uuid> = session.get(SESSION_USER_ID).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+        let user_id: Option<uuid::Uuid> = session
+            .get(SESSION_USER_ID)
+            .await
+            .map_err(|e| ServerFnError::new(e.to_string()))?;
         match user_id {
-            Some(id) => domain::accounts::find(&self.db, id).await.map_err(|e| ServerFnError::new(e.to_string())),
+            Some(id) => domain::accounts::find(&self.db, id)
+                .await
+                .map_err(|e| ServerFnError::new(e.to_string())),
             None => Ok(None),
         }
     }
 
     /// The signed-in account, or an error that pages turn into a sign-in.
     pub async fn require_account(&self) -> Result<domain::accounts::Account, ServerFnError> {
-        self.current_account().await?.ok_or_else(|| ServerFnError::new("sign in first"))
+        self.current_account()
+            .await?
+            .ok_or_else(|| ServerFnError::new("sign in first"))
     }
 
     /// Pings the database and reports how long it took.

@@ -34,7 +34,10 @@ async fn main() {
     } else {
         Backend::Postgres
     };
-    let rate: Option<f64> = args.iter().find_map(|a| a.strip_prefix("rate=")).and_then(|r| r.parse().ok());
+    let rate: Option<f64> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("rate="))
+        .and_then(|r| r.parse().ok());
     let database = TestDatabase::create(backend)
         .await
         .expect("the benchmark needs Postgres");
@@ -85,6 +88,10 @@ async fn main() {
         let engine = engine.clone();
         tasks.push(tokio::spawn(async move {
             // At a fixed rate, each producer queues every `producers`-th run on schedule.
+            // Producers start one by one, so the runs arrive evenly, not in bursts.
+            if let Some(rate) = rate {
+                tokio::time::sleep(std::time::Duration::from_secs_f64(p as f64 / rate)).await;
+            }
             let mut ticks = rate.map(|rate| {
                 let mut interval = tokio::time::interval(std::time::Duration::from_secs_f64(
                     producers as f64 / rate,
@@ -174,7 +181,11 @@ async fn main() {
             .unwrap();
         for row in rows {
             let kind: String = row.try_get("", "kind").unwrap();
-            let after: f64 = row.try_get::<sea_orm::prelude::Decimal>("", "after_ms").map(|d| d.to_string().parse().unwrap()).or_else(|_| row.try_get::<f64>("", "after_ms")).unwrap_or(-1.0);
+            let after: f64 = row
+                .try_get::<sea_orm::prelude::Decimal>("", "after_ms")
+                .map(|d| d.to_string().parse().unwrap())
+                .or_else(|_| row.try_get::<f64>("", "after_ms"))
+                .unwrap_or(-1.0);
             println!("  {kind:<22} {after:>8.1} ms after queued");
         }
     }

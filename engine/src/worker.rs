@@ -102,7 +102,9 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
             last_due_check = now;
             db_due = queue::next_due(&inner.db).await.unwrap_or(None);
         }
-        let local_due = inner.next_local_wake.swap(i64::MAX, std::sync::atomic::Ordering::AcqRel);
+        let local_due = inner
+            .next_local_wake
+            .swap(i64::MAX, std::sync::atomic::Ordering::AcqRel);
         let wake_at = [db_due, (local_due != i64::MAX).then_some(local_due)]
             .into_iter()
             .flatten()
@@ -317,7 +319,9 @@ async fn try_execute_task(
             persistence.finish(&mut state, finish).await
         }
         DriveEnd::Sleeping { wake_at } => {
-            inner.next_local_wake.fetch_min(wake_at, std::sync::atomic::Ordering::AcqRel);
+            inner
+                .next_local_wake
+                .fetch_min(wake_at, std::sync::atomic::Ordering::AcqRel);
             state.emit(
                 "execution.waiting",
                 json!({ "until": crate::time::to_rfc3339(wake_at) }),

@@ -126,7 +126,10 @@ impl Application {
                 engine,
                 started_at: Instant::now(),
                 schema_version,
-                openapi: Arc::new(serde_json::to_value(<api::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap_or_default()),
+                openapi: Arc::new(
+                    serde_json::to_value(<api::openapi::ApiDoc as utoipa::OpenApi>::openapi())
+                        .unwrap_or_default(),
+                ),
             },
             secret_key,
             config: Arc::new(config),

@@ -43,7 +43,9 @@ fn Operations(document: Value) -> impl IntoView {
     if let Some(paths) = document["paths"].as_object() {
         for (path, item) in paths {
             for method in METHODS {
-                let Some(operation) = item.get(method) else { continue };
+                let Some(operation) = item.get(method) else {
+                    continue;
+                };
                 let tag = operation["tags"][0].as_str().unwrap_or("other").to_owned();
                 let entry = (method.to_uppercase(), path.clone(), operation.clone());
                 match groups.iter_mut().find(|(t, _)| *t == tag) {
@@ -79,7 +81,11 @@ fn schema_name(schema: &Value) -> String {
 
 #[component]
 fn Operation(method: String, path: String, operation: Value) -> impl IntoView {
-    let summary = operation["summary"].as_str().or(operation["description"].as_str()).unwrap_or_default().to_owned();
+    let summary = operation["summary"]
+        .as_str()
+        .or(operation["description"].as_str())
+        .unwrap_or_default()
+        .to_owned();
     let method_class = format!("method method-{}", method.to_lowercase());
     let parameters: Vec<(String, String, String)> = operation["parameters"]
         .as_array()
@@ -92,14 +98,20 @@ fn Operation(method: String, path: String, operation: Value) -> impl IntoView {
             (name, place, description)
         })
         .collect();
-    let body = operation["requestBody"]["content"]["application/json"]["schema"].as_object().map(|s| schema_name(&Value::Object(s.clone())));
+    let body = operation["requestBody"]["content"]["application/json"]["schema"]
+        .as_object()
+        .map(|s| schema_name(&Value::Object(s.clone())));
     let responses: Vec<(String, String)> = operation["responses"]
         .as_object()
         .into_iter()
         .flatten()
         .map(|(status, response)| {
             let schema = response["content"]["application/json"]["schema"].clone();
-            let shape = if schema.is_null() { String::new() } else { schema_name(&schema) };
+            let shape = if schema.is_null() {
+                String::new()
+            } else {
+                schema_name(&schema)
+            };
             (status.clone(), shape)
         })
         .collect();

@@ -55,12 +55,16 @@ fn AccountForm(mode: Mode) -> impl IntoView {
             }
         });
     };
-    let field_error = move |field: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(field)));
+    let field_error =
+        move |field: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(field)));
     let general = Signal::derive(move || {
-        error.get().filter(|e| e.fields.is_empty()).map(|e| match e.retry_after_secs {
-            Some(secs) => format!("{} Try again in {} min.", e.message, secs.div_ceil(60)),
-            None => e.message,
-        })
+        error
+            .get()
+            .filter(|e| e.fields.is_empty())
+            .map(|e| match e.retry_after_secs {
+                Some(secs) => format!("{} Try again in {} min.", e.message, secs.div_ceil(60)),
+                None => e.message,
+            })
     });
     let other = move || {
         let next = encode_component(&next.get());

@@ -25,7 +25,9 @@ pub struct TokenSummary {
 pub async fn my_tokens() -> Result<Vec<TokenSummary>, ServerFnError> {
     let context = crate::server_context::ServerContext::from_leptos()?;
     let account = context.require_account().await?;
-    let tokens = domain::tokens::list(&context.db, account.id).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    let tokens = domain::tokens::list(&context.db, account.id)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
     Ok(tokens
         .into_iter()
         .map(|t| TokenSummary {
@@ -33,7 +35,9 @@ pub async fn my_tokens() -> Result<Vec<TokenSummary>, ServerFnError> {
             name: t.name,
             prefix: t.prefix,
             created_at: t.created_at.format("%Y-%m-%d %H:%M").to_string(),
-            last_used_at: t.last_used_at.map(|at| at.format("%Y-%m-%d %H:%M").to_string()),
+            last_used_at: t
+                .last_used_at
+                .map(|at| at.format("%Y-%m-%d %H:%M").to_string()),
         })
         .collect())
 }
@@ -101,8 +105,14 @@ fn PasswordCard() -> impl IntoView {
             }
         });
     };
-    let field_error = move |field: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(field)));
-    let general = Signal::derive(move || error.get().filter(|e| e.fields.is_empty()).map(|e| e.message));
+    let field_error =
+        move |field: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(field)));
+    let general = Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| e.fields.is_empty())
+            .map(|e| e.message)
+    });
     view! {
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
@@ -159,7 +169,12 @@ fn TokensCard() -> impl IntoView {
         }
     };
     let field_error = Signal::derive(move || error.get().and_then(|e| e.field("name")));
-    let general = Signal::derive(move || error.get().filter(|e| e.fields.is_empty()).map(|e| e.message));
+    let general = Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| e.fields.is_empty())
+            .map(|e| e.message)
+    });
     view! {
         <section class="card settings-wide" aria-labelledby="tokens-heading">
             <h2 id="tokens-heading">"API tokens"</h2>
