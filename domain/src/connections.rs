@@ -371,6 +371,8 @@ impl Connections {
 pub struct ConnectionCredentials {
     pub connections: Connections,
     pub http: OutboundClient,
+    /// Opens secrets stored sealed in workflows.
+    pub workflow_secrets: Arc<Vault>,
 }
 
 fn step_error(error: DomainError) -> StepError {
@@ -383,6 +385,11 @@ fn step_error(error: DomainError) -> StepError {
 }
 
 impl CredentialStore for ConnectionCredentials {
+    fn unseal(&self, text: &str) -> Result<String, StepError> {
+        crate::secrets::unseal(text, &self.workflow_secrets)
+            .map_err(|e| StepError::internal(e.to_string()))
+    }
+
     fn load(&self, owner: Uuid, id: Uuid) -> CredentialFuture<'_, Credential> {
         Box::pin(async move {
             self.connections

@@ -7,9 +7,13 @@ pub mod accounts;
 pub mod audit;
 pub mod connections;
 pub mod error;
+pub mod events;
 pub mod executions;
+pub mod schedules;
+pub mod secrets;
 pub mod tokens;
 pub mod vault;
+pub mod webhooks;
 pub mod workflows;
 
 pub use error::{DomainError, FieldProblem};

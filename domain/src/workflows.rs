@@ -52,6 +52,8 @@ pub struct Workflow {
     pub definition: WorkflowDefinition,
     /// Validation problems of the current version (errors block activation).
     pub problems: Vec<Problem>,
+    /// `/webhooks/<token>` for workflows with a webhook trigger.
+    pub webhook_path: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -111,16 +113,34 @@ fn definition_of(model: &workflow::Model) -> Result<WorkflowDefinition, DomainEr
 }
 
 fn to_workflow(model: workflow::Model, catalogue: &Catalogue) -> Result<Workflow, DomainError> {
-    let definition = definition_of(&model)?;
+    let mut definition = definition_of(&model)?;
+    let mut problems = model::validate(&definition, catalogue);
+    problems.extend(crate::schedules::problems(&definition));
+    crate::secrets::mask(&mut definition, catalogue);
     Ok(Workflow {
         id: model.id,
         status: status_of(&model),
         version: model.version,
-        problems: model::validate(&definition, catalogue),
+        problems,
+        webhook_path: has_webhook(&definition)
+            .then(|| model.webhook_token.map(|t| format!("/webhooks/{t}")))
+            .flatten(),
         definition,
         created_at: model.created_at,
         updated_at: model.updated_at,
     })
+}
+
+fn has_webhook(definition: &WorkflowDefinition) -> bool {
+    definition.nodes.iter().any(|n| n.kind == "webhook_trigger")
+}
+
+/// A new secret webhook token: 32 random bytes, URL-safe.
+pub fn new_webhook_token() -> Result<String, DomainError> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| DomainError::Internal(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Document-level checks every save must pass (a draft may still have
@@ -236,10 +256,17 @@ pub async fn list(
 pub async fn create(
     db: &DatabaseConnection,
     catalogue: &Catalogue,
+    vault: &crate::vault::Vault,
     owner: Uuid,
-    definition: WorkflowDefinition,
+    mut definition: WorkflowDefinition,
 ) -> Result<Workflow, DomainError> {
     check_savable(&definition)?;
+    crate::secrets::seal(&mut definition, None, catalogue, vault)?;
+    let webhook_token = if has_webhook(&definition) {
+        Some(new_webhook_token()?)
+    } else {
+        None
+    };
     let id = Uuid::now_v7();
     let now = now();
     let document =
@@ -255,6 +282,7 @@ pub async fn create(
         definition: Set(document.clone()),
         created_at: Set(now),
         updated_at: Set(now),
+        webhook_token: Set(webhook_token),
     }
     .insert(&txn)
     .await?;
@@ -306,14 +334,21 @@ pub async fn get(
 pub async fn update(
     db: &DatabaseConnection,
     catalogue: &Catalogue,
+    vault: &crate::vault::Vault,
     owner: Uuid,
     id: Uuid,
-    definition: WorkflowDefinition,
+    mut definition: WorkflowDefinition,
     expected_version: Option<i32>,
 ) -> Result<Workflow, DomainError> {
     check_savable(&definition)?;
     let txn = db.begin().await?;
     let current = owned(&txn, owner, id).await?;
+    crate::secrets::seal(
+        &mut definition,
+        Some(&definition_of(&current)?),
+        catalogue,
+        vault,
+    )?;
     if let Some(expected) = expected_version
         && expected != current.version
     {
@@ -324,12 +359,18 @@ pub async fn update(
     }
     let status = status_of(&current);
     if status == WorkflowStatus::Active {
-        let problems = model::validate(&definition, catalogue);
+        let mut problems = model::validate(&definition, catalogue);
+        problems.extend(crate::schedules::problems(&definition));
         if has_errors(&problems) {
             return Err(invalid_workflow(&problems));
         }
     }
     let version = current.version + 1;
+    let webhook_token = match (&current.webhook_token, has_webhook(&definition)) {
+        (Some(token), true) => Some(token.clone()),
+        (None, true) => Some(new_webhook_token()?),
+        (_, false) => None,
+    };
     let document =
         serde_json::to_value(&definition).map_err(|e| DomainError::Internal(e.to_string()))?;
     let mut active: workflow::ActiveModel = current.into();
@@ -341,8 +382,10 @@ pub async fn update(
     if status == WorkflowStatus::Failed {
         active.status = Set(WorkflowStatus::Draft.as_str().to_owned());
     }
+    active.webhook_token = Set(webhook_token);
     let model = active.update(&txn).await?;
     save_version(&txn, id, version, document, owner).await?;
+    crate::schedules::sync(&txn, &model).await?;
     audit::record(
         &txn,
         owner,
@@ -394,7 +437,9 @@ pub async fn change_status(
         )));
     }
     if target == WorkflowStatus::Active {
-        let problems = model::validate(&definition_of(&current)?, catalogue);
+        let definition = definition_of(&current)?;
+        let mut problems = model::validate(&definition, catalogue);
+        problems.extend(crate::schedules::problems(&definition));
         if has_errors(&problems) {
             return Err(invalid_workflow(&problems));
         }
@@ -403,6 +448,7 @@ pub async fn change_status(
     active.status = Set(target.as_str().to_owned());
     active.updated_at = Set(now());
     let model = active.update(&txn).await?;
+    crate::schedules::sync(&txn, &model).await?;
     let action = match target {
         WorkflowStatus::Active => "workflow.activated",
         WorkflowStatus::Paused => "workflow.paused",
@@ -454,6 +500,34 @@ pub async fn version(
         .await?
         .ok_or(DomainError::NotFound)?;
     serde_json::from_value(model.definition).map_err(|e| DomainError::Internal(e.to_string()))
+}
+
+/// Gives a workflow a new webhook URL; the old one stops working at once.
+pub async fn regenerate_webhook(
+    db: &DatabaseConnection,
+    catalogue: &Catalogue,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<Workflow, DomainError> {
+    let current = owned(db, owner, id).await?;
+    if !has_webhook(&definition_of(&current)?) {
+        return Err(DomainError::Conflict(
+            "the workflow has no webhook trigger".into(),
+        ));
+    }
+    let mut active: workflow::ActiveModel = current.into();
+    active.webhook_token = Set(Some(new_webhook_token()?));
+    let model = active.update(db).await?;
+    audit::record(
+        db,
+        owner,
+        owner,
+        Some(id),
+        "workflow.webhook_regenerated",
+        json!({}),
+    )
+    .await?;
+    to_workflow(model, catalogue)
 }
 
 /// Starts a run of the current version with `input` as the trigger payload.

@@ -17,6 +17,9 @@ pub struct Model {
     pub definition: Json,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The secret part of the webhook URL, for workflows with a webhook trigger.
+    #[sea_orm(unique)]
+    pub webhook_token: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

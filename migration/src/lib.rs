@@ -11,6 +11,7 @@ mod m20261122_000003_create_workflow_versions;
 mod m20261122_000004_create_executions;
 mod m20261122_000005_create_sessions_tokens_audit;
 mod m20261122_000006_create_connections;
+mod m20261122_000007_create_triggers;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_executions::Migration),
             Box::new(m20261122_000005_create_sessions_tokens_audit::Migration),
             Box::new(m20261122_000006_create_connections::Migration),
+            Box::new(m20261122_000007_create_triggers::Migration),
         ]
     }
 }

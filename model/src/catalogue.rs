@@ -174,6 +174,24 @@ impl KindSpec {
         }
     }
 
+    /// Config paths (`["auth", "token"]`) whose values are credentials.
+    pub fn secret_paths(&self) -> Vec<Vec<String>> {
+        fn collect(fields: &[FieldSpec], prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+            for field in fields {
+                prefix.push(field.name.clone());
+                match &field.ty {
+                    FieldType::Secret => out.push(prefix.clone()),
+                    FieldType::Object { fields } => collect(fields, prefix, out),
+                    _ => {}
+                }
+                prefix.pop();
+            }
+        }
+        let mut out = Vec::new();
+        collect(&self.fields, &mut Vec::new(), &mut out);
+        out
+    }
+
     /// Whether `port` is a port a node of this kind may fire.
     pub fn has_port(&self, config: &Value, port: &str, routes_errors: bool) -> bool {
         (routes_errors && port == ERROR_PORT) || self.ports(config).iter().any(|p| p == port)

@@ -184,6 +184,9 @@ impl Expressions {
     }
 }
 
+/// What expressions read: built from JSON with [`to_context`].
+pub type Context = JinjaValue;
+
 /// Turns JSON into a value expressions can read.
 pub fn to_context(value: &Value) -> JinjaValue {
     JinjaValue::from(minijinja::value::Serde(value))

@@ -95,6 +95,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(500..=3_600_000))]
     pub lease_ms: u64,
 
+    /// Largest webhook request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "SWITCHYARD_WEBHOOK_BODY_LIMIT", default_value_t = 1024 * 1024, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..=64 * 1024 * 1024))]
+    pub webhook_body_limit: u64,
+
+    /// Seconds a webhook in "respond with output" mode waits for its run.
+    #[arg(long, env = "SWITCHYARD_WEBHOOK_RESPONSE_TIMEOUT", default_value_t = 30, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub webhook_response_timeout: u64,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(
         long,

@@ -11,3 +11,4 @@ pub mod routes;
 pub mod secret_key;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;

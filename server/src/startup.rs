@@ -5,7 +5,10 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use app::{App, server_context::ServerContext, shell};
 use axum::{Router, extract::FromRef, middleware};
-use domain::connections::{ConnectionCredentials, Connections};
+use domain::{
+    connections::{ConnectionCredentials, Connections},
+    vault::Vault,
+};
 use engine::{Engine, EngineConfig, Registry, outbound::OutboundClient};
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
@@ -23,6 +26,7 @@ use crate::{
     error::panic_response,
     request_id, routes,
     secret_key::SecretKey,
+    webhooks::{self, TargetCache},
 };
 
 /// Name of the session cookie.
@@ -39,6 +43,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub throttle: Arc<LoginThrottle>,
     pub connections: Connections,
+    /// Seals and opens secrets written into workflows.
+    pub workflow_secrets: Arc<Vault>,
+    pub webhooks: Arc<TargetCache>,
 }
 
 /// Why an instance could not start; each variant reads as one line.
@@ -72,7 +79,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> Result<Application, StartError> {
+    pub async fn build(mut config: Config) -> Result<Application, StartError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -89,9 +96,11 @@ impl Application {
             .await
             .map_err(StartError::Migration)?;
         let connections = Connections::new(db.clone(), secret_key.bytes());
+        let workflow_secrets = Arc::new(Vault::new(secret_key.bytes(), "workflow secrets v1"));
         let credentials = Arc::new(ConnectionCredentials {
             connections: connections.clone(),
             http: OutboundClient::new(config.outbound_allow.clone()),
+            workflow_secrets: workflow_secrets.clone(),
         });
         let engine = Engine::start_with_credentials(
             db.clone(),
@@ -113,6 +122,11 @@ impl Application {
             source,
         })?;
 
+        // Without a configured public URL, links point at the address bound
+        // (port 0 resolved to the real port).
+        if config.public_url.is_none() {
+            config.public_url = url::Url::parse(&format!("http://{local_addr}")).ok();
+        }
         let leptos_options = LeptosOptions::builder()
             .output_name("switchyard")
             .site_root(config.site_root.display().to_string())
@@ -135,6 +149,8 @@ impl Application {
             config: Arc::new(config),
             throttle: Arc::new(LoginThrottle::default()),
             connections,
+            workflow_secrets,
+            webhooks: Arc::new(TargetCache::default()),
         };
         let router = router(state.clone());
         Ok(Application {
@@ -172,6 +188,12 @@ impl Application {
         })
         .into_future();
         let mut server = tokio::spawn(server);
+        let (scheduler_stop, scheduler_stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(domain::schedules::run_scheduler(
+            self.state.context.db.clone(),
+            self.state.context.engine.clone(),
+            scheduler_stopped,
+        ));
         tokio::select! {
             result = &mut server => return result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
             () = shutdown => {}
@@ -181,6 +203,7 @@ impl Application {
             "shutting down; finishing in-flight requests"
         );
         let _ = stop_tx.send(true);
+        let _ = scheduler_stop.send(true);
         let engine = self.state.context.engine.clone();
         let (served, ()) =
             tokio::join!(tokio::time::timeout(grace, server), engine.shutdown(grace));
@@ -262,6 +285,7 @@ fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(routes::health::router())
+        .merge(webhooks::router())
         .nest("/api/v1", api::router())
         .leptos_routes_with_context(
             &state,

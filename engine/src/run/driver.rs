@@ -167,9 +167,17 @@ async fn run_job(
 ) -> (StepKey, Outcome, Vec<String>) {
     let kind: Arc<dyn NodeKind> = plan.nodes[job.key.node].kind.clone();
     let log = StepLog::default();
+    let mut config = job.config;
+    if let Err(error) = unseal_secrets(
+        &plan.nodes[job.key.node].secret_paths,
+        &mut config,
+        services,
+    ) {
+        return (job.key, Outcome::Failed(error), Vec::new());
+    }
     let input = StepInput {
         node: &plan.def.nodes[job.key.node],
-        config: job.config,
+        config,
         inputs: job.inputs,
         trigger: &trigger,
         step_key: &job.step_key,
@@ -180,6 +188,24 @@ async fn run_job(
     };
     let outcome = kind.run(input).await;
     (job.key, outcome, log.take())
+}
+
+/// Opens the secrets a workflow stores sealed (`sealed:…`) just before
+/// the step that uses them runs; they never enter the run's state.
+fn unseal_secrets(
+    paths: &[Vec<String>],
+    config: &mut Value,
+    services: &Services,
+) -> Result<(), StepError> {
+    for path in paths {
+        let pointer: String = path.iter().map(|part| format!("/{part}")).collect();
+        if let Some(Value::String(text)) = config.pointer_mut(&pointer)
+            && text.starts_with("sealed:")
+        {
+            *text = services.credentials.unseal(text)?;
+        }
+    }
+    Ok(())
 }
 
 /// Keeps nothing: for tests, benchmarks and previews.

@@ -5,7 +5,6 @@ use std::{collections::HashMap, sync::Arc};
 
 use model::{
     OnError, RetryPolicy, WorkflowDefinition,
-    catalogue::{FieldSpec, FieldType},
     expr::{self, has_templates},
     graph::{Graph, LOOP_BODY_PORT},
     validate::{has_errors, validate},
@@ -98,8 +97,7 @@ impl Plan {
             collect_step_refs(&node.config, expressions, &graph, &mut reads_steps);
             reads_steps.sort_unstable();
             reads_steps.dedup();
-            let mut secret_paths = Vec::new();
-            collect_secret_paths(&spec.fields, &mut Vec::new(), &mut secret_paths);
+            let secret_paths = spec.secret_paths();
             nodes.push(PlanNode {
                 id: node.id.clone(),
                 is_trigger: spec.is_trigger(),
@@ -189,22 +187,6 @@ fn collect_step_refs(
             .values()
             .for_each(|item| collect_step_refs(item, expressions, graph, out)),
         _ => {}
-    }
-}
-
-fn collect_secret_paths(
-    fields: &[FieldSpec],
-    prefix: &mut Vec<String>,
-    out: &mut Vec<Vec<String>>,
-) {
-    for field in fields {
-        prefix.push(field.name.clone());
-        match &field.ty {
-            FieldType::Secret => out.push(prefix.clone()),
-            FieldType::Object { fields } => collect_secret_paths(fields, prefix, out),
-            _ => {}
-        }
-        prefix.pop();
     }
 }
 

@@ -5,6 +5,7 @@ mod auth;
 mod catalogue;
 mod connections;
 mod dead_letters;
+mod events;
 mod executions;
 pub mod openapi;
 mod tokens;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(workflows::router())
         .merge(executions::router())
         .merge(dead_letters::router())
+        .merge(events::router())
         .merge(catalogue::router())
         .merge(openapi::router())
         .fallback(api_not_found)

@@ -36,6 +36,10 @@ pub fn router() -> Router<AppState> {
         .route("/workflows/{id}/versions", get(versions))
         .route("/workflows/{id}/versions/{version}", get(version))
         .route("/workflows/{id}/audit", get(audit))
+        .route(
+            "/workflows/{id}/webhook/regenerate",
+            post(regenerate_webhook),
+        )
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -47,6 +51,29 @@ pub struct ListQuery {
     /// 1 to 200, default 50.
     pub limit: Option<u64>,
     pub offset: Option<u64>,
+}
+
+/// A workflow as the API shows it: with its webhook URL, secrets masked.
+#[derive(Serialize, ToSchema)]
+pub struct WorkflowResponse {
+    #[serde(flatten)]
+    pub workflow: Workflow,
+    /// Where requests start this workflow (workflows with a webhook trigger).
+    pub webhook_url: Option<String>,
+}
+
+fn respond(state: &AppState, workflow: Workflow) -> Json<WorkflowResponse> {
+    let base = state.config.public_url();
+    let webhook_url = workflow
+        .webhook_path
+        .as_deref()
+        .map(|path| format!("{}{}", base.as_str().trim_end_matches('/'), path));
+    // Changes to webhook workflows take effect at once on this instance.
+    state.webhooks.clear();
+    Json(WorkflowResponse {
+        workflow,
+        webhook_url,
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -89,35 +116,40 @@ async fn list(
 
 /// Creates a draft workflow from the JSON format.
 #[utoipa::path(post, path = "/workflows", tag = "workflows", request_body = WorkflowDefinition,
-    responses((status = 201, body = Workflow), (status = 422, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
+    responses((status = 201, body = WorkflowResponse), (status = 422, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(definition): ApiJson<WorkflowDefinition>,
-) -> Result<(StatusCode, Json<Workflow>), ApiError> {
+) -> Result<(StatusCode, Json<WorkflowResponse>), ApiError> {
     let catalogue = state.context.engine.catalogue();
-    let workflow =
-        domain::workflows::create(&state.context.db, catalogue, user.id(), definition).await?;
-    Ok((StatusCode::CREATED, Json(workflow)))
+    let workflow = domain::workflows::create(
+        &state.context.db,
+        catalogue,
+        &state.workflow_secrets,
+        user.id(),
+        definition,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, respond(&state, workflow)))
 }
 
-/// A workflow with its document and validation problems.
+/// A workflow with its document (secrets masked) and validation problems.
 #[utoipa::path(get, path = "/workflows/{id}", tag = "workflows", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Workflow), (status = 404, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
+    responses((status = 200, body = WorkflowResponse), (status = 404, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
     PathId(id): PathId,
-) -> Result<Json<Workflow>, ApiError> {
-    Ok(Json(
-        domain::workflows::get(
-            &state.context.db,
-            state.context.engine.catalogue(),
-            user.id(),
-            id,
-        )
-        .await?,
-    ))
+) -> Result<Json<WorkflowResponse>, ApiError> {
+    let workflow = domain::workflows::get(
+        &state.context.db,
+        state.context.engine.catalogue(),
+        user.id(),
+        id,
+    )
+    .await?;
+    Ok(respond(&state, workflow))
 }
 
 /// The version the client last saw, from `If-Match`.
@@ -139,10 +171,11 @@ fn expected_version(headers: &HeaderMap) -> Result<Option<i32>, ApiError> {
 }
 
 /// Saves the workflow as a new version. Send `If-Match: "<version>"` to
-/// refuse (409) when someone saved in between.
+/// refuse (409) when someone saved in between. Secrets sent back masked
+/// keep their saved values.
 #[utoipa::path(put, path = "/workflows/{id}", tag = "workflows", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
     request_body = WorkflowDefinition,
-    responses((status = 200, body = Workflow), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)),
+    responses((status = 200, body = WorkflowResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)),
     security(("session" = []), ("token" = [])))]
 async fn update(
     State(state): State<AppState>,
@@ -150,20 +183,20 @@ async fn update(
     PathId(id): PathId,
     headers: HeaderMap,
     ApiJson(definition): ApiJson<WorkflowDefinition>,
-) -> Result<Json<Workflow>, ApiError> {
+) -> Result<Json<WorkflowResponse>, ApiError> {
     let expected = expected_version(&headers)?;
     let catalogue = state.context.engine.catalogue();
-    Ok(Json(
-        domain::workflows::update(
-            &state.context.db,
-            catalogue,
-            user.id(),
-            id,
-            definition,
-            expected,
-        )
-        .await?,
-    ))
+    let workflow = domain::workflows::update(
+        &state.context.db,
+        catalogue,
+        &state.workflow_secrets,
+        user.id(),
+        id,
+        definition,
+        expected,
+    )
+    .await?;
+    Ok(respond(&state, workflow))
 }
 
 /// Deletes a workflow with its runs.
@@ -175,6 +208,7 @@ async fn remove(
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     domain::workflows::delete(&state.context.db, user.id(), id).await?;
+    state.webhooks.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -183,36 +217,55 @@ async fn change_status(
     user: &CurrentUser,
     id: Uuid,
     target: WorkflowStatus,
-) -> Result<Json<Workflow>, ApiError> {
+) -> Result<Json<WorkflowResponse>, ApiError> {
     let catalogue = state.context.engine.catalogue();
-    Ok(Json(
+    let workflow =
         domain::workflows::change_status(&state.context.db, catalogue, user.id(), id, target)
-            .await?,
-    ))
+            .await?;
+    Ok(respond(state, workflow))
 }
 
 /// Activates a valid workflow (422 with its problems otherwise; 409 when its
-/// status does not allow it).
+/// status does not allow it). Its triggers start runs from now on.
 #[utoipa::path(post, path = "/workflows/{id}/activate", tag = "workflows", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Workflow), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)),
+    responses((status = 200, body = WorkflowResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)),
     security(("session" = []), ("token" = [])))]
 async fn activate(
     State(state): State<AppState>,
     user: CurrentUser,
     PathId(id): PathId,
-) -> Result<Json<Workflow>, ApiError> {
+) -> Result<Json<WorkflowResponse>, ApiError> {
     change_status(&state, &user, id, WorkflowStatus::Active).await
 }
 
 /// Pauses an active workflow: its triggers stop starting runs.
 #[utoipa::path(post, path = "/workflows/{id}/pause", tag = "workflows", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Workflow), (status = 409, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
+    responses((status = 200, body = WorkflowResponse), (status = 409, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
 async fn pause(
     State(state): State<AppState>,
     user: CurrentUser,
     PathId(id): PathId,
-) -> Result<Json<Workflow>, ApiError> {
+) -> Result<Json<WorkflowResponse>, ApiError> {
     change_status(&state, &user, id, WorkflowStatus::Paused).await
+}
+
+/// Gives the workflow a new webhook URL; the old one stops working at once.
+#[utoipa::path(post, path = "/workflows/{id}/webhook/regenerate", tag = "workflows", params(("id" = Uuid, Path)),
+    responses((status = 200, body = WorkflowResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn regenerate_webhook(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+) -> Result<Json<WorkflowResponse>, ApiError> {
+    let workflow = domain::workflows::regenerate_webhook(
+        &state.context.db,
+        state.context.engine.catalogue(),
+        user.id(),
+        id,
+    )
+    .await?;
+    Ok(respond(&state, workflow))
 }
 
 /// Every problem of the saved workflow.

@@ -203,6 +203,8 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         workers: 32,
         step_output_cap: 1024 * 1024,
         lease_ms: 2_000,
+        webhook_body_limit: 1024 * 1024,
+        webhook_response_timeout: 10,
         shutdown_timeout: 5,
     }
 }

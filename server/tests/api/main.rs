@@ -15,4 +15,5 @@ mod pages;
 mod process;
 mod security;
 mod tokens;
+mod webhooks;
 mod workflows;

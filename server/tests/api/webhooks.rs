@@ -1,0 +1,340 @@
+//! Webhooks: the URL, its checks (token, method, status, size, type,
+//! signature), deduplication, replying with the output, regeneration.
+
+use ::hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use testkit::Backend;
+
+use crate::{
+    helpers::{TestApp, User, assert_error, spawn_app_with},
+    on_both_backends,
+};
+
+on_both_backends!(
+    a_webhook_starts_a_run_with_the_request,
+    signatures_and_duplicates_are_checked_before_any_run
+);
+
+fn webhook_workflow(config: Value, last: Value) -> Value {
+    json!({
+        "name": "Hook",
+        "nodes": [
+            {"id": "hook", "kind": "webhook_trigger", "config": config},
+            {"id": "reply", "kind": "transform", "config": {"template": last}}
+        ],
+        "edges": [{"source": "hook", "target": "reply"}]
+    })
+}
+
+/// Creates and activates a webhook workflow; returns its id and URL.
+async fn active_hook(user: &User, config: Value, last: Value) -> (String, String) {
+    let created: Value = user
+        .post("/workflows", webhook_workflow(config, last))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let url = created["webhook_url"]
+        .as_str()
+        .expect("a webhook URL")
+        .to_owned();
+    let active = user
+        .post(&format!("/workflows/{id}/activate"), json!(null))
+        .await;
+    assert_eq!(active.status(), 200);
+    (id, url)
+}
+
+async fn runs_of(user: &User, workflow: &str) -> usize {
+    let list: Value = user
+        .get(&format!("/executions?workflow_id={workflow}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    list["items"].as_array().unwrap().len()
+}
+
+async fn a_webhook_starts_a_run_with_the_request(app: TestApp) {
+    let ada = app.user("ada@example.com").await;
+    let created: Value = ada
+        .post("/workflows", webhook_workflow(json!({"methods": ["POST", "PUT"]}), json!({"email": "{{ trigger.body.email }}", "plan": "{{ trigger.query.plan }}", "how": "{{ trigger.method }}"})))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let url = created["webhook_url"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&app.address) && url.contains("/webhooks/"),
+        "{url}"
+    );
+    let hook = reqwest::Client::new();
+
+    let inactive = hook
+        .post(&url)
+        .json(&json!({"email": "a@b.c"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(inactive, 409, "conflict", None).await;
+    ada.post(&format!("/workflows/{id}/activate"), json!(null))
+        .await;
+
+    let accepted = hook
+        .post(format!("{url}?plan=pro"))
+        .json(&json!({"email": "a@b.c"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let accepted: Value = accepted.json().await.unwrap();
+    let run = ada
+        .finished_run(accepted["execution_id"].as_str().unwrap())
+        .await;
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["trigger"], "webhook");
+    let reply = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["node_id"] == "reply")
+        .unwrap();
+    assert_eq!(
+        reply["output"],
+        json!({"email": "a@b.c", "plan": "pro", "how": "POST"})
+    );
+    assert_eq!(run["input"]["headers"]["content-type"], "application/json");
+
+    let form = hook
+        .put(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=form%40b.c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 202);
+
+    let unknown = hook
+        .post(format!("{}/webhooks/{}", app.address, "x".repeat(43)))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(unknown, 404, "not_found", None).await;
+    let wrong_method = hook.get(&url).send().await.unwrap();
+    assert_eq!(wrong_method.headers()["allow"], "POST, PUT");
+    assert_error(wrong_method, 405, "method_not_allowed", None).await;
+    let binary = hook
+        .post(&url)
+        .header("content-type", "image/png")
+        .body(vec![0x89, 0x50])
+        .send()
+        .await
+        .unwrap();
+    assert_error(binary, 415, "unsupported_media_type", None).await;
+    let malformed = hook
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_error(malformed, 400, "malformed_json", None).await;
+    assert_eq!(runs_of(&ada, id).await, 2, "refused requests start nothing");
+
+    let regenerated: Value = ada
+        .post(&format!("/workflows/{id}/webhook/regenerate"), json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new_url = regenerated["webhook_url"].as_str().unwrap();
+    assert_ne!(new_url, url);
+    assert_error(
+        hook.post(&url).json(&json!({})).send().await.unwrap(),
+        404,
+        "not_found",
+        None,
+    )
+    .await;
+    assert_eq!(
+        hook.post(new_url)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+
+    ada.post(&format!("/workflows/{id}/pause"), json!(null))
+        .await;
+    assert_error(
+        hook.post(new_url).json(&json!({})).send().await.unwrap(),
+        409,
+        "conflict",
+        None,
+    )
+    .await;
+}
+
+fn github_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+async fn signatures_and_duplicates_are_checked_before_any_run(app: TestApp) {
+    let ada = app.user("ada@example.com").await;
+    let config = json!({"signature": {"scheme": "github", "secret": "gh-secret"}, "dedupe_header": "X-GitHub-Delivery"});
+    let (id, url) = active_hook(&ada, config, json!("{{ trigger.body.action }}")).await;
+
+    // The secret is stored sealed and shown masked.
+    let shown: Value = ada
+        .get(&format!("/workflows/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["nodes"][0]["config"]["signature"]["secret"], "••••••");
+    use sea_orm::EntityTrait;
+    let stored = entity::workflow::Entity::find_by_id(uuid::Uuid::parse_str(&id).unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.definition.to_string().contains("gh-secret"));
+
+    let hook = reqwest::Client::new();
+    let body = br#"{"action":"opened"}"#.to_vec();
+    let send = |signature: Option<String>, body: Vec<u8>, delivery: &'static str| {
+        let mut request = hook
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("X-GitHub-Delivery", delivery)
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("X-Hub-Signature-256", signature);
+        }
+        request.send()
+    };
+    let first = send(
+        Some(github_signature("gh-secret", &body)),
+        body.clone(),
+        "d-1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.status(), 202);
+    let first: Value = first.json().await.unwrap();
+    let again = send(
+        Some(github_signature("gh-secret", &body)),
+        body.clone(),
+        "d-1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.headers()["x-switchyard-duplicate"], "true");
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["execution_id"],
+        first["execution_id"],
+        "a redelivery returns the first run"
+    );
+
+    let tampered = send(
+        Some(github_signature("gh-secret", &body)),
+        br#"{"action":"closed"}"#.to_vec(),
+        "d-2",
+    )
+    .await
+    .unwrap();
+    assert_error(tampered, 401, "unauthorized", None).await;
+    let wrong_secret = send(Some(github_signature("other", &body)), body.clone(), "d-3")
+        .await
+        .unwrap();
+    assert_error(wrong_secret, 401, "unauthorized", None).await;
+    let unsigned = send(None, body.clone(), "d-4").await.unwrap();
+    assert_error(unsigned, 401, "unauthorized", None).await;
+    assert_eq!(
+        runs_of(&ada, &id).await,
+        1,
+        "only the signed delivery ran, once"
+    );
+
+    // Saving the workflow with the mask keeps the secret.
+    let mut document = shown.clone();
+    for key in [
+        "id",
+        "status",
+        "version",
+        "problems",
+        "webhook_path",
+        "webhook_url",
+        "created_at",
+        "updated_at",
+    ] {
+        document.as_object_mut().unwrap().remove(key);
+    }
+    document["description"] = json!("renamed");
+    assert_eq!(
+        ada.put(&format!("/workflows/{id}"), document)
+            .await
+            .status(),
+        200
+    );
+    let signed = send(
+        Some(github_signature("gh-secret", &body)),
+        body.clone(),
+        "d-5",
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed.status(), 202, "the secret survived the save");
+    let run = ada
+        .finished_run(first["execution_id"].as_str().unwrap())
+        .await;
+    assert!(!run.to_string().contains("gh-secret"));
+}
+
+#[tokio::test]
+async fn limits_and_replies_with_the_output() {
+    let app = spawn_app_with(Backend::Sqlite, |config| config.webhook_body_limit = 64)
+        .await
+        .unwrap();
+    let ada = app.user("ada@example.com").await;
+    let (_, url) = active_hook(
+        &ada,
+        json!({"respond": "output"}),
+        json!({"status": 201, "body": {"greeting": "hi {{ trigger.body.name }}"}}),
+    )
+    .await;
+    let hook = reqwest::Client::new();
+    let reply = hook
+        .post(&url)
+        .json(&json!({"name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    assert_eq!(
+        reply.json::<Value>().await.unwrap(),
+        json!({"greeting": "hi Ada"})
+    );
+    let big = hook
+        .post(&url)
+        .json(&json!({"name": "x".repeat(100)}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(big, 413, "payload_too_large", None).await;
+}
