@@ -55,7 +55,9 @@ pub fn parse(cron: &str, timezone: &str) -> Result<(Cron, Tz), (&'static str, St
 /// The next `count` fire times strictly after `after`.
 pub fn next_fires(cron: &Cron, zone: Tz, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Tz>> {
     let mut fires = Vec::with_capacity(count);
-    let mut cursor = after.with_timezone(&zone);
+    // Ticks are on whole seconds; a fraction in `after` would carry into them.
+    let whole = chrono::DateTime::from_timestamp(after.timestamp(), 0).unwrap_or(after);
+    let mut cursor = whole.with_timezone(&zone);
     while fires.len() < count {
         match cron.find_next_occurrence(&cursor, false) {
             Ok(next) => {
@@ -169,9 +171,26 @@ pub async fn fire_due(
     engine: &Engine,
     now: DateTime<Utc>,
 ) -> Result<Fired, DomainError> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Rows stay locked while their runs are queued: other instances skip them.
+        let txn = db.begin().await?;
+        let fired = fire_rows(&txn, engine, now).await?;
+        txn.commit().await?;
+        Ok(fired)
+    } else {
+        // SQLite: one process, one scheduler; its single connection must stay
+        // free for the engine to queue the runs.
+        fire_rows(db, engine, now).await
+    }
+}
+
+async fn fire_rows(
+    conn: &impl ConnectionTrait,
+    engine: &Engine,
+    now: DateTime<Utc>,
+) -> Result<Fired, DomainError> {
     let now_ms = now.timestamp_millis();
-    let txn = db.begin().await?;
-    let backend = txn.get_database_backend();
+    let backend = conn.get_database_backend();
     let lock = if backend == DbBackend::Postgres {
         " FOR UPDATE OF s SKIP LOCKED"
     } else {
@@ -187,7 +206,7 @@ pub async fn fire_due(
          FROM schedules s JOIN workflows w ON w.id = s.workflow_id WHERE s.next_fire_at <= {placeholder} \
          ORDER BY s.next_fire_at LIMIT 100{lock}"
     );
-    let rows = txn
+    let rows = conn
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             sql,
@@ -207,13 +226,13 @@ pub async fn fire_due(
             &row.try_get::<String>("", "timezone")?,
         ) else {
             schedule::Entity::delete_by_id(workflow_id)
-                .exec(&txn)
+                .exec(conn)
                 .await?;
             continue;
         };
         if status != "active" {
             schedule::Entity::delete_by_id(workflow_id)
-                .exec(&txn)
+                .exec(conn)
                 .await?;
             continue;
         }
@@ -264,7 +283,7 @@ pub async fn fire_due(
                 } else {
                     "UPDATE schedules SET next_fire_at = ? WHERE workflow_id = ?"
                 };
-                txn.execute_raw(Statement::from_sql_and_values(
+                conn.execute_raw(Statement::from_sql_and_values(
                     backend,
                     sql,
                     [next.into(), workflow_id.into()],
@@ -273,12 +292,11 @@ pub async fn fire_due(
             }
             None => {
                 schedule::Entity::delete_by_id(workflow_id)
-                    .exec(&txn)
+                    .exec(conn)
                     .await?;
             }
         }
     }
-    txn.commit().await?;
     Ok(fired)
 }
 
@@ -345,7 +363,7 @@ mod tests {
             ]
         );
         let (every_ten_seconds, utc) = parse("*/10 * * * * *", "UTC").unwrap();
-        let fires = next_fires(&every_ten_seconds, utc, at("2026-01-01T00:00:05Z"), 2);
+        let fires = next_fires(&every_ten_seconds, utc, at("2026-01-01T00:00:05.750Z"), 2);
         assert_eq!(fires[0].to_rfc3339(), "2026-01-01T00:00:10+00:00");
         assert_eq!(fires[1].to_rfc3339(), "2026-01-01T00:00:20+00:00");
     }

@@ -15,5 +15,6 @@ mod pages;
 mod process;
 mod security;
 mod tokens;
+mod triggers;
 mod webhooks;
 mod workflows;
