@@ -20,6 +20,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       SWITCHYARD_DATA_DIR: dataDir,
       LEPTOS_SITE_ROOT: siteRoot,
       SWITCHYARD_LOG: "warn",
+      // The tests point HTTP steps at servers they start on loopback.
+      SWITCHYARD_OUTBOUND_ALLOW: "127.0.0.1",
     },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -89,6 +89,12 @@ pub async fn call<T: DeserializeOwned>(
     Err(error)
 }
 
+/// Whether a server function failed because what it looked for is missing
+/// (or someone else's, which looks the same).
+pub fn is_not_found(error: &leptos::prelude::ServerFnError) -> bool {
+    error.to_string().ends_with("not found")
+}
+
 /// Goes to `path` with a full page load (after signing in or out, so that
 /// every part of the page sees the new account).
 pub fn reload_to(path: &str) {

@@ -6,6 +6,8 @@
 
 pub mod account;
 pub mod api;
+pub mod browser;
+pub mod live;
 pub mod components;
 pub mod pages;
 pub mod status;
@@ -28,8 +30,10 @@ use pages::{
     home::HomePage,
     login::{LoginPage, RegisterPage},
     not_found::NotFound,
-    section::{ConnectionsPage, DashboardPage, ExecutionsPage, WorkflowsPage},
+    executions::{detail::ExecutionPage, list::ExecutionsPage},
+    section::{ConnectionsPage, DashboardPage},
     settings::SettingsPage,
+    workflows::list::WorkflowsPage,
 };
 
 /// The HTML document around the app, rendered only on the server.
@@ -73,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/workflows") view=WorkflowsPage ssr=SsrMode::Async />
                     <Route path=path!("/executions") view=ExecutionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/executions/:id") view=ExecutionPage ssr=SsrMode::Async />
                     <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />
                     <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />

@@ -92,3 +92,26 @@ impl ServerContext {
         }
     }
 }
+
+/// A use case's failure as a server function error. Internal details stay
+/// in the log; the page gets the error's public message.
+pub fn fail(error: domain::DomainError) -> ServerFnError {
+    if let domain::DomainError::Internal(details) = &error {
+        tracing::error!(%details, "a page's data could not be loaded");
+        return ServerFnError::new("something went wrong on the server");
+    }
+    ServerFnError::new(error.to_string())
+}
+
+/// Converts a use case's answer into the page's own type of the same JSON
+/// shape (the page types compile to WASM; the use case types do not).
+pub fn reshape<From: serde::Serialize, To: serde::de::DeserializeOwned>(
+    value: &From,
+) -> Result<To, ServerFnError> {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            tracing::error!(error = %e, "a page's data has an unexpected shape");
+            ServerFnError::new("something went wrong on the server")
+        })
+}

@@ -214,15 +214,39 @@ pub async fn events(
         .all(db)
         .await?
         .into_iter()
-        .map(|e| EventEntry {
-            id: e.id,
-            execution_id: e.execution_id,
-            seq: e.seq,
-            kind: e.kind,
-            data: e.data,
-            at: to_rfc3339(e.created_at),
-        })
+        .map(event_entry)
         .collect())
+}
+
+/// Events of every run of one owner with log ids above `after_id`, oldest
+/// first: what a live stream resumes from.
+pub async fn owner_events_after(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    after_id: i64,
+    limit: u64,
+) -> Result<Vec<EventEntry>, DomainError> {
+    Ok(execution_event::Entity::find()
+        .filter(execution_event::Column::OwnerId.eq(owner))
+        .filter(execution_event::Column::Id.gt(after_id))
+        .order_by_asc(execution_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(event_entry)
+        .collect())
+}
+
+fn event_entry(e: execution_event::Model) -> EventEntry {
+    EventEntry {
+        id: e.id,
+        execution_id: e.execution_id,
+        seq: e.seq,
+        kind: e.kind,
+        data: e.data,
+        at: to_rfc3339(e.created_at),
+    }
 }
 
 pub async fn dead_letters(

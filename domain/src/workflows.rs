@@ -253,6 +253,20 @@ pub async fn list(
     Ok((summaries, total))
 }
 
+/// Id and name of every workflow of `owner`, by name: for filters and for
+/// naming the workflow of a run.
+pub async fn names(db: &DatabaseConnection, owner: Uuid) -> Result<Vec<(Uuid, String)>, DomainError> {
+    Ok(workflow::Entity::find()
+        .select_only()
+        .column(workflow::Column::Id)
+        .column(workflow::Column::Name)
+        .filter(workflow::Column::OwnerId.eq(owner))
+        .order_by_asc(workflow::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 pub async fn create(
     db: &DatabaseConnection,
     catalogue: &Catalogue,
@@ -262,6 +276,35 @@ pub async fn create(
 ) -> Result<Workflow, DomainError> {
     check_savable(&definition)?;
     crate::secrets::seal(&mut definition, None, catalogue, vault)?;
+    insert_new(db, catalogue, owner, definition, json!({})).await
+}
+
+/// A draft copy of a workflow, named "Copy of …", with its secrets (still
+/// sealed) and its own webhook URL.
+pub async fn duplicate(
+    db: &DatabaseConnection,
+    catalogue: &Catalogue,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<Workflow, DomainError> {
+    let original = owned(db, owner, id).await?;
+    let mut definition = definition_of(&original)?;
+    let limit = model::validate::MAX_NAME_CHARS;
+    definition.name = format!("Copy of {}", definition.name.trim())
+        .chars()
+        .take(limit)
+        .collect();
+    insert_new(db, catalogue, owner, definition, json!({ "copied_from": id })).await
+}
+
+/// Stores a checked, sealed definition as version 1 of a new draft.
+async fn insert_new(
+    db: &DatabaseConnection,
+    catalogue: &Catalogue,
+    owner: Uuid,
+    definition: WorkflowDefinition,
+    audit_details: Value,
+) -> Result<Workflow, DomainError> {
     let webhook_token = if has_webhook(&definition) {
         Some(new_webhook_token()?)
     } else {
@@ -293,7 +336,14 @@ pub async fn create(
         owner,
         Some(id),
         "workflow.created",
-        json!({ "name": model.name, "version": 1 }),
+        {
+            let mut details = json!({ "name": model.name, "version": 1 });
+            if let (Some(details), Value::Object(extra)) = (details.as_object_mut(), audit_details)
+            {
+                details.extend(extra);
+            }
+            details
+        },
     )
     .await?;
     txn.commit().await?;

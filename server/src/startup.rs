@@ -46,6 +46,8 @@ pub struct AppState {
     /// Seals and opens secrets written into workflows.
     pub workflow_secrets: Arc<Vault>,
     pub webhooks: Arc<TargetCache>,
+    /// Set at shutdown: live event streams end so connections can close.
+    pub streams_stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Why an instance could not start; each variant reads as one line.
@@ -151,6 +153,7 @@ impl Application {
             connections,
             workflow_secrets,
             webhooks: Arc::new(TargetCache::default()),
+            streams_stop: Arc::new(tokio::sync::watch::channel(false).0),
         };
         let router = router(state.clone());
         Ok(Application {
@@ -203,6 +206,7 @@ impl Application {
             "shutting down; finishing in-flight requests"
         );
         let _ = stop_tx.send(true);
+        self.state.streams_stop.send_replace(true);
         let _ = scheduler_stop.send(true);
         let engine = self.state.context.engine.clone();
         let (served, ()) =

@@ -1,5 +1,6 @@
 //! Reusable pieces of the interface.
 
+pub mod badge;
 pub mod field;
 pub mod nav;
 pub mod status_card;

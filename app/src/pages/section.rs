@@ -29,30 +29,6 @@ fn SectionPage(
 }
 
 #[component]
-pub fn WorkflowsPage() -> impl IntoView {
-    view! {
-        <SectionPage
-            title="Workflows"
-            lead="Graphs of triggers and steps that run when something happens."
-            empty_title="No workflows yet"
-            empty_text="Workflows you create or import will be listed here with their status and last run."
-        />
-    }
-}
-
-#[component]
-pub fn ExecutionsPage() -> impl IntoView {
-    view! {
-        <SectionPage
-            title="Executions"
-            lead="Every run of every workflow, live."
-            empty_title="No executions yet"
-            empty_text="Runs appear here as soon as a workflow starts, with each step's status."
-        />
-    }
-}
-
-#[component]
 pub fn ConnectionsPage() -> impl IntoView {
     view! {
         <SectionPage

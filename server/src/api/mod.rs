@@ -7,6 +7,7 @@ mod connections;
 mod dead_letters;
 mod events;
 mod executions;
+mod live;
 pub mod openapi;
 mod tokens;
 mod workflows;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(connections::router())
         .merge(workflows::router())
         .merge(executions::router())
+        .merge(live::router())
         .merge(dead_letters::router())
         .merge(events::router())
         .merge(catalogue::router())

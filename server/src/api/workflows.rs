@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/workflows/{id}/versions", get(versions))
         .route("/workflows/{id}/versions/{version}", get(version))
         .route("/workflows/{id}/audit", get(audit))
+        .route("/workflows/{id}/duplicate", post(duplicate))
         .route(
             "/workflows/{id}/webhook/regenerate",
             post(regenerate_webhook),
@@ -131,6 +132,21 @@ async fn create(
         definition,
     )
     .await?;
+    Ok((StatusCode::CREATED, respond(&state, workflow)))
+}
+
+/// Copies a workflow into a new draft named "Copy of …" (secrets included,
+/// still encrypted; a webhook trigger gets its own URL).
+#[utoipa::path(post, path = "/workflows/{id}/duplicate", tag = "workflows", params(("id" = Uuid, Path)),
+    responses((status = 201, body = WorkflowResponse), (status = 404, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
+async fn duplicate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+) -> Result<(StatusCode, Json<WorkflowResponse>), ApiError> {
+    let catalogue = state.context.engine.catalogue();
+    let workflow =
+        domain::workflows::duplicate(&state.context.db, catalogue, user.id(), id).await?;
     Ok((StatusCode::CREATED, respond(&state, workflow)))
 }
 

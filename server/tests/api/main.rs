@@ -11,6 +11,7 @@ mod connections;
 mod crash;
 mod executions;
 mod health;
+mod live;
 mod pages;
 mod process;
 mod security;

@@ -156,3 +156,32 @@ async fn sigterm_lets_an_in_flight_request_finish() {
     assert!(request_log["span"]["request_id"].is_string());
     assert!(logs.contains("shutting down"));
 }
+
+#[tokio::test]
+async fn sigterm_ends_live_streams_so_shutdown_need_not_wait() {
+    let root = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(root.path(), true, &[]).await;
+    let browser = crate::helpers::browser();
+    let registered = browser
+        .post(format!("{}/api/v1/auth/register", server.address))
+        .json(&serde_json::json!({"email": "ada@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let mut stream = browser
+        .get(format!("{}/api/v1/stream", server.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let opening = stream.chunk().await.unwrap().expect("the stream opens");
+    assert!(String::from_utf8_lossy(&opening).contains("retry:"));
+
+    server.signal("-TERM");
+    while stream.chunk().await.unwrap().is_some() {}
+
+    let (code, logs) = server.wait().await;
+    assert_eq!(code, 0);
+    assert!(!logs.contains("grace period over"), "{logs}");
+}

@@ -54,8 +54,10 @@ async fn another_user_sees_nothing_of_mine(app: TestApp) {
         ("GET", format!("{w}/versions"), None),
         ("GET", format!("{w}/versions/1"), None),
         ("GET", format!("{w}/audit"), None),
+        ("POST", format!("{w}/duplicate"), None),
         ("GET", e.clone(), None),
         ("GET", format!("{e}/log"), None),
+        ("GET", format!("{e}/events"), None),
         ("POST", format!("{e}/cancel"), None),
         ("POST", format!("{e}/retry"), None),
         ("POST", format!("/dead-letters/{letter}/redrive"), None),
@@ -186,6 +188,8 @@ async fn the_openapi_document_describes_the_api() {
         "/dead-letters",
         "/tokens",
         "/auth/login",
+        "/executions/{id}/events",
+        "/stream",
     ] {
         assert!(
             document["paths"].get(path).is_some(),

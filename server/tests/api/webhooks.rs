@@ -13,7 +13,8 @@ use crate::{
 
 on_both_backends!(
     a_webhook_starts_a_run_with_the_request,
-    signatures_and_duplicates_are_checked_before_any_run
+    signatures_and_duplicates_are_checked_before_any_run,
+    a_duplicate_is_a_draft_with_its_own_url_and_the_same_secret
 );
 
 fn webhook_workflow(config: Value, last: Value) -> Value {
@@ -337,4 +338,47 @@ async fn limits_and_replies_with_the_output() {
         .await
         .unwrap();
     assert_error(big, 413, "payload_too_large", None).await;
+}
+
+async fn a_duplicate_is_a_draft_with_its_own_url_and_the_same_secret(app: TestApp) {
+    let ada = app.user("ada@example.com").await;
+    let config = json!({"signature": {"scheme": "github", "secret": "gh-secret"}});
+    let (id, url) = active_hook(&ada, config, json!("{{ trigger.body.action }}")).await;
+
+    let copy = ada.post(&format!("/workflows/{id}/duplicate"), json!(null)).await;
+    assert_eq!(copy.status(), 201);
+    let copy: Value = copy.json().await.unwrap();
+    assert_eq!(copy["name"], "Copy of Hook");
+    assert_eq!(copy["status"], "draft");
+    assert_eq!(copy["version"], 1);
+    let copy_url = copy["webhook_url"].as_str().expect("a webhook URL");
+    assert_ne!(copy_url, url);
+    let copy_id = copy["id"].as_str().unwrap();
+    let audit: Value = ada
+        .get(&format!("/workflows/{copy_id}/audit"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit[0]["details"]["copied_from"], id.as_str(), "{audit}");
+
+    // The copy verifies signatures with the original's secret.
+    let active = ada
+        .post(&format!("/workflows/{copy_id}/activate"), json!(null))
+        .await;
+    assert_eq!(active.status(), 200);
+    let body = br#"{"action":"copied"}"#.to_vec();
+    let delivered = reqwest::Client::new()
+        .post(copy_url)
+        .header("content-type", "application/json")
+        .header("X-Hub-Signature-256", github_signature("gh-secret", &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), 202);
+    let run: Value = delivered.json().await.unwrap();
+    let run = ada.finished_run(run["execution_id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(runs_of(&ada, &id).await, 0, "the original did not run");
 }

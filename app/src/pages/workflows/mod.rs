@@ -1,0 +1,3 @@
+//! Workflows: the list, and the editor with its canvas and live runs.
+
+pub mod list;

@@ -1,0 +1,49 @@
+// Acting as a user through the API, from inside the browser's context so
+// that the page and the calls share one session.
+import type { Page } from "@playwright/test";
+import { expect } from "./fixtures";
+
+export function uniqueEmail(prefix: string): string {
+  return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+/** Registers a new user; the page's context is signed in as them. */
+export async function signUp(page: Page, prefix: string): Promise<string> {
+  const email = uniqueEmail(prefix);
+  const response = await page.request.post("/api/v1/auth/register", {
+    data: { email, password: "correct horse battery" },
+  });
+  expect(response.status()).toBe(201);
+  return email;
+}
+
+/** Creates a workflow from its JSON format and returns its id. */
+export async function createWorkflow(page: Page, definition: object): Promise<string> {
+  const response = await page.request.post("/api/v1/workflows", { data: definition });
+  expect(response.status(), await response.text()).toBe(201);
+  return (await response.json()).id;
+}
+
+/** Starts a run and returns its id. */
+export async function execute(page: Page, workflow: string, input: object = {}): Promise<string> {
+  const response = await page.request.post(`/api/v1/workflows/${workflow}/execute`, { data: input });
+  expect(response.status(), await response.text()).toBe(202);
+  return (await response.json()).execution_id;
+}
+
+/** Manual trigger → transform → condition: runs with no outside calls. */
+export function localWorkflow(name: string): object {
+  return {
+    name,
+    description: "doubles a number and checks it",
+    nodes: [
+      { id: "start", kind: "manual_trigger", label: "Start", position: { x: 0, y: 0 } },
+      { id: "double", kind: "transform", label: "Double", config: { template: { n: "{{ (trigger.n | default(1)) * 2 }}" } } },
+      { id: "big", kind: "condition", label: "Is it big?", config: { expression: "{{ steps.double.output.n > 10 }}" } },
+    ],
+    edges: [
+      { source: "start", target: "double" },
+      { source: "double", target: "big" },
+    ],
+  };
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Webhook intake on Postgres, loaded by wrk from a second process:
+#  1. the floor: a bare axum handler doing one INSERT per request;
+#  2. Switchyard at saturation, then at 80 % of it, for a 3-step workflow;
+#  3. after the load, every 202 must have a run that completed.
+# Usage: server/bench/webhooks.sh [seconds per phase, default 15]
+source "$(dirname "$0")/../../.ci/lib.sh"
+DURATION="${1:-15}"
+CONNECTIONS=32
+PG="${SWITCHYARD_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
+DB="switchyard_bench_$$"
+LUA="$REPO_ROOT/server/bench/post.lua"
+
+command -v wrk >/dev/null || { step "Installing wrk"; apt-get install -y -q wrk >/dev/null; }
+psql "$PG/postgres" -qc "CREATE DATABASE $DB"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
+}
+trap cleanup EXIT
+
+step "Building (release)"
+(cd "$REPO_ROOT" && cargo build --release -q -p server --bin server --example insert_floor)
+
+rate_of() { awk '/^Requests\/sec/ { print int($2) }' "$1"; }
+latency_of() { awk -v p="$2" '$1 == p { print $2 }' "$1"; }
+total_of() { awk '/requests in/ { print $1 }' "$1"; }
+errors_of() { awk '/Non-2xx/ { print $5 } END { }' "$1" | tail -1; }
+
+step "Floor: one INSERT per request"
+DATABASE_URL="$PG/$DB" "$CARGO_TARGET_DIR/release/examples/insert_floor" 127.0.0.1:3901 >/dev/null &
+pids+=($!)
+sleep 1
+wrk -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -s "$LUA" http://127.0.0.1:3901/ > /tmp/wrk-floor.txt
+FLOOR=$(rate_of /tmp/wrk-floor.txt)
+echo "floor: $FLOOR req/s (p50 $(latency_of /tmp/wrk-floor.txt 50%), p99 $(latency_of /tmp/wrk-floor.txt 99%))"
+kill "${pids[0]}"
+
+step "Switchyard"
+DATA=$(mktemp -d)
+DATABASE_URL="$PG/$DB" SWITCHYARD_DATA_DIR="$DATA" SWITCHYARD_BIND=127.0.0.1:3900 SWITCHYARD_LOG=warn \
+  "$CARGO_TARGET_DIR/release/server" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do curl -fs http://127.0.0.1:3900/health >/dev/null && break; sleep 0.2; done
+JAR=$(mktemp)
+curl -fs -c "$JAR" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"correct horse battery"}' \
+  http://127.0.0.1:3900/api/v1/auth/register >/dev/null
+WORKFLOW=$(curl -fs -b "$JAR" -H 'Content-Type: application/json' http://127.0.0.1:3900/api/v1/workflows -d '{
+  "name": "Webhook benchmark",
+  "nodes": [
+    {"id": "hook", "kind": "webhook_trigger"},
+    {"id": "shape", "kind": "transform", "config": {"template": {"email": "{{ trigger.body.email }}", "cents": "{{ trigger.body.amount * 100 }}"}}},
+    {"id": "check", "kind": "condition", "config": {"expression": "{{ steps.shape.output.cents > 0 }}"}},
+    {"id": "label", "kind": "transform", "config": {"template": "{{ steps.shape.output.email }}: {{ steps.shape.output.cents }}"}}
+  ],
+  "edges": [{"source": "hook", "target": "shape"}, {"source": "shape", "target": "check"}, {"source": "check", "source_port": "true", "target": "label"}]
+}')
+ID=$(echo "$WORKFLOW" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+URL=$(echo "$WORKFLOW" | python3 -c 'import json,sys; print(json.load(sys.stdin)["webhook_url"])')
+curl -fs -b "$JAR" -X POST "http://127.0.0.1:3900/api/v1/workflows/$ID/activate" >/dev/null
+
+wrk -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -s "$LUA" "$URL" > /tmp/wrk-saturation.txt
+SATURATION=$(rate_of /tmp/wrk-saturation.txt)
+echo "saturation: $SATURATION accepted/s (p50 $(latency_of /tmp/wrk-saturation.txt 50%), p99 $(latency_of /tmp/wrk-saturation.txt 99%)), non-2xx: $(errors_of /tmp/wrk-saturation.txt)"
+
+TARGET=$((SATURATION * 8 / 10))
+DELAY_MS=$((CONNECTIONS * 1000 / (TARGET > 0 ? TARGET : 1)))
+WRK_DELAY_MS=$DELAY_MS wrk -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -s "$LUA" "$URL" > /tmp/wrk-80.txt
+echo "at ~80 % (target $TARGET/s): $(rate_of /tmp/wrk-80.txt) accepted/s (p50 $(latency_of /tmp/wrk-80.txt 50%), p99 $(latency_of /tmp/wrk-80.txt 99%))"
+
+ACCEPTED=$(( $(total_of /tmp/wrk-saturation.txt) + $(total_of /tmp/wrk-80.txt) - ${NON2XX:-0} ))
+step "Waiting for every accepted request's run to complete"
+started=$SECONDS
+while :; do
+  read -r total open failed < <(psql "$PG/$DB" -tAF' ' -c "SELECT count(*), count(*) FILTER (WHERE status NOT IN ('succeeded','failed','cancelled')), count(*) FILTER (WHERE status = 'failed') FROM executions")
+  [ "$open" -eq 0 ] && break
+  sleep 1
+done
+echo "runs: $total for $ACCEPTED requests answered 2xx, all finished ($failed failed) $((SECONDS - started)) s after the load"
+python3 - "$FLOOR" "$SATURATION" <<'PY'
+import sys
+floor, rate = int(sys.argv[1]), int(sys.argv[2])
+print(f"ratio to the floor: {rate / floor:.2f}")
+PY
