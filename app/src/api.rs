@@ -52,10 +52,33 @@ pub async fn call<T: DeserializeOwned>(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<T, ApiError> {
+    send(method, path, body, None).await
+}
+
+/// Saves over version `version` only (`If-Match`): a save over someone
+/// else's newer save fails with 409 instead of losing it.
+pub async fn call_if_match<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: &serde_json::Value,
+    version: i32,
+) -> Result<T, ApiError> {
+    send(method, path, Some(body), Some(version)).await
+}
+
+async fn send<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    if_match: Option<i32>,
+) -> Result<T, ApiError> {
     use gloo_net::http::RequestBuilder;
     let url = format!("/api/v1{path}");
-    let builder =
+    let mut builder =
         RequestBuilder::new(&url).method(method.parse().unwrap_or(gloo_net::http::Method::GET));
+    if let Some(version) = if_match {
+        builder = builder.header("If-Match", &format!("\"{version}\""));
+    }
     let request = match body {
         Some(body) => builder.json(body).map_err(ApiError::network)?,
         None => builder.build().map_err(ApiError::network)?,

@@ -33,7 +33,7 @@ use pages::{
     executions::{detail::ExecutionPage, list::ExecutionsPage},
     section::{ConnectionsPage, DashboardPage},
     settings::SettingsPage,
-    workflows::list::WorkflowsPage,
+    workflows::{editor::WorkflowEditorPage, list::WorkflowsPage},
 };
 
 /// The HTML document around the app, rendered only on the server.
@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                     // a sign-in redirect is a real 302.
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/workflows") view=WorkflowsPage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows/:id") view=WorkflowEditorPage ssr=SsrMode::Async />
                     <Route path=path!("/executions") view=ExecutionsPage ssr=SsrMode::Async />
                     <Route path=path!("/executions/:id") view=ExecutionPage ssr=SsrMode::Async />
                     <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod definition;
 pub mod expr;
 pub mod graph;
+pub mod layout;
 pub mod status;
 pub mod validate;
 

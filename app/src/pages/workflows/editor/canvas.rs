@@ -1,0 +1,383 @@
+//! The SVG canvas: nodes with their ports, edges as curves, and the
+//! gestures on them: select (shift for several), drag, connect a port to a
+//! node, pan the background, zoom with the wheel, drop kinds from the
+//! palette. Rendered on the server too, so the graph paints before the
+//! WASM arrives.
+
+use leptos::{ev, prelude::*};
+use model::{
+    OnError, Position,
+    layout::{NODE_HEIGHT, NODE_WIDTH},
+};
+
+use super::state::{Editor, Viewport};
+
+/// Data type of a node kind dragged from the palette.
+pub const KIND_MIME: &str = "application/x-switchyard-kind";
+
+/// What a pointer held down on the canvas is doing.
+#[derive(Clone, Debug, Default)]
+enum Gesture {
+    #[default]
+    Idle,
+    Pan { from: (f64, f64), start: Viewport },
+    Drag { from: (f64, f64), origins: Vec<(String, Position)>, moved: bool },
+    Connect { source: String, port: String },
+}
+
+/// The ports a node fires on, `error` last when it routes errors.
+pub fn output_ports(editor: &Editor, node: &model::Node) -> Vec<String> {
+    let mut ports = editor.spec(&node.kind).map(|s| s.ports(&node.config)).unwrap_or_else(|| vec!["out".into()]);
+    if node.on_error == Some(OnError::Route) {
+        ports.push("error".into());
+    }
+    ports
+}
+
+/// Where port `index` of `count` sits on a node's right edge.
+fn port_y(index: usize, count: usize) -> f64 {
+    NODE_HEIGHT * (index as f64 + 1.0) / (count as f64 + 1.0)
+}
+
+/// A curve from an output port to a node's input.
+fn curve(from: (f64, f64), to: (f64, f64)) -> String {
+    let bend = ((to.0 - from.0).abs() / 2.0).max(40.0);
+    format!(
+        "M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+        from.0, from.1, from.0 + bend, from.1, to.0 - bend, to.1, to.0, to.1
+    )
+}
+
+/// The canvas point under a pointer event (before pan and zoom).
+fn local_point(svg: &NodeRef<leptos::svg::Svg>, x: i32, y: i32) -> (f64, f64) {
+    svg.get_untracked()
+        .map(|el| {
+            let rect = el.get_bounding_client_rect();
+            (f64::from(x) - rect.left(), f64::from(y) - rect.top())
+        })
+        .unwrap_or((f64::from(x), f64::from(y)))
+}
+
+fn to_graph(view: Viewport, point: (f64, f64)) -> (f64, f64) {
+    ((point.0 - view.x) / view.zoom, (point.1 - view.y) / view.zoom)
+}
+
+#[component]
+pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
+    let gesture = StoredValue::new(Gesture::Idle);
+    // The loose end of a connection being drawn, in graph coordinates.
+    let pending = RwSignal::new(None::<((f64, f64), (f64, f64))>);
+
+    let on_background_down = move |event: ev::PointerEvent| {
+        if event.button() != 0 {
+            return;
+        }
+        if !event.shift_key() {
+            editor.selected.set(Vec::new());
+            editor.selected_edge.set(None);
+        }
+        gesture.set_value(Gesture::Pan {
+            from: (f64::from(event.client_x()), f64::from(event.client_y())),
+            start: editor.view.get_untracked(),
+        });
+    };
+    let on_move = move |event: ev::PointerEvent| {
+        let here = (f64::from(event.client_x()), f64::from(event.client_y()));
+        match gesture.get_value() {
+            Gesture::Idle => {}
+            Gesture::Pan { from, start } => editor.view.set(Viewport {
+                x: start.x + here.0 - from.0,
+                y: start.y + here.1 - from.1,
+                zoom: start.zoom,
+            }),
+            Gesture::Drag { from, origins, moved } => {
+                let zoom = editor.view.get_untracked().zoom;
+                let (dx, dy) = ((here.0 - from.0) / zoom, (here.1 - from.1) / zoom);
+                if !moved {
+                    if dx.abs() + dy.abs() < 2.0 {
+                        return;
+                    }
+                    editor.checkpoint();
+                    gesture.set_value(Gesture::Drag { from, origins: origins.clone(), moved: true });
+                }
+                editor.doc.update(|d| {
+                    for node in &mut d.nodes {
+                        if let Some((_, origin)) = origins.iter().find(|(id, _)| *id == node.id) {
+                            node.position = Position { x: (origin.x + dx).round(), y: (origin.y + dy).round() };
+                        }
+                    }
+                });
+            }
+            Gesture::Connect { .. } => {
+                let point = to_graph(editor.view.get_untracked(), local_point(&svg, event.client_x(), event.client_y()));
+                pending.update(|p| {
+                    if let Some((_, end)) = p {
+                        *end = point;
+                    }
+                });
+            }
+        }
+    };
+    let on_up = move |_: ev::PointerEvent| {
+        gesture.set_value(Gesture::Idle);
+        pending.set(None);
+    };
+    let on_wheel = move |event: ev::WheelEvent| {
+        event.prevent_default();
+        let (x, y) = local_point(&svg, event.client_x(), event.client_y());
+        editor.zoom_at((-event.delta_y() * 0.0015).exp(), x, y);
+    };
+    let on_drag_over = move |event: ev::DragEvent| event.prevent_default();
+    let on_drop = move |event: ev::DragEvent| {
+        event.prevent_default();
+        let Some(kind) = event.data_transfer().and_then(|t| t.get_data(KIND_MIME).ok()).filter(|k| !k.is_empty()) else {
+            return;
+        };
+        let (x, y) = to_graph(editor.view.get_untracked(), local_point(&svg, event.client_x(), event.client_y()));
+        editor.add_node(&kind, Position { x: (x - NODE_WIDTH / 2.0).round(), y: (y - NODE_HEIGHT / 2.0).round() });
+    };
+
+    let start_drag = move |id: String, event: ev::PointerEvent| {
+        if event.shift_key() {
+            editor.toggle_selected(&id);
+        } else if !editor.is_selected(&id) {
+            editor.select_only(&id);
+        }
+        let selected = editor.selected.get_untracked();
+        let origins = editor.doc.with_untracked(|d| {
+            d.nodes.iter().filter(|n| selected.contains(&n.id)).map(|n| (n.id.clone(), n.position.clone())).collect()
+        });
+        gesture.set_value(Gesture::Drag {
+            from: (f64::from(event.client_x()), f64::from(event.client_y())),
+            origins,
+            moved: false,
+        });
+    };
+    let start_connect = move |source: String, port: String, from: (f64, f64)| {
+        gesture.set_value(Gesture::Connect { source, port });
+        pending.set(Some((from, from)));
+    };
+    let finish_connect = move |target: String| {
+        if let Gesture::Connect { source, port } = gesture.get_value() {
+            editor.connect(&source, &port, &target);
+        }
+    };
+
+    let transform = move || {
+        let v = editor.view.get();
+        format!("translate({:.1},{:.1}) scale({:.3})", v.x, v.y, v.zoom)
+    };
+    let edge_keys = move || {
+        editor.doc.with(|d| {
+            d.edges.iter().enumerate().map(|(i, e)| (i, format!("{}|{}|{}", e.source, e.source_port, e.target))).collect::<Vec<_>>()
+        })
+    };
+    let node_ids = move || editor.doc.with(|d| d.nodes.iter().map(|n| n.id.clone()).collect::<Vec<_>>());
+
+    view! {
+        <svg
+            node_ref=svg
+            class="canvas"
+            role="application"
+            aria-label="Workflow canvas"
+            tabindex="0"
+            data-testid="canvas"
+            on:pointerdown=on_background_down
+            on:pointermove=on_move
+            on:pointerup=on_up
+            on:pointerleave=on_up
+            on:wheel=on_wheel
+            on:dragover=on_drag_over
+            on:drop=on_drop
+        >
+            <defs>
+                <pattern id="grid" width="24" height="24" patternUnits="userSpaceOnUse">
+                    <circle cx="1" cy="1" r="1" class="grid-dot" />
+                </pattern>
+                <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                    <path d="M0,0 L10,5 L0,10 z" class="edge-arrow" />
+                </marker>
+            </defs>
+            <rect class="canvas-bg" width="100%" height="100%" fill="url(#grid)" />
+            <g transform=transform data-testid="viewport">
+                <For each=edge_keys key=|(i, key)| (*i, key.clone()) let:((index, _))>
+                    <EdgeView editor index />
+                </For>
+                {move || pending.get().map(|(from, to)| view! { <path class="edge edge-pending" d=curve(from, to) /> })}
+                <For each=node_ids key=|id| id.clone() let:id>
+                    <NodeView editor id start_drag start_connect finish_connect />
+                </For>
+            </g>
+        </svg>
+    }
+}
+
+#[component]
+fn EdgeView(editor: Editor, index: usize) -> impl IntoView {
+    let geometry = Memo::new(move |_| {
+        editor.doc.with(|d| {
+            let edge = d.edges.get(index)?;
+            let source = d.nodes.iter().find(|n| n.id == edge.source)?;
+            let target = d.nodes.iter().find(|n| n.id == edge.target)?;
+            let ports = output_ports(&editor, source);
+            let at = ports.iter().position(|p| *p == edge.source_port).unwrap_or(0);
+            let from = (source.position.x + NODE_WIDTH, source.position.y + port_y(at, ports.len().max(1)));
+            let to = (target.position.x, target.position.y + NODE_HEIGHT / 2.0);
+            Some((from, to, edge.source_port.clone(), edge.source.clone(), edge.target.clone()))
+        })
+    });
+    let select = move |event: ev::PointerEvent| {
+        event.stop_propagation();
+        editor.selected.set(Vec::new());
+        editor.selected_edge.set(Some(index));
+    };
+    move || {
+        geometry.get().map(|(from, to, port, source, target)| {
+            let selected = move || editor.selected_edge.get() == Some(index);
+            let d = curve(from, to);
+            let label = (port != "out").then(|| {
+                view! { <text class="edge-label" x=from.0 + 10.0 y=from.1 - 6.0>{port.clone()}</text> }
+            });
+            view! {
+                <g class="edge-group" class:selected=selected data-testid="edge" data-source=source data-target=target data-port=port.clone()>
+                    <path class="edge-hit" d=d.clone() on:pointerdown=select />
+                    <path class="edge" d=d marker-end="url(#arrow)" />
+                    {label}
+                </g>
+            }
+        })
+    }
+}
+
+#[component]
+fn NodeView(
+    editor: Editor,
+    id: String,
+    start_drag: impl Fn(String, ev::PointerEvent) + Copy + Send + Sync + 'static,
+    start_connect: impl Fn(String, String, (f64, f64)) + Copy + Send + Sync + 'static,
+    finish_connect: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let node = {
+        let id = id.clone();
+        Memo::new(move |_| editor.doc.with(|d| d.nodes.iter().find(|n| n.id == id).cloned()))
+    };
+    let selected = {
+        let id = id.clone();
+        Memo::new(move |_| editor.is_selected(&id))
+    };
+    let error_count = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            editor.problems.with(|problems| {
+                problems
+                    .iter()
+                    .filter(|p| p.node_id.as_deref() == Some(id.as_str()) && p.severity == model::Severity::Error)
+                    .count()
+            })
+        })
+    };
+    let live = {
+        let id = id.clone();
+        Memo::new(move |_| editor.live.with(|live| live.get(&id).cloned()))
+    };
+    let on_down = {
+        let id = id.clone();
+        move |event: ev::PointerEvent| {
+            if event.button() != 0 {
+                return;
+            }
+            event.stop_propagation();
+            start_drag(id.clone(), event);
+        }
+    };
+    let on_up = {
+        let id = id.clone();
+        move |_: ev::PointerEvent| finish_connect(id.clone())
+    };
+    move || {
+        let Some(node) = node.get() else { return ().into_any() };
+        let spec = editor.spec(&node.kind);
+        let is_trigger = spec.as_ref().is_some_and(|s| s.is_trigger());
+        let kind_label = spec.as_ref().map(|s| s.label.clone()).unwrap_or_else(|| node.kind.clone());
+        let ports = output_ports(&editor, &node);
+        let count = ports.len();
+        let (x, y) = (node.position.x, node.position.y);
+        let title = if node.label.is_empty() { node.id.clone() } else { node.label.clone() };
+        let status = live.get().map(|l| l.status).unwrap_or_default();
+        let attempt = live.get().map(|l| l.attempt).unwrap_or(0);
+        let errors = error_count.get();
+        let port_views = ports
+            .into_iter()
+            .enumerate()
+            .map(|(i, port)| {
+                let py = port_y(i, count);
+                let (source, name) = (node.id.clone(), port.clone());
+                let begin = move |event: ev::PointerEvent| {
+                    event.stop_propagation();
+                    start_connect(source.clone(), name.clone(), (x + NODE_WIDTH, y + py));
+                };
+                let label = (count > 1 || port != "out").then(|| {
+                    view! { <text class="port-label" x=NODE_WIDTH - 10.0 y=py + 4.0 text-anchor="end">{port.clone()}</text> }
+                });
+                view! {
+                    <circle class="port port-out" class:port-error={port == "error"} cx=NODE_WIDTH cy=py r="7"
+                        data-port=port.clone() on:pointerdown=begin>
+                        <title>{format!("Drag to connect “{port}”")}</title>
+                    </circle>
+                    {label}
+                }
+            })
+            .collect_view();
+        view! {
+            <g
+                class="node"
+                class:selected=move || selected.get()
+                class:invalid={errors > 0}
+                transform=format!("translate({x:.1},{y:.1})")
+                data-testid="node"
+                data-node-id=node.id.clone()
+                data-kind=node.kind.clone()
+                data-status=status.clone()
+                on:pointerdown=on_down.clone()
+                on:pointerup=on_up.clone()
+            >
+                <rect class="node-box" width=NODE_WIDTH height=NODE_HEIGHT rx="10" />
+                <rect class=format!("node-accent accent-{}", category_class(spec.as_ref())) width="6" height=NODE_HEIGHT rx="3" />
+                <text class="node-title" x="18" y="26">{truncate(&title, 22)}</text>
+                <text class="node-kind" x="18" y="46">{truncate(&kind_label, 26)}</text>
+                {(!is_trigger).then(|| view! { <circle class="port port-in" cx="0" cy=NODE_HEIGHT / 2.0 r="7" /> })}
+                {port_views}
+                {(errors > 0).then(|| view! {
+                    <g class="node-problem" transform=format!("translate({},-8)", NODE_WIDTH - 24.0) data-testid="node-problem">
+                        <circle r="10" cx="10" cy="10" />
+                        <text x="10" y="14" text-anchor="middle">{errors}</text>
+                        <title>{format!("{errors} problem(s)")}</title>
+                    </g>
+                })}
+                {(!status.is_empty()).then(|| view! {
+                    <text class="node-status" x="4" y="-8" data-testid="node-status">
+                        {if status == "retrying" { format!("retrying after attempt {attempt}") } else if attempt > 1 { format!("{status} · attempt {attempt}") } else { status.clone() }}
+                    </text>
+                })}
+            </g>
+        }
+        .into_any()
+    }
+}
+
+fn category_class(spec: Option<&model::KindSpec>) -> &'static str {
+    match spec.map(|s| s.category) {
+        Some(model::Category::Trigger) => "trigger",
+        Some(model::Category::Logic) => "logic",
+        Some(model::Category::Integration) => "integration",
+        _ => "action",
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
+    }
+}

@@ -1,0 +1,95 @@
+//! The node palette: every kind of the catalogue grouped by category, with
+//! a search. Drag a kind onto the canvas, or press Enter on it to add it
+//! in the middle of the view.
+
+use leptos::{ev, prelude::*};
+use model::{Category, Position};
+
+use super::{canvas::KIND_MIME, state::Editor};
+
+const GROUPS: [(Category, &str); 4] = [
+    (Category::Trigger, "Triggers"),
+    (Category::Action, "Actions"),
+    (Category::Logic, "Logic"),
+    (Category::Integration, "Integrations"),
+];
+
+#[component]
+pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    let add_in_view = move |kind: String| {
+        let view = editor.view.get_untracked();
+        let (width, height) = svg
+            .get_untracked()
+            .map(|el| {
+                let rect = el.get_bounding_client_rect();
+                (rect.width(), rect.height())
+            })
+            .unwrap_or((800.0, 600.0));
+        let x = (width / 2.0 - view.x) / view.zoom - model::layout::NODE_WIDTH / 2.0;
+        let y = (height / 2.0 - view.y) / view.zoom - model::layout::NODE_HEIGHT / 2.0;
+        let offset = editor.doc.with_untracked(|d| d.nodes.len() % 5) as f64 * 24.0;
+        editor.add_node(&kind, Position { x: (x + offset).round(), y: (y + offset).round() });
+    };
+    let groups = move || {
+        let needle = search.get().to_lowercase();
+        editor.catalogue.with_value(|catalogue| {
+            GROUPS
+                .iter()
+                .filter_map(|(category, title)| {
+                    let kinds: Vec<(String, String, String)> = catalogue
+                        .kinds
+                        .iter()
+                        .filter(|k| k.category == *category)
+                        .filter(|k| {
+                            needle.is_empty()
+                                || k.label.to_lowercase().contains(&needle)
+                                || k.kind.contains(&needle)
+                                || k.description.to_lowercase().contains(&needle)
+                        })
+                        .map(|k| (k.kind.clone(), k.label.clone(), k.description.clone()))
+                        .collect();
+                    (!kinds.is_empty()).then(|| (*title, kinds))
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <aside class="palette" aria-label="Node palette">
+            <label class="visually-hidden" for="palette-search">"Search node kinds"</label>
+            <input id="palette-search" type="search" placeholder="Search steps" prop:value=move || search.get()
+                on:input=move |e| search.set(event_target_value(&e)) />
+            {move || groups().into_iter().map(|(title, kinds)| view! {
+                <h3 class="palette-group">{title}</h3>
+                <ul class="palette-list" role="list">
+                    {kinds.into_iter().map(|(kind, label, description)| {
+                        let dragged = kind.clone();
+                        let added = kind.clone();
+                        let on_key = move |e: ev::KeyboardEvent| {
+                            if e.key() == "Enter" || e.key() == " " {
+                                e.prevent_default();
+                                add_in_view(added.clone());
+                            }
+                        };
+                        let clicked = kind.clone();
+                        view! {
+                            <li class="palette-item" draggable="true" tabindex="0" role="button"
+                                title=description data-kind=kind.clone()
+                                aria-label=format!("Add {label}")
+                                on:dragstart=move |e: ev::DragEvent| {
+                                    if let Some(transfer) = e.data_transfer() {
+                                        let _ = transfer.set_data(KIND_MIME, &dragged);
+                                        transfer.set_effect_allowed("copy");
+                                    }
+                                }
+                                on:dblclick=move |_| add_in_view(clicked.clone())
+                                on:keydown=on_key>
+                                {label.clone()}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }).collect_view()}
+        </aside>
+    }
+}
