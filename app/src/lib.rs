@@ -31,7 +31,8 @@ use pages::{
     login::{LoginPage, RegisterPage},
     not_found::NotFound,
     executions::{detail::ExecutionPage, list::ExecutionsPage},
-    section::{ConnectionsPage, DashboardPage},
+    dashboard::DashboardPage,
+    section::ConnectionsPage,
     settings::SettingsPage,
     workflows::{editor::WorkflowEditorPage, list::WorkflowsPage},
 };

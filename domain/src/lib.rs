@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod dashboard;
 pub mod connections;
 pub mod error;
 pub mod events;

@@ -1,6 +1,7 @@
 //! One module per routed page.
 
 pub mod api_docs;
+pub mod dashboard;
 pub mod executions;
 pub mod home;
 pub mod login;

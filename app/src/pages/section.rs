@@ -39,15 +39,3 @@ pub fn ConnectionsPage() -> impl IntoView {
         />
     }
 }
-
-#[component]
-pub fn DashboardPage() -> impl IntoView {
-    view! {
-        <SectionPage
-            title="Dashboard"
-            lead="Throughput, success rate and latency across your workflows."
-            empty_title="Nothing to chart yet"
-            empty_text="Charts fill in once workflows have run."
-        />
-    }
-}
