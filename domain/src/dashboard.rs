@@ -101,6 +101,9 @@ fn figures(
     let mut durations: BTreeMap<Uuid, (u64, Vec<i64>)> = BTreeMap::new();
     let (mut succeeded, mut failed) = (0, 0);
     for (workflow, status, created, started, finished) in runs {
+        if *created < first_hour {
+            continue;
+        }
         let Some(bucket) = usize::try_from((created - first_hour) / HOUR_MS)
             .ok()
             .and_then(|h| buckets.get_mut(h))
@@ -138,9 +141,10 @@ fn figures(
         })
         .collect();
     per_workflow.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.name.cmp(&b.name)));
+    let total = buckets.iter().map(|b| b.succeeded + b.failed + b.other).sum();
     Dashboard {
         hours: buckets,
-        total: runs.len() as u64,
+        total,
         succeeded,
         failed,
         per_workflow,
@@ -182,7 +186,7 @@ mod tests {
             (b, "succeeded".to_owned(), start - 1, None, None), // before the window
         ];
         let d = figures(&runs, start, 2, &names);
-        assert_eq!((d.succeeded, d.failed), (1, 1));
+        assert_eq!((d.total, d.succeeded, d.failed), (3, 1, 1));
         assert_eq!(d.hours[0].succeeded, 1);
         assert_eq!((d.hours[1].failed, d.hours[1].other), (1, 1));
         assert_eq!(d.per_workflow[0].name, "A");
