@@ -36,6 +36,19 @@ impl ApiError {
         }
     }
 
+    /// The message with every field it names: "invalid (url: required)".
+    pub fn describe(&self) -> String {
+        if self.fields.is_empty() {
+            return self.message.clone();
+        }
+        let fields: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        format!("{} ({})", self.message, fields.join("; "))
+    }
+
     /// The message for `field`, if the error names it.
     pub fn field(&self, field: &str) -> Option<String> {
         self.fields

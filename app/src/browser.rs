@@ -29,7 +29,9 @@ pub fn download(filename: &str, mime: &str, text: &str) {
 /// The text of the first file chosen in a file input.
 pub async fn read_chosen_file(input: &web_sys::HtmlInputElement) -> Option<(String, String)> {
     let file = input.files()?.get(0)?;
-    let text = wasm_bindgen_futures::JsFuture::from(file.text()).await.ok()?;
+    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .ok()?;
     Some((file.name(), text.as_string()?))
 }
 
@@ -37,7 +39,13 @@ pub async fn read_chosen_file(input: &web_sys::HtmlInputElement) -> Option<(Stri
 pub fn file_name(name: &str, extension: &str) -> String {
     let stem: String = name
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let stem = stem.trim_matches('-');
     let stem = if stem.is_empty() { "workflow" } else { stem };
@@ -48,7 +56,10 @@ pub fn file_name(name: &str, extension: &str) -> String {
 mod tests {
     #[test]
     fn file_names_are_safe() {
-        assert_eq!(super::file_name("Stripe → Slack!", "json"), "stripe---slack.json");
+        assert_eq!(
+            super::file_name("Stripe → Slack!", "json"),
+            "stripe---slack.json"
+        );
         assert_eq!(super::file_name("../..", "json"), "workflow.json");
     }
 }

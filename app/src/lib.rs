@@ -7,8 +7,8 @@
 pub mod account;
 pub mod api;
 pub mod browser;
-pub mod live;
 pub mod components;
+pub mod live;
 pub mod pages;
 pub mod status;
 pub mod theme;
@@ -27,11 +27,11 @@ use leptos_router::{
 use components::nav::TopNav;
 use pages::{
     api_docs::ApiDocsPage,
+    dashboard::DashboardPage,
+    executions::{detail::ExecutionPage, list::ExecutionsPage},
     home::HomePage,
     login::{LoginPage, RegisterPage},
     not_found::NotFound,
-    executions::{detail::ExecutionPage, list::ExecutionsPage},
-    dashboard::DashboardPage,
     section::ConnectionsPage,
     settings::SettingsPage,
     workflows::{editor::WorkflowEditorPage, list::WorkflowsPage},

@@ -45,13 +45,14 @@ pub fn follow(url: String, on_event: impl Fn(LiveEvent) + 'static) {
     let Ok(source) = web_sys::EventSource::new(&url) else {
         return;
     };
-    let on_message = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |message: web_sys::MessageEvent| {
-        if let Some(text) = message.data().as_string()
-            && let Ok(event) = serde_json::from_str::<LiveEvent>(&text)
-        {
-            on_event(event);
-        }
-    });
+    let on_message =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |message: web_sys::MessageEvent| {
+            if let Some(text) = message.data().as_string()
+                && let Ok(event) = serde_json::from_str::<LiveEvent>(&text)
+            {
+                on_event(event);
+            }
+        });
     source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     let held = SendWrapper::new((source, on_message));
     on_cleanup(move || {

@@ -69,7 +69,10 @@ pub async fn summary(
         .into_tuple()
         .all(db)
         .await?;
-    let names: BTreeMap<Uuid, String> = crate::workflows::names(db, owner).await?.into_iter().collect();
+    let names: BTreeMap<Uuid, String> = crate::workflows::names(db, owner)
+        .await?
+        .into_iter()
+        .collect();
     let mut dashboard = figures(&runs, first_hour, hours, &names);
     dashboard.recent_failures = crate::executions::list(
         db,
@@ -132,7 +135,10 @@ fn figures(
         .map(|(workflow_id, (runs, mut times))| {
             times.sort_unstable();
             WorkflowLatency {
-                name: names.get(&workflow_id).cloned().unwrap_or_else(|| "deleted workflow".into()),
+                name: names
+                    .get(&workflow_id)
+                    .cloned()
+                    .unwrap_or_else(|| "deleted workflow".into()),
                 workflow_id,
                 runs,
                 p50_ms: percentile(&times, 50),
@@ -141,7 +147,10 @@ fn figures(
         })
         .collect();
     per_workflow.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.name.cmp(&b.name)));
-    let total = buckets.iter().map(|b| b.succeeded + b.failed + b.other).sum();
+    let total = buckets
+        .iter()
+        .map(|b| b.succeeded + b.failed + b.other)
+        .sum();
     Dashboard {
         hours: buckets,
         total,
@@ -180,9 +189,27 @@ mod tests {
         let names = BTreeMap::from([(a, "A".to_owned())]);
         let start = 10 * HOUR_MS;
         let runs = vec![
-            (a, "succeeded".to_owned(), start + 5, Some(start + 10), Some(start + 110)),
-            (a, "failed".to_owned(), start + HOUR_MS + 1, Some(start + HOUR_MS + 2), Some(start + HOUR_MS + 302)),
-            (b, "running".to_owned(), start + HOUR_MS + 9, Some(start + HOUR_MS + 9), None),
+            (
+                a,
+                "succeeded".to_owned(),
+                start + 5,
+                Some(start + 10),
+                Some(start + 110),
+            ),
+            (
+                a,
+                "failed".to_owned(),
+                start + HOUR_MS + 1,
+                Some(start + HOUR_MS + 2),
+                Some(start + HOUR_MS + 302),
+            ),
+            (
+                b,
+                "running".to_owned(),
+                start + HOUR_MS + 9,
+                Some(start + HOUR_MS + 9),
+                None,
+            ),
             (b, "succeeded".to_owned(), start - 1, None, None), // before the window
         ];
         let d = figures(&runs, start, 2, &names);

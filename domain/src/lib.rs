@@ -5,8 +5,8 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod dashboard;
 pub mod connections;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod executions;

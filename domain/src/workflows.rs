@@ -255,7 +255,10 @@ pub async fn list(
 
 /// Id and name of every workflow of `owner`, by name: for filters and for
 /// naming the workflow of a run.
-pub async fn names(db: &DatabaseConnection, owner: Uuid) -> Result<Vec<(Uuid, String)>, DomainError> {
+pub async fn names(
+    db: &DatabaseConnection,
+    owner: Uuid,
+) -> Result<Vec<(Uuid, String)>, DomainError> {
     Ok(workflow::Entity::find()
         .select_only()
         .column(workflow::Column::Id)
@@ -294,7 +297,14 @@ pub async fn duplicate(
         .chars()
         .take(limit)
         .collect();
-    insert_new(db, catalogue, owner, definition, json!({ "copied_from": id })).await
+    insert_new(
+        db,
+        catalogue,
+        owner,
+        definition,
+        json!({ "copied_from": id }),
+    )
+    .await
 }
 
 /// Stores a checked, sealed definition as version 1 of a new draft.
@@ -330,21 +340,13 @@ async fn insert_new(
     .insert(&txn)
     .await?;
     save_version(&txn, id, 1, document, owner).await?;
-    audit::record(
-        &txn,
-        owner,
-        owner,
-        Some(id),
-        "workflow.created",
-        {
-            let mut details = json!({ "name": model.name, "version": 1 });
-            if let (Some(details), Value::Object(extra)) = (details.as_object_mut(), audit_details)
-            {
-                details.extend(extra);
-            }
-            details
-        },
-    )
+    audit::record(&txn, owner, owner, Some(id), "workflow.created", {
+        let mut details = json!({ "name": model.name, "version": 1 });
+        if let (Some(details), Value::Object(extra)) = (details.as_object_mut(), audit_details) {
+            details.extend(extra);
+        }
+        details
+    })
     .await?;
     txn.commit().await?;
     to_workflow(model, catalogue)

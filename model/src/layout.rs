@@ -26,8 +26,10 @@ pub fn layered(def: &WorkflowDefinition) -> HashMap<String, Position> {
         .collect();
     let mut successors = vec![Vec::new(); count];
     for edge in &def.edges {
-        if let (Some(&s), Some(&t)) = (index.get(edge.source.as_str()), index.get(edge.target.as_str()))
-            && s != t
+        if let (Some(&s), Some(&t)) = (
+            index.get(edge.source.as_str()),
+            index.get(edge.target.as_str()),
+        ) && s != t
             && !successors[s].contains(&t)
         {
             successors[s].push(t);
@@ -127,7 +129,11 @@ fn longest_path_layers(successors: &[Vec<usize>], predecessors: &[Vec<usize>]) -
 
 /// Reorders each column by the mean row of its neighbours in the column
 /// before (sweeping right) or after (sweeping left).
-fn order_by_barycentre(layers: &mut [Vec<usize>], successors: &[Vec<usize>], predecessors: &[Vec<usize>]) {
+fn order_by_barycentre(
+    layers: &mut [Vec<usize>],
+    successors: &[Vec<usize>],
+    predecessors: &[Vec<usize>],
+) {
     let node_count = successors.len();
     let mut row = vec![0.0f64; node_count];
     let remember = |layers: &[Vec<usize>], row: &mut Vec<f64>| {
@@ -185,14 +191,20 @@ mod tests {
 
     #[test]
     fn columns_follow_the_longest_path() {
-        let def = definition(&["a", "b", "c", "d"], &[("a", "b"), ("b", "c"), ("a", "c"), ("c", "d")]);
+        let def = definition(
+            &["a", "b", "c", "d"],
+            &[("a", "b"), ("b", "c"), ("a", "c"), ("c", "d")],
+        );
         let at = layered(&def);
         assert!(at["a"].x < at["b"].x && at["b"].x < at["c"].x && at["c"].x < at["d"].x);
     }
 
     #[test]
     fn branches_share_a_column_without_overlapping() {
-        let def = definition(&["t", "yes", "no", "join"], &[("t", "yes"), ("t", "no"), ("yes", "join"), ("no", "join")]);
+        let def = definition(
+            &["t", "yes", "no", "join"],
+            &[("t", "yes"), ("t", "no"), ("yes", "join"), ("no", "join")],
+        );
         let at = layered(&def);
         assert_eq!(at["yes"].x, at["no"].x);
         assert!((at["yes"].y - at["no"].y).abs() >= NODE_HEIGHT);
@@ -209,7 +221,16 @@ mod tests {
 
     #[test]
     fn cycles_and_unknown_ends_do_not_stop_it() {
-        let def = definition(&["a", "b", "c"], &[("a", "b"), ("b", "c"), ("c", "a"), ("a", "ghost"), ("b", "b")]);
+        let def = definition(
+            &["a", "b", "c"],
+            &[
+                ("a", "b"),
+                ("b", "c"),
+                ("c", "a"),
+                ("a", "ghost"),
+                ("b", "b"),
+            ],
+        );
         let at = layered(&def);
         assert_eq!(at.len(), 3);
         assert!(at["a"].x < at["b"].x && at["b"].x < at["c"].x);

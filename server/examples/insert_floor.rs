@@ -11,7 +11,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
-    let address = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:3901".into());
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:3901".into());
     let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
     let mut options = sea_orm::ConnectOptions::new(url);
     options.max_connections(32).sqlx_logging(false);
@@ -27,7 +29,11 @@ async fn main() {
 
 async fn store(State(db): State<DatabaseConnection>, body: Bytes) -> StatusCode {
     let text = String::from_utf8_lossy(&body).into_owned();
-    let insert = Statement::from_sql_and_values(db.get_database_backend(), "INSERT INTO floor_requests (body) VALUES (CAST($1 AS jsonb))", [text.into()]);
+    let insert = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO floor_requests (body) VALUES (CAST($1 AS jsonb))",
+        [text.into()],
+    );
     match db.execute_raw(insert).await {
         Ok(_) => StatusCode::ACCEPTED,
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR,

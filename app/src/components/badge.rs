@@ -34,8 +34,14 @@ pub fn short_time(rfc3339: &str) -> String {
 mod tests {
     #[test]
     fn times_are_shortened_to_seconds() {
-        assert_eq!(super::short_time("2026-11-22T10:31:05.123Z"), "2026-11-22 10:31:05");
-        assert_eq!(super::short_time("2026-11-22T10:31:05+00:00"), "2026-11-22 10:31:05");
+        assert_eq!(
+            super::short_time("2026-11-22T10:31:05.123Z"),
+            "2026-11-22 10:31:05"
+        );
+        assert_eq!(
+            super::short_time("2026-11-22T10:31:05+00:00"),
+            "2026-11-22 10:31:05"
+        );
         assert_eq!(super::short_time("soon"), "soon");
     }
 }

@@ -11,10 +11,11 @@ use crate::{
     account::RequireAccount,
     components::badge::short_time,
     live,
-    pages::executions::{detail::error_message, list::{RunRow, duration_text}},
+    pages::executions::{
+        detail::error_message,
+        list::{RunRow, duration_text},
+    },
 };
-
-const HOURS: i64 = 24;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HourBucket {
@@ -48,7 +49,7 @@ pub async fn load_dashboard() -> Result<DashboardData, ServerFnError> {
     use crate::server_context::{ServerContext, fail, reshape};
     let context = ServerContext::from_leptos()?;
     let owner = context.require_account().await?.id;
-    let figures = domain::dashboard::summary(&context.db, owner, HOURS, engine::time::now_ms())
+    let figures = domain::dashboard::summary(&context.db, owner, 24, engine::time::now_ms())
         .await
         .map_err(fail)?;
     reshape(&figures)
@@ -80,7 +81,10 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn DashboardView() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_dashboard());
-    let refresh_soon = live::coalesce(move || data.refetch(), std::time::Duration::from_millis(500));
+    let refresh_soon = live::coalesce(
+        move || data.refetch(),
+        std::time::Duration::from_millis(500),
+    );
     live::follow("/api/v1/stream".into(), move |event| {
         if event.changes_run_status() {
             refresh_soon();
@@ -163,7 +167,12 @@ fn Figures(d: DashboardData) -> impl IntoView {
 fn RunChart(hours: Vec<HourBucket>) -> impl IntoView {
     const WIDTH: f64 = 960.0;
     const HEIGHT: f64 = 180.0;
-    let most = hours.iter().map(|h| h.succeeded + h.failed + h.other).max().unwrap_or(0).max(1) as f64;
+    let most = hours
+        .iter()
+        .map(|h| h.succeeded + h.failed + h.other)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let slot = WIDTH / hours.len().max(1) as f64;
     let bars = hours
         .iter()

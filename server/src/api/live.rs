@@ -86,7 +86,9 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 }
 
 fn sse(feed: Feed) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let first = Event::default().retry(RECONNECT_AFTER).comment("stream open");
+    let first = Event::default()
+        .retry(RECONNECT_AFTER)
+        .comment("stream open");
     let events = futures_util::stream::unfold(feed, |mut feed| async move {
         let event = feed.next().await?;
         Some((Ok(event), feed))

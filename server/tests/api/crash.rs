@@ -131,11 +131,20 @@ async fn postgres_runs_survive_a_sigkill() {
 /// Webhooks during a SIGKILL: every request that got its 202 has a run
 /// that completes after the restart.
 async fn webhooks_survive_a_sigkill(backend: Backend) {
-    let Some(database) = TestDatabase::create(backend).await else { return };
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
     let data_dir = database.dir.path().join("data");
-    let envs = [("DATABASE_URL", database.url.as_str()), ("SWITCHYARD_OUTBOUND_ALLOW", "127.0.0.1/32"), ("SWITCHYARD_LEASE_MS", "1000")];
+    let envs = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SWITCHYARD_OUTBOUND_ALLOW", "127.0.0.1/32"),
+        ("SWITCHYARD_LEASE_MS", "1000"),
+    ];
     let remote = ScriptedServer::start().await;
-    remote.script("/notify", vec![Reply::json(200, json!({"ok": true})).after(Duration::from_millis(50))]);
+    remote.script(
+        "/notify",
+        vec![Reply::json(200, json!({"ok": true})).after(Duration::from_millis(50))],
+    );
 
     let first = RunningServer::start(&data_dir, false, &envs).await;
     let client = browser();
@@ -146,7 +155,11 @@ async fn webhooks_survive_a_sigkill(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(register.status(), 201);
-    let user = User { client, base: first.address.clone(), id: String::new() };
+    let user = User {
+        client,
+        base: first.address.clone(),
+        id: String::new(),
+    };
     let created: Value = user
         .post(
             "/workflows",
@@ -166,7 +179,8 @@ async fn webhooks_survive_a_sigkill(backend: Backend) {
         .await
         .unwrap();
     let workflow = created["id"].as_str().unwrap().to_owned();
-    user.post(&format!("/workflows/{workflow}/activate"), json!(null)).await;
+    user.post(&format!("/workflows/{workflow}/activate"), json!(null))
+        .await;
     let url = created["webhook_url"].as_str().unwrap().to_owned();
 
     // Eight senders post until the server dies under them.
@@ -181,7 +195,10 @@ async fn webhooks_survive_a_sigkill(backend: Backend) {
                 match hook.post(&url).json(&json!({ "n": n })).send().await {
                     Ok(response) if response.status() == 202 => {
                         let body: Value = response.json().await.unwrap();
-                        accepted.lock().unwrap().push((n, body["execution_id"].as_str().unwrap().to_owned()));
+                        accepted
+                            .lock()
+                            .unwrap()
+                            .push((n, body["execution_id"].as_str().unwrap().to_owned()));
                     }
                     Ok(response) => panic!("unexpected answer {}", response.status()),
                     Err(_) => return,
@@ -200,14 +217,31 @@ async fn webhooks_survive_a_sigkill(backend: Backend) {
     let accepted = accepted.lock().unwrap().clone();
 
     let second = RunningServer::start(&data_dir, false, &envs).await;
-    let user = User { base: second.address.clone(), ..user };
-    let login = user.post("/auth/login", json!({"email": "ops@example.com", "password": "correct horse battery"})).await;
+    let user = User {
+        base: second.address.clone(),
+        ..user
+    };
+    let login = user
+        .post(
+            "/auth/login",
+            json!({"email": "ops@example.com", "password": "correct horse battery"}),
+        )
+        .await;
     assert_eq!(login.status(), 200);
     for (n, id) in &accepted {
         let run = user.finished_run(id).await;
         assert_eq!(run["status"], "succeeded", "{run}");
-        let done = run["steps"].as_array().unwrap().iter().find(|s| s["node_id"] == "done").unwrap();
-        assert_eq!(done["output"], json!(n), "run {id} ran with its own request");
+        let done = run["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["node_id"] == "done")
+            .unwrap();
+        assert_eq!(
+            done["output"],
+            json!(n),
+            "run {id} ran with its own request"
+        );
     }
     second.signal("-TERM");
     second.wait().await;

@@ -124,7 +124,11 @@ async fn a_run_streams_its_events_and_resumes_after_the_last_seen(app: TestApp) 
     let mut stream = EventReader::open(&ada, &format!("/executions/{run}/events"), None).await;
     let events = stream.until(&run, "execution.failed").await;
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-    assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>(), "every event once, in order");
+    assert_eq!(
+        ids,
+        (1..=ids.len() as i64).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
     let kinds = kinds(&events);
     assert_eq!(kinds.first(), Some(&"execution.queued"));
     for step in ["start", "shape"] {
@@ -142,8 +146,7 @@ async fn a_run_streams_its_events_and_resumes_after_the_last_seen(app: TestApp) 
     assert_eq!(failed.data["data"]["node_id"], "call", "{:?}", failed.data);
 
     // A reconnect after the third event gets exactly the rest.
-    let mut resumed =
-        EventReader::open(&ada, &format!("/executions/{run}/events"), Some(3)).await;
+    let mut resumed = EventReader::open(&ada, &format!("/executions/{run}/events"), Some(3)).await;
     let rest = resumed.until(&run, "execution.failed").await;
     assert_eq!(
         rest.iter().map(|e| e.id).collect::<Vec<_>>(),
@@ -151,7 +154,9 @@ async fn a_run_streams_its_events_and_resumes_after_the_last_seen(app: TestApp) 
     );
 
     // Running it again streams on, after what was already seen.
-    let retried = ada.post(&format!("/executions/{run}/retry"), json!({})).await;
+    let retried = ada
+        .post(&format!("/executions/{run}/retry"), json!({}))
+        .await;
     assert_eq!(retried.status(), 202, "{}", retried.text().await.unwrap());
     let again = stream.until(&run, "execution.succeeded").await;
     assert_eq!(again[0].id, *ids.last().unwrap() + 1, "no gap, no repeat");
@@ -159,7 +164,12 @@ async fn a_run_streams_its_events_and_resumes_after_the_last_seen(app: TestApp) 
         .iter()
         .find(|e| e.data["kind"] == "step.succeeded" && e.data["data"]["node_id"] == "call")
         .expect("the failed step ran again");
-    assert_eq!(call.data["data"]["output"]["body"], json!({"ok": true}), "{:?}", call.data);
+    assert_eq!(
+        call.data["data"]["output"]["body"],
+        json!({"ok": true}),
+        "{:?}",
+        call.data
+    );
 
     let bad = ada
         .client
@@ -169,9 +179,7 @@ async fn a_run_streams_its_events_and_resumes_after_the_last_seen(app: TestApp) 
         .await
         .unwrap();
     assert_error(bad, 400, "bad_request", None).await;
-    let anonymous = app
-        .get(&format!("/api/v1/executions/{run}/events"))
-        .await;
+    let anonymous = app.get(&format!("/api/v1/executions/{run}/events")).await;
     assert_error(anonymous, 401, "unauthorized", None).await;
 }
 
@@ -194,7 +202,11 @@ async fn the_user_stream_follows_new_runs_and_only_the_users_own(app: TestApp) {
     assert_eq!(events[0].data["kind"], "execution.queued");
     assert_eq!(events[0].data["data"]["workflow_id"], adas.as_str());
     assert!(events.windows(2).all(|w| w[0].id < w[1].id), "log order");
-    assert!(events.iter().all(|e| e.data["execution_id"] == first.as_str()));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.data["execution_id"] == first.as_str())
+    );
 
     // Bob's stream never shows Ada's run: his own run is the first he sees.
     let his = start_run(&bob, &bobs).await;
@@ -218,7 +230,11 @@ async fn the_user_stream_follows_new_runs_and_only_the_users_own(app: TestApp) {
     let replayed = resumed.until(&second, "execution.succeeded").await;
     let expected: Vec<i64> = events[2..].iter().map(|e| e.id).collect();
     assert_eq!(
-        replayed.iter().map(|e| e.id).take(expected.len()).collect::<Vec<_>>(),
+        replayed
+            .iter()
+            .map(|e| e.id)
+            .take(expected.len())
+            .collect::<Vec<_>>(),
         expected
     );
     assert!(replayed.windows(2).all(|w| w[0].id < w[1].id));

@@ -345,7 +345,9 @@ async fn a_duplicate_is_a_draft_with_its_own_url_and_the_same_secret(app: TestAp
     let config = json!({"signature": {"scheme": "github", "secret": "gh-secret"}});
     let (id, url) = active_hook(&ada, config, json!("{{ trigger.body.action }}")).await;
 
-    let copy = ada.post(&format!("/workflows/{id}/duplicate"), json!(null)).await;
+    let copy = ada
+        .post(&format!("/workflows/{id}/duplicate"), json!(null))
+        .await;
     assert_eq!(copy.status(), 201);
     let copy: Value = copy.json().await.unwrap();
     assert_eq!(copy["name"], "Copy of Hook");
@@ -378,7 +380,9 @@ async fn a_duplicate_is_a_draft_with_its_own_url_and_the_same_secret(app: TestAp
         .unwrap();
     assert_eq!(delivered.status(), 202);
     let run: Value = delivered.json().await.unwrap();
-    let run = ada.finished_run(run["execution_id"].as_str().unwrap()).await;
+    let run = ada
+        .finished_run(run["execution_id"].as_str().unwrap())
+        .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(runs_of(&ada, &id).await, 0, "the original did not run");
 }

@@ -91,10 +91,13 @@ pub fn ExecutionPage() -> impl IntoView {
 
 #[component]
 fn RunView(id: String) -> impl IntoView {
-    let run = Resource::new({
-        let id = id.clone();
-        move || id.clone()
-    }, fetch_run_detail);
+    let run = Resource::new(
+        {
+            let id = id.clone();
+            move || id.clone()
+        },
+        fetch_run_detail,
+    );
     let log = RwSignal::new(Vec::<LiveEvent>::new());
     let refresh_soon = live::coalesce(move || run.refetch(), std::time::Duration::from_millis(150));
     live::follow(format!("/api/v1/executions/{id}/events"), move |event| {
@@ -256,7 +259,9 @@ fn parse_ms(text: &str) -> Option<i64> {
         time.get(0..2)?.parse::<i64>().ok()?,
         time.get(3..5)?.parse::<i64>().ok()?,
         time.get(6..8)?.parse::<i64>().ok()?,
-        time.get(9..12).and_then(|t| t.parse::<i64>().ok()).unwrap_or(0),
+        time.get(9..12)
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0),
     );
     let day = text.get(8..10)?.parse::<i64>().ok()?;
     Some((((day * 24 + h) * 60 + m) * 60 + s) * 1000 + ms)
@@ -275,7 +280,10 @@ mod tests {
 
     #[test]
     fn errors_show_their_message() {
-        assert_eq!(super::error_message(&json!({"message": "boom", "class": "network"})), "boom");
+        assert_eq!(
+            super::error_message(&json!({"message": "boom", "class": "network"})),
+            "boom"
+        );
         assert_eq!(super::error_message(&json!("plain")), "\"plain\"");
     }
 }

@@ -86,14 +86,19 @@ pub async fn list_runs(filter: RunFilter) -> Result<RunPage, ServerFnError> {
     let (runs, next) = domain::executions::list(&context.db, owner, &query)
         .await
         .map_err(fail)?;
-    let names = domain::workflows::names(&context.db, owner).await.map_err(fail)?;
+    let names = domain::workflows::names(&context.db, owner)
+        .await
+        .map_err(fail)?;
     let letters = domain::executions::dead_letters(&context.db, owner, false, 100)
         .await
         .map_err(fail)?;
     Ok(RunPage {
         runs: reshape(&runs)?,
         next_cursor: next.map(|id| id.to_string()),
-        workflows: names.into_iter().map(|(id, name)| (id.to_string(), name)).collect(),
+        workflows: names
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect(),
         dead_letters: reshape(&letters)?,
     })
 }

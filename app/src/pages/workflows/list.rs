@@ -91,16 +91,7 @@ enum Notice {
 
 impl Notice {
     fn failed(what: &str, error: ApiError) -> Notice {
-        let details: Vec<String> = error
-            .fields
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect();
-        if details.is_empty() {
-            Notice::Failed(format!("{what}: {}", error.message))
-        } else {
-            Notice::Failed(format!("{what}: {} ({})", error.message, details.join("; ")))
-        }
+        Notice::Failed(format!("{what}: {}", error.describe()))
     }
 }
 
@@ -141,7 +132,9 @@ fn WorkflowList() -> impl IntoView {
                     let id = created["id"].as_str().unwrap_or_default();
                     navigate(&format!("/workflows/{id}"), Default::default());
                 }
-                Err(error) => notice.set(Some(Notice::failed("Could not create a workflow", error))),
+                Err(error) => {
+                    notice.set(Some(Notice::failed("Could not create a workflow", error)))
+                }
             }
         });
     };
@@ -251,7 +244,10 @@ fn WorkflowRowView(
                         "“{name}” is {}.",
                         if active { "paused" } else { "active" }
                     )))),
-                    Err(error) => notice.set(Some(Notice::failed(&format!("“{name}” cannot be {action}d"), error))),
+                    Err(error) => notice.set(Some(Notice::failed(
+                        &format!("“{name}” cannot be {action}d"),
+                        error,
+                    ))),
                 }
                 refresh();
             });
@@ -262,7 +258,8 @@ fn WorkflowRowView(
         move |_| {
             let (id, refresh) = (id.clone(), refresh.clone());
             leptos::task::spawn_local(async move {
-                match api::call::<Value>("POST", &format!("/workflows/{id}/duplicate"), None).await {
+                match api::call::<Value>("POST", &format!("/workflows/{id}/duplicate"), None).await
+                {
                     Ok(copy) => notice.set(Some(Notice::Done(format!(
                         "Created “{}”.",
                         copy["name"].as_str().unwrap_or("the copy")
@@ -281,7 +278,8 @@ fn WorkflowRowView(
                 match api::call::<Value>("GET", &format!("/workflows/{id}"), None).await {
                     Ok(workflow) => {
                         let name = workflow["name"].as_str().unwrap_or("workflow").to_owned();
-                        let text = serde_json::to_string_pretty(&exported(&workflow)).unwrap_or_default();
+                        let text =
+                            serde_json::to_string_pretty(&exported(&workflow)).unwrap_or_default();
                         crate::browser::download(
                             &crate::browser::file_name(&name, "json"),
                             "application/json",
@@ -369,7 +367,10 @@ fn ImportButton(
                     "Imported “{}” as a draft.",
                     created["name"].as_str().unwrap_or("the workflow")
                 )))),
-                Err(error) => notice.set(Some(Notice::failed(&format!("{file} could not be imported"), error))),
+                Err(error) => notice.set(Some(Notice::failed(
+                    &format!("{file} could not be imported"),
+                    error,
+                ))),
             }
             refresh();
         });
@@ -396,7 +397,9 @@ fn DeleteDialog(
     refresh: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let confirm = move |_| {
-        let Some(row) = deleting.get_untracked() else { return };
+        let Some(row) = deleting.get_untracked() else {
+            return;
+        };
         let refresh = refresh.clone();
         leptos::task::spawn_local(async move {
             match api::call::<Value>("DELETE", &format!("/workflows/{}", row.id), None).await {

@@ -20,14 +20,27 @@ pub const KIND_MIME: &str = "application/x-switchyard-kind";
 enum Gesture {
     #[default]
     Idle,
-    Pan { from: (f64, f64), start: Viewport },
-    Drag { from: (f64, f64), origins: Vec<(String, Position)>, moved: bool },
-    Connect { source: String, port: String },
+    Pan {
+        from: (f64, f64),
+        start: Viewport,
+    },
+    Drag {
+        from: (f64, f64),
+        origins: Vec<(String, Position)>,
+        moved: bool,
+    },
+    Connect {
+        source: String,
+        port: String,
+    },
 }
 
 /// The ports a node fires on, `error` last when it routes errors.
 pub fn output_ports(editor: &Editor, node: &model::Node) -> Vec<String> {
-    let mut ports = editor.spec(&node.kind).map(|s| s.ports(&node.config)).unwrap_or_else(|| vec!["out".into()]);
+    let mut ports = editor
+        .spec(&node.kind)
+        .map(|s| s.ports(&node.config))
+        .unwrap_or_else(|| vec!["out".into()]);
     if node.on_error == Some(OnError::Route) {
         ports.push("error".into());
     }
@@ -44,7 +57,14 @@ fn curve(from: (f64, f64), to: (f64, f64)) -> String {
     let bend = ((to.0 - from.0).abs() / 2.0).max(40.0);
     format!(
         "M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
-        from.0, from.1, from.0 + bend, from.1, to.0 - bend, to.1, to.0, to.1
+        from.0,
+        from.1,
+        from.0 + bend,
+        from.1,
+        to.0 - bend,
+        to.1,
+        to.0,
+        to.1
     )
 }
 
@@ -59,7 +79,10 @@ fn local_point(svg: &NodeRef<leptos::svg::Svg>, x: i32, y: i32) -> (f64, f64) {
 }
 
 fn to_graph(view: Viewport, point: (f64, f64)) -> (f64, f64) {
-    ((point.0 - view.x) / view.zoom, (point.1 - view.y) / view.zoom)
+    (
+        (point.0 - view.x) / view.zoom,
+        (point.1 - view.y) / view.zoom,
+    )
 }
 
 #[component]
@@ -90,7 +113,11 @@ pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
                 y: start.y + here.1 - from.1,
                 zoom: start.zoom,
             }),
-            Gesture::Drag { from, origins, moved } => {
+            Gesture::Drag {
+                from,
+                origins,
+                moved,
+            } => {
                 let zoom = editor.view.get_untracked().zoom;
                 let (dx, dy) = ((here.0 - from.0) / zoom, (here.1 - from.1) / zoom);
                 if !moved {
@@ -98,18 +125,28 @@ pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
                         return;
                     }
                     editor.checkpoint();
-                    gesture.set_value(Gesture::Drag { from, origins: origins.clone(), moved: true });
+                    gesture.set_value(Gesture::Drag {
+                        from,
+                        origins: origins.clone(),
+                        moved: true,
+                    });
                 }
                 editor.doc.update(|d| {
                     for node in &mut d.nodes {
                         if let Some((_, origin)) = origins.iter().find(|(id, _)| *id == node.id) {
-                            node.position = Position { x: (origin.x + dx).round(), y: (origin.y + dy).round() };
+                            node.position = Position {
+                                x: (origin.x + dx).round(),
+                                y: (origin.y + dy).round(),
+                            };
                         }
                     }
                 });
             }
             Gesture::Connect { .. } => {
-                let point = to_graph(editor.view.get_untracked(), local_point(&svg, event.client_x(), event.client_y()));
+                let point = to_graph(
+                    editor.view.get_untracked(),
+                    local_point(&svg, event.client_x(), event.client_y()),
+                );
                 pending.update(|p| {
                     if let Some((_, end)) = p {
                         *end = point;
@@ -130,11 +167,24 @@ pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
     let on_drag_over = move |event: ev::DragEvent| event.prevent_default();
     let on_drop = move |event: ev::DragEvent| {
         event.prevent_default();
-        let Some(kind) = event.data_transfer().and_then(|t| t.get_data(KIND_MIME).ok()).filter(|k| !k.is_empty()) else {
+        let Some(kind) = event
+            .data_transfer()
+            .and_then(|t| t.get_data(KIND_MIME).ok())
+            .filter(|k| !k.is_empty())
+        else {
             return;
         };
-        let (x, y) = to_graph(editor.view.get_untracked(), local_point(&svg, event.client_x(), event.client_y()));
-        editor.add_node(&kind, Position { x: (x - NODE_WIDTH / 2.0).round(), y: (y - NODE_HEIGHT / 2.0).round() });
+        let (x, y) = to_graph(
+            editor.view.get_untracked(),
+            local_point(&svg, event.client_x(), event.client_y()),
+        );
+        editor.add_node(
+            &kind,
+            Position {
+                x: (x - NODE_WIDTH / 2.0).round(),
+                y: (y - NODE_HEIGHT / 2.0).round(),
+            },
+        );
     };
 
     let start_drag = move |id: String, event: ev::PointerEvent| {
@@ -145,7 +195,11 @@ pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
         }
         let selected = editor.selected.get_untracked();
         let origins = editor.doc.with_untracked(|d| {
-            d.nodes.iter().filter(|n| selected.contains(&n.id)).map(|n| (n.id.clone(), n.position.clone())).collect()
+            d.nodes
+                .iter()
+                .filter(|n| selected.contains(&n.id))
+                .map(|n| (n.id.clone(), n.position.clone()))
+                .collect()
         });
         gesture.set_value(Gesture::Drag {
             from: (f64::from(event.client_x()), f64::from(event.client_y())),
@@ -169,10 +223,18 @@ pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
     };
     let edge_keys = move || {
         editor.doc.with(|d| {
-            d.edges.iter().enumerate().map(|(i, e)| (i, format!("{}|{}|{}", e.source, e.source_port, e.target))).collect::<Vec<_>>()
+            d.edges
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (i, format!("{}|{}|{}", e.source, e.source_port, e.target)))
+                .collect::<Vec<_>>()
         })
     };
-    let node_ids = move || editor.doc.with(|d| d.nodes.iter().map(|n| n.id.clone()).collect::<Vec<_>>());
+    let node_ids = move || {
+        editor
+            .doc
+            .with(|d| d.nodes.iter().map(|n| n.id.clone()).collect::<Vec<_>>())
+    };
 
     view! {
         <svg
@@ -220,10 +282,22 @@ fn EdgeView(editor: Editor, index: usize) -> impl IntoView {
             let source = d.nodes.iter().find(|n| n.id == edge.source)?;
             let target = d.nodes.iter().find(|n| n.id == edge.target)?;
             let ports = output_ports(&editor, source);
-            let at = ports.iter().position(|p| *p == edge.source_port).unwrap_or(0);
-            let from = (source.position.x + NODE_WIDTH, source.position.y + port_y(at, ports.len().max(1)));
+            let at = ports
+                .iter()
+                .position(|p| *p == edge.source_port)
+                .unwrap_or(0);
+            let from = (
+                source.position.x + NODE_WIDTH,
+                source.position.y + port_y(at, ports.len().max(1)),
+            );
             let to = (target.position.x, target.position.y + NODE_HEIGHT / 2.0);
-            Some((from, to, edge.source_port.clone(), edge.source.clone(), edge.target.clone()))
+            Some((
+                from,
+                to,
+                edge.source_port.clone(),
+                edge.source.clone(),
+                edge.target.clone(),
+            ))
         })
     });
     let select = move |event: ev::PointerEvent| {
@@ -259,7 +333,11 @@ fn NodeView(
 ) -> impl IntoView {
     let node = {
         let id = id.clone();
-        Memo::new(move |_| editor.doc.with(|d| d.nodes.iter().find(|n| n.id == id).cloned()))
+        Memo::new(move |_| {
+            editor
+                .doc
+                .with(|d| d.nodes.iter().find(|n| n.id == id).cloned())
+        })
     };
     let selected = {
         let id = id.clone();
@@ -271,7 +349,10 @@ fn NodeView(
             editor.problems.with(|problems| {
                 problems
                     .iter()
-                    .filter(|p| p.node_id.as_deref() == Some(id.as_str()) && p.severity == model::Severity::Error)
+                    .filter(|p| {
+                        p.node_id.as_deref() == Some(id.as_str())
+                            && p.severity == model::Severity::Error
+                    })
                     .count()
             })
         })
@@ -295,14 +376,23 @@ fn NodeView(
         move |_: ev::PointerEvent| finish_connect(id.clone())
     };
     move || {
-        let Some(node) = node.get() else { return ().into_any() };
+        let Some(node) = node.get() else {
+            return ().into_any();
+        };
         let spec = editor.spec(&node.kind);
         let is_trigger = spec.as_ref().is_some_and(|s| s.is_trigger());
-        let kind_label = spec.as_ref().map(|s| s.label.clone()).unwrap_or_else(|| node.kind.clone());
+        let kind_label = spec
+            .as_ref()
+            .map(|s| s.label.clone())
+            .unwrap_or_else(|| node.kind.clone());
         let ports = output_ports(&editor, &node);
         let count = ports.len();
         let (x, y) = (node.position.x, node.position.y);
-        let title = if node.label.is_empty() { node.id.clone() } else { node.label.clone() };
+        let title = if node.label.is_empty() {
+            node.id.clone()
+        } else {
+            node.label.clone()
+        };
         let status = live.get().map(|l| l.status).unwrap_or_default();
         let attempt = live.get().map(|l| l.attempt).unwrap_or(0);
         let errors = error_count.get();

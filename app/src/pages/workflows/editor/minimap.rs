@@ -29,11 +29,20 @@ pub fn Minimap(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
             .unwrap_or((800.0, 600.0))
     };
     let centre_on = move |event: ev::MouseEvent| {
-        let Some((left, top, scale)) = frame.get_untracked() else { return };
-        let (x, y) = (f64::from(event.offset_x()) / scale + left, f64::from(event.offset_y()) / scale + top);
+        let Some((left, top, scale)) = frame.get_untracked() else {
+            return;
+        };
+        let (x, y) = (
+            f64::from(event.offset_x()) / scale + left,
+            f64::from(event.offset_y()) / scale + top,
+        );
         let (width, height) = canvas_size();
         editor.view.update(|v| {
-            *v = Viewport { x: width / 2.0 - x * v.zoom, y: height / 2.0 - y * v.zoom, zoom: v.zoom };
+            *v = Viewport {
+                x: width / 2.0 - x * v.zoom,
+                y: height / 2.0 - y * v.zoom,
+                zoom: v.zoom,
+            };
         });
     };
     view! {

@@ -16,7 +16,9 @@ use model::{Catalogue, WorkflowDefinition};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{account::RequireAccount, api, components::badge::StatusBadge, pages::not_found::NotFound};
+use crate::{
+    account::RequireAccount, api, components::badge::StatusBadge, pages::not_found::NotFound,
+};
 use state::Editor;
 
 /// Everything the editor opens with.
@@ -74,7 +76,13 @@ pub fn WorkflowEditorPage() -> impl IntoView {
 
 #[component]
 fn EditorView(data: EditorData) -> impl IntoView {
-    let editor = Editor::new(data.id.clone(), data.definition, data.version, data.status, data.catalogue);
+    let editor = Editor::new(
+        data.id.clone(),
+        data.definition,
+        data.version,
+        data.status,
+        data.catalogue,
+    );
     let svg = NodeRef::<leptos::svg::Svg>::new();
     let notice = RwSignal::new(None::<(bool, String)>);
     let versions_open = RwSignal::new(false);
@@ -90,10 +98,18 @@ fn EditorView(data: EditorData) -> impl IntoView {
             leptos::task::spawn_local(async move {
                 match api::call::<Value>("POST", &format!("/workflows/{id}/{action}"), None).await {
                     Ok(workflow) => {
-                        editor.status.set(workflow["status"].as_str().unwrap_or_default().to_owned());
-                        notice.set(Some((true, format!("The workflow is {}.", workflow["status"].as_str().unwrap_or("")))));
+                        editor
+                            .status
+                            .set(workflow["status"].as_str().unwrap_or_default().to_owned());
+                        notice.set(Some((
+                            true,
+                            format!(
+                                "The workflow is {}.",
+                                workflow["status"].as_str().unwrap_or("")
+                            ),
+                        )));
                     }
-                    Err(error) => notice.set(Some((false, describe(&error)))),
+                    Err(error) => notice.set(Some((false, error.describe()))),
                 }
             });
         }
@@ -122,14 +138,22 @@ fn EditorView(data: EditorData) -> impl IntoView {
             return;
         }
         let command = event.ctrl_key() || event.meta_key();
-        match (command, event.shift_key(), event.key().to_lowercase().as_str()) {
+        match (
+            command,
+            event.shift_key(),
+            event.key().to_lowercase().as_str(),
+        ) {
             (_, _, "delete") | (false, _, "backspace") => editor.delete_selection(),
             (true, false, "z") => editor.undo(),
             (true, true, "z") | (true, false, "y") => editor.redo(),
             (true, _, "c") => editor.copy_selection(),
             (true, _, "v") => editor.paste(),
             (true, _, "s") => save.run(()),
-            (true, _, "a") => editor.selected.set(editor.doc.with_untracked(|d| d.nodes.iter().map(|n| n.id.clone()).collect())),
+            (true, _, "a") => editor.selected.set(
+                editor
+                    .doc
+                    .with_untracked(|d| d.nodes.iter().map(|n| n.id.clone()).collect()),
+            ),
             _ => return,
         }
         event.prevent_default();
@@ -145,7 +169,13 @@ fn EditorView(data: EditorData) -> impl IntoView {
         leaving.remove();
     });
 
-    let error_count = move || editor.problems.with(|p| p.iter().filter(|p| p.severity == model::Severity::Error).count());
+    let error_count = move || {
+        editor.problems.with(|p| {
+            p.iter()
+                .filter(|p| p.severity == model::Severity::Error)
+                .count()
+        })
+    };
     let name = move || editor.doc.with(|d| d.name.clone());
     let activation_hint = move || {
         if error_count() != 0 {
@@ -222,18 +252,24 @@ pub(crate) async fn save_now(editor: Editor, notice: RwSignal<Option<(bool, Stri
     let snapshot = editor.doc.get_untracked();
     let document = serde_json::to_value(&snapshot).unwrap_or(Value::Null);
     let version = editor.version.get_untracked();
-    match api::call_if_match::<Value>("PUT", &format!("/workflows/{id}"), &document, version).await {
+    match api::call_if_match::<Value>("PUT", &format!("/workflows/{id}"), &document, version).await
+    {
         Ok(saved) => {
-            editor.version.set(saved["version"].as_i64().unwrap_or(0) as i32);
+            editor
+                .version
+                .set(saved["version"].as_i64().unwrap_or(0) as i32);
             if let Some(status) = saved["status"].as_str() {
                 editor.status.set(status.to_owned());
             }
             editor.saved.set(snapshot);
-            notice.set(Some((true, format!("Saved as version {}.", saved["version"]))));
+            notice.set(Some((
+                true,
+                format!("Saved as version {}.", saved["version"]),
+            )));
             true
         }
         Err(error) => {
-            notice.set(Some((false, format!("Not saved: {}", describe(&error)))));
+            notice.set(Some((false, format!("Not saved: {}", error.describe()))));
             false
         }
     }
@@ -289,7 +325,10 @@ fn Versions(editor: Editor, notice: RwSignal<Option<(bool, String)>>) -> impl In
     {
         let id = id.clone();
         leptos::task::spawn_local(async move {
-            if let Ok(mut versions) = api::call::<Vec<VersionInfo>>("GET", &format!("/workflows/{id}/versions"), None).await {
+            if let Ok(mut versions) =
+                api::call::<Vec<VersionInfo>>("GET", &format!("/workflows/{id}/versions"), None)
+                    .await
+            {
                 versions.sort_by(|a, b| b.version.cmp(&a.version));
                 list.set(versions);
             }
@@ -298,12 +337,21 @@ fn Versions(editor: Editor, notice: RwSignal<Option<(bool, String)>>) -> impl In
     let restore = move |version: i32| {
         let id = editor.id.get_value();
         leptos::task::spawn_local(async move {
-            match api::call::<WorkflowDefinition>("GET", &format!("/workflows/{id}/versions/{version}"), None).await {
+            match api::call::<WorkflowDefinition>(
+                "GET",
+                &format!("/workflows/{id}/versions/{version}"),
+                None,
+            )
+            .await
+            {
                 Ok(definition) => {
                     editor.change(|d| *d = definition);
-                    notice.set(Some((true, format!("Version {version} restored; save to keep it."))));
+                    notice.set(Some((
+                        true,
+                        format!("Version {version} restored; save to keep it."),
+                    )));
                 }
-                Err(error) => notice.set(Some((false, describe(&error)))),
+                Err(error) => notice.set(Some((false, error.describe()))),
             }
         });
     };
@@ -323,20 +371,16 @@ fn Versions(editor: Editor, notice: RwSignal<Option<(bool, String)>>) -> impl In
     }
 }
 
-/// An API error with the fields it names.
-fn describe(error: &api::ApiError) -> String {
-    if error.fields.is_empty() {
-        return error.message.clone();
-    }
-    let fields: Vec<String> = error.fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
-    format!("{} ({})", error.message, fields.join("; "))
-}
-
 /// Keys typed into a form field are not editor shortcuts.
 fn typing_in_a_field(event: &ev::KeyboardEvent) -> bool {
     use wasm_bindgen::JsCast;
     event
         .target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .is_some_and(|el| matches!(el.tag_name().to_lowercase().as_str(), "input" | "textarea" | "select"))
+        .is_some_and(|el| {
+            matches!(
+                el.tag_name().to_lowercase().as_str(),
+                "input" | "textarea" | "select"
+            )
+        })
 }

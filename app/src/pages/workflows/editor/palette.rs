@@ -29,7 +29,13 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
         let x = (width / 2.0 - view.x) / view.zoom - model::layout::NODE_WIDTH / 2.0;
         let y = (height / 2.0 - view.y) / view.zoom - model::layout::NODE_HEIGHT / 2.0;
         let offset = editor.doc.with_untracked(|d| d.nodes.len() % 5) as f64 * 24.0;
-        editor.add_node(&kind, Position { x: (x + offset).round(), y: (y + offset).round() });
+        editor.add_node(
+            &kind,
+            Position {
+                x: (x + offset).round(),
+                y: (y + offset).round(),
+            },
+        );
     };
     let groups = move || {
         let needle = search.get().to_lowercase();

@@ -35,7 +35,11 @@ pub fn NodePanel(editor: Editor) -> impl IntoView {
 fn NodeForm(editor: Editor, id: String) -> impl IntoView {
     let node = {
         let id = id.clone();
-        Memo::new(move |_| editor.doc.with(|d| d.nodes.iter().find(|n| n.id == id).cloned()))
+        Memo::new(move |_| {
+            editor
+                .doc
+                .with(|d| d.nodes.iter().find(|n| n.id == id).cloned())
+        })
     };
     let Some(first) = node.get_untracked() else {
         return ().into_any();
@@ -49,7 +53,10 @@ fn NodeForm(editor: Editor, id: String) -> impl IntoView {
         let id = id.clone();
         Memo::new(move |_| {
             editor.problems.with(|all| {
-                all.iter().filter(|p| p.node_id.as_deref() == Some(id.as_str())).cloned().collect::<Vec<_>>()
+                all.iter()
+                    .filter(|p| p.node_id.as_deref() == Some(id.as_str()))
+                    .cloned()
+                    .collect::<Vec<_>>()
             })
         })
     };
@@ -93,8 +100,14 @@ fn NodeForm(editor: Editor, id: String) -> impl IntoView {
         .into_iter()
         .map(|field| view! { <ConfigField editor node_id=id.clone() field variables /> })
         .collect_view();
-    let heading = spec.as_ref().map(|s| s.label.clone()).unwrap_or_else(|| first.kind.clone());
-    let description = spec.as_ref().map(|s| s.description.clone()).unwrap_or_default();
+    let heading = spec
+        .as_ref()
+        .map(|s| s.label.clone())
+        .unwrap_or_else(|| first.kind.clone());
+    let description = spec
+        .as_ref()
+        .map(|s| s.description.clone())
+        .unwrap_or_default();
     view! {
         <form class="node-form" on:submit=|ev| ev.prevent_default() data-testid="node-form">
             <h2>{heading}</h2>
@@ -138,7 +151,11 @@ fn NodeForm(editor: Editor, id: String) -> impl IntoView {
 /// Trigger fields and upstream step outputs an expression at `id` can use.
 pub fn variables_at(doc: &model::WorkflowDefinition, id: &str) -> Vec<String> {
     let graph = model::graph::Graph::new(doc);
-    let mut names = vec!["trigger.body".to_owned(), "trigger.headers".to_owned(), "trigger.query".to_owned()];
+    let mut names = vec![
+        "trigger.body".to_owned(),
+        "trigger.headers".to_owned(),
+        "trigger.query".to_owned(),
+    ];
     if let Some(index) = graph.index_of(id) {
         for (i, upstream) in graph.ancestors(index).into_iter().enumerate() {
             let node = &doc.nodes[i];
@@ -151,13 +168,21 @@ pub fn variables_at(doc: &model::WorkflowDefinition, id: &str) -> Vec<String> {
 }
 
 #[component]
-fn ConfigField(editor: Editor, node_id: String, field: FieldSpec, variables: Memo<Vec<String>>) -> impl IntoView {
+fn ConfigField(
+    editor: Editor,
+    node_id: String,
+    field: FieldSpec,
+    variables: Memo<Vec<String>>,
+) -> impl IntoView {
     let input_id = format!("config-{}", field.name);
     let current = {
         let (node_id, name) = (node_id.clone(), field.name.clone());
         Memo::new(move |_| {
             editor.doc.with(|d| {
-                d.nodes.iter().find(|n| n.id == node_id).and_then(|n| n.config.get(&name).cloned())
+                d.nodes
+                    .iter()
+                    .find(|n| n.id == node_id)
+                    .and_then(|n| n.config.get(&name).cloned())
             })
         })
     };
@@ -165,7 +190,9 @@ fn ConfigField(editor: Editor, node_id: String, field: FieldSpec, variables: Mem
         let (node_id, name) = (node_id.clone(), field.name.clone());
         move |value: Option<Value>| {
             editor.edit(&format!("{node_id}/config/{name}"), |d| {
-                let Some(node) = d.nodes.iter_mut().find(|n| n.id == node_id) else { return };
+                let Some(node) = d.nodes.iter_mut().find(|n| n.id == node_id) else {
+                    return;
+                };
                 if !node.config.is_object() {
                     node.config = Value::Object(Default::default());
                 }
@@ -234,7 +261,13 @@ fn ConfigField(editor: Editor, node_id: String, field: FieldSpec, variables: Mem
         }
         _ => view! { <JsonField id=input_id.clone() current write /> }.into_any(),
     };
-    let expressions = !matches!(field.ty, FieldType::Boolean | FieldType::Integer { .. } | FieldType::Select { .. } | FieldType::Secret);
+    let expressions = !matches!(
+        field.ty,
+        FieldType::Boolean
+            | FieldType::Integer { .. }
+            | FieldType::Select { .. }
+            | FieldType::Secret
+    );
     view! {
         <div class="field" data-field=field.name.clone()>
             <label for=input_id>{label}</label>
@@ -252,9 +285,18 @@ fn ConfigField(editor: Editor, node_id: String, field: FieldSpec, variables: Mem
 
 /// Any JSON value, edited as text; applied while it parses.
 #[component]
-fn JsonField(id: String, current: Memo<Option<Value>>, write: impl Fn(Option<Value>) + Clone + 'static) -> impl IntoView {
+fn JsonField(
+    id: String,
+    current: Memo<Option<Value>>,
+    write: impl Fn(Option<Value>) + Clone + 'static,
+) -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
-    let text = move || current.get().map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()).unwrap_or_default();
+    let text = move || {
+        current
+            .get()
+            .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+            .unwrap_or_default()
+    };
     view! {
         <textarea id=id rows="5" class="mono" prop:value=text
             aria-invalid=move || problem.get().is_some().to_string()
@@ -295,6 +337,10 @@ mod tests {
         let at_b = super::variables_at(&doc, "b");
         assert!(at_b.contains(&"trigger.body".to_owned()));
         assert!(at_b.contains(&"steps.a.output".to_owned()));
-        assert!(!at_b.iter().any(|v| v.contains("side") || v.contains("start")));
+        assert!(
+            !at_b
+                .iter()
+                .any(|v| v.contains("side") || v.contains("start"))
+        );
     }
 }

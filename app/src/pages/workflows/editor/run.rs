@@ -27,8 +27,18 @@ pub fn step_update(event: &LiveEvent) -> Option<(String, LiveStep)> {
         _ => return None,
     };
     let node = event.data.get("node_id")?.as_str()?.to_owned();
-    let attempt = event.data.get("attempt").and_then(Value::as_u64).unwrap_or(1) as u32;
-    Some((node, LiveStep { status: status.into(), attempt }))
+    let attempt = event
+        .data
+        .get("attempt")
+        .and_then(Value::as_u64)
+        .unwrap_or(1) as u32;
+    Some((
+        node,
+        LiveStep {
+            status: status.into(),
+            attempt,
+        },
+    ))
 }
 
 #[component]
@@ -51,7 +61,9 @@ pub fn RunPanel(editor: Editor, notice: RwSignal<Option<(bool, String)>>) -> imp
                 return;
             }
             let id = editor.id.get_value();
-            match api::call::<Value>("POST", &format!("/workflows/{id}/execute"), Some(&input)).await {
+            match api::call::<Value>("POST", &format!("/workflows/{id}/execute"), Some(&input))
+                .await
+            {
                 Ok(started) => {
                     editor.live.set(Default::default());
                     run.set(started["execution_id"].as_str().map(str::to_owned));
@@ -77,13 +89,19 @@ pub fn RunPanel(editor: Editor, notice: RwSignal<Option<(bool, String)>>) -> imp
 
 #[component]
 fn RunFollower(editor: Editor, id: String) -> impl IntoView {
-    let detail = Resource::new({
-        let id = id.clone();
-        move || id.clone()
-    }, fetch_run_detail);
+    let detail = Resource::new(
+        {
+            let id = id.clone();
+            move || id.clone()
+        },
+        fetch_run_detail,
+    );
     let status = RwSignal::new("queued".to_owned());
     let lines = RwSignal::new(Vec::<String>::new());
-    let refresh_soon = live::coalesce(move || detail.refetch(), std::time::Duration::from_millis(200));
+    let refresh_soon = live::coalesce(
+        move || detail.refetch(),
+        std::time::Duration::from_millis(200),
+    );
     live::follow(format!("/api/v1/executions/{id}/events"), move |event| {
         if let Some((node, step)) = step_update(&event) {
             editor.live.update(|live| {
@@ -129,14 +147,32 @@ mod tests {
     use crate::live::LiveEvent;
 
     fn event(kind: &str, data: serde_json::Value) -> LiveEvent {
-        LiveEvent { id: 1, execution_id: "r".into(), seq: 1, kind: kind.into(), data, at: String::new() }
+        LiveEvent {
+            id: 1,
+            execution_id: "r".into(),
+            seq: 1,
+            kind: kind.into(),
+            data,
+            at: String::new(),
+        }
     }
 
     #[test]
     fn step_events_become_canvas_states() {
-        let (node, step) = super::step_update(&event("step.retrying", json!({"node_id": "call", "attempt": 1}))).unwrap();
-        assert_eq!((node.as_str(), step.status.as_str(), step.attempt), ("call", "retrying", 1));
-        let (_, step) = super::step_update(&event("step.succeeded", json!({"node_id": "call", "attempt": 3}))).unwrap();
+        let (node, step) = super::step_update(&event(
+            "step.retrying",
+            json!({"node_id": "call", "attempt": 1}),
+        ))
+        .unwrap();
+        assert_eq!(
+            (node.as_str(), step.status.as_str(), step.attempt),
+            ("call", "retrying", 1)
+        );
+        let (_, step) = super::step_update(&event(
+            "step.succeeded",
+            json!({"node_id": "call", "attempt": 3}),
+        ))
+        .unwrap();
         assert_eq!((step.status.as_str(), step.attempt), ("succeeded", 3));
         assert!(super::step_update(&event("execution.started", json!({}))).is_none());
     }

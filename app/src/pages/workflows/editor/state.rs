@@ -19,7 +19,11 @@ pub struct Viewport {
 
 impl Default for Viewport {
     fn default() -> Self {
-        Viewport { x: 0.0, y: 0.0, zoom: 1.0 }
+        Viewport {
+            x: 0.0,
+            y: 0.0,
+            zoom: 1.0,
+        }
     }
 }
 
@@ -57,7 +61,13 @@ pub struct Editor {
 }
 
 impl Editor {
-    pub fn new(id: String, definition: WorkflowDefinition, version: i32, status: String, catalogue: Catalogue) -> Editor {
+    pub fn new(
+        id: String,
+        definition: WorkflowDefinition,
+        version: i32,
+        status: String,
+        catalogue: Catalogue,
+    ) -> Editor {
         let catalogue = Arc::new(catalogue);
         let doc = RwSignal::new(definition.clone());
         let problems = {
@@ -117,7 +127,10 @@ impl Editor {
     /// A change to the field `key`: successive edits of one field (typing)
     /// make one undo step.
     pub fn edit(&self, key: &str, apply: impl FnOnce(&mut WorkflowDefinition)) {
-        if self.last_edit.with_value(|last| last.as_deref() != Some(key)) {
+        if self
+            .last_edit
+            .with_value(|last| last.as_deref() != Some(key))
+        {
             self.checkpoint();
             self.last_edit.set_value(Some(key.to_owned()));
         }
@@ -132,7 +145,11 @@ impl Editor {
         self.travel(self.redo, self.undo);
     }
 
-    fn travel(&self, from: StoredValue<Vec<WorkflowDefinition>>, to: StoredValue<Vec<WorkflowDefinition>>) {
+    fn travel(
+        &self,
+        from: StoredValue<Vec<WorkflowDefinition>>,
+        to: StoredValue<Vec<WorkflowDefinition>>,
+    ) {
         let Some(previous) = from.try_update_value(Vec::pop).flatten() else {
             return;
         };
@@ -146,8 +163,11 @@ impl Editor {
     }
 
     fn forget_missing_selection(&self) {
-        let ids: Vec<String> = self.doc.with_untracked(|d| d.nodes.iter().map(|n| n.id.clone()).collect());
-        self.selected.update(|selected| selected.retain(|id| ids.contains(id)));
+        let ids: Vec<String> = self
+            .doc
+            .with_untracked(|d| d.nodes.iter().map(|n| n.id.clone()).collect());
+        self.selected
+            .update(|selected| selected.retain(|id| ids.contains(id)));
         self.selected_edge.set(None);
     }
 
@@ -196,7 +216,9 @@ impl Editor {
             return;
         }
         let exists = self.doc.with_untracked(|d| {
-            d.edges.iter().any(|e| e.source == source && e.source_port == port && e.target == target)
+            d.edges
+                .iter()
+                .any(|e| e.source == source && e.source_port == port && e.target == target)
         });
         if exists {
             return;
@@ -216,7 +238,8 @@ impl Editor {
         if !nodes.is_empty() {
             self.change(|d| {
                 d.nodes.retain(|n| !nodes.contains(&n.id));
-                d.edges.retain(|e| !nodes.contains(&e.source) && !nodes.contains(&e.target));
+                d.edges
+                    .retain(|e| !nodes.contains(&e.source) && !nodes.contains(&e.target));
             });
             self.selected.set(Vec::new());
         } else if let Some(edge) = self.selected_edge.get_untracked() {
@@ -235,7 +258,12 @@ impl Editor {
             return;
         }
         let copied = self.doc.with_untracked(|d| {
-            let nodes: Vec<Node> = d.nodes.iter().filter(|n| selected.contains(&n.id)).cloned().collect();
+            let nodes: Vec<Node> = d
+                .nodes
+                .iter()
+                .filter(|n| selected.contains(&n.id))
+                .cloned()
+                .collect();
             let edges: Vec<Edge> = d
                 .edges
                 .iter()
@@ -249,7 +277,9 @@ impl Editor {
 
     /// Adds copies of the copied nodes, offset, with new ids, and selects them.
     pub fn paste(&self) {
-        let Some((nodes, edges)) = self.clipboard.get_value() else { return };
+        let Some((nodes, edges)) = self.clipboard.get_value() else {
+            return;
+        };
         let mut renamed: HashMap<String, String> = HashMap::new();
         let mut copies = Vec::new();
         self.doc.with_untracked(|d| {
@@ -258,7 +288,10 @@ impl Editor {
                 let id = fresh_id(&taken, base_id(&node.kind));
                 let mut copy = node.clone();
                 copy.id = id.clone();
-                copy.position = Position { x: node.position.x + 40.0, y: node.position.y + 40.0 };
+                copy.position = Position {
+                    x: node.position.x + 40.0,
+                    y: node.position.y + 40.0,
+                };
                 renamed.insert(node.id.clone(), id);
                 taken.nodes.push(copy.clone());
                 copies.push(copy);
@@ -329,7 +362,12 @@ impl Editor {
 pub fn bounds(nodes: &[Node]) -> Option<(f64, f64, f64, f64)> {
     use model::layout::{NODE_HEIGHT, NODE_WIDTH};
     nodes.iter().fold(None, |acc, n| {
-        let (l, t, r, b) = (n.position.x, n.position.y, n.position.x + NODE_WIDTH, n.position.y + NODE_HEIGHT);
+        let (l, t, r, b) = (
+            n.position.x,
+            n.position.y,
+            n.position.x + NODE_WIDTH,
+            n.position.y + NODE_HEIGHT,
+        );
         Some(match acc {
             None => (l, t, r, b),
             Some((al, at, ar, ab)) => (al.min(l), at.min(t), ar.max(r), ab.max(b)),
@@ -339,7 +377,10 @@ pub fn bounds(nodes: &[Node]) -> Option<(f64, f64, f64, f64)> {
 
 /// `slack.post_message` → `post_message`: ids are identifiers.
 fn base_id(kind: &str) -> &str {
-    kind.rsplit('.').next().unwrap_or(kind).trim_end_matches("_trigger")
+    kind.rsplit('.')
+        .next()
+        .unwrap_or(kind)
+        .trim_end_matches("_trigger")
 }
 
 /// `base`, or `base_2`, `base_3`, … whichever is free.
@@ -348,7 +389,10 @@ pub fn fresh_id(doc: &WorkflowDefinition, base: &str) -> String {
     if !taken(base) {
         return base.to_owned();
     }
-    (2..).map(|n| format!("{base}_{n}")).find(|id| !taken(id)).unwrap_or_default()
+    (2..)
+        .map(|n| format!("{base}_{n}"))
+        .find(|id| !taken(id))
+        .unwrap_or_default()
 }
 
 /// A new node's config: every field's default.
@@ -378,7 +422,10 @@ mod tests {
     #[test]
     fn new_ids_do_not_collide() {
         assert_eq!(fresh_id(&doc(&[]), "http_request"), "http_request");
-        assert_eq!(fresh_id(&doc(&["transform", "transform_2"]), "transform"), "transform_3");
+        assert_eq!(
+            fresh_id(&doc(&["transform", "transform_2"]), "transform"),
+            "transform_3"
+        );
         assert_eq!(base_id("slack.post_message"), "post_message");
         assert_eq!(base_id("manual_trigger"), "manual");
     }
