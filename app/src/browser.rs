@@ -52,6 +52,68 @@ pub fn file_name(name: &str, extension: &str) -> String {
     format!("{stem}.{extension}")
 }
 
+/// Scrolls the first element matching `selector` into view.
+pub fn reveal(selector: &str) {
+    if let Some(element) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+    {
+        element.scroll_into_view();
+    }
+}
+
+/// Puts `text` on the clipboard.
+pub fn copy_text(text: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().clipboard().write_text(text);
+    }
+}
+
+/// Asks before following a link inside the app while `leaving_loses_work`
+/// says so (the router would otherwise swap the page without the
+/// browser's own unload warning). Returns what stops the guard.
+pub fn guard_links(leaving_loses_work: impl Fn() -> bool + 'static) -> impl FnOnce() {
+    use wasm_bindgen::{JsCast, closure::Closure};
+    let document = web_sys::window().and_then(|w| w.document());
+    let listener =
+        Closure::<dyn Fn(web_sys::MouseEvent)>::new(move |event: web_sys::MouseEvent| {
+            let link = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|el| el.closest("a[href]").ok().flatten());
+            if link.is_none() || !leaving_loses_work() {
+                return;
+            }
+            let stay = web_sys::window()
+                .and_then(|w| {
+                    w.confirm_with_message("You have unsaved changes. Leave without saving?")
+                        .ok()
+                })
+                .is_some_and(|leave| !leave);
+            if stay {
+                event.prevent_default();
+                event.stop_immediate_propagation();
+            }
+        });
+    if let Some(document) = &document {
+        // Capture phase: before the router's own click handler.
+        let _ = document.add_event_listener_with_callback_and_bool(
+            "click",
+            listener.as_ref().unchecked_ref(),
+            true,
+        );
+    }
+    move || {
+        if let Some(document) = document {
+            let _ = document.remove_event_listener_with_callback_and_bool(
+                "click",
+                listener.as_ref().unchecked_ref(),
+                true,
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -28,6 +28,7 @@ use components::nav::TopNav;
 use pages::{
     api_docs::ApiDocsPage,
     dashboard::DashboardPage,
+    events::EventsPage,
     executions::{detail::ExecutionPage, list::ExecutionsPage},
     home::HomePage,
     login::{LoginPage, RegisterPage},
@@ -80,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workflows/:id") view=WorkflowEditorPage ssr=SsrMode::Async />
                     <Route path=path!("/executions") view=ExecutionsPage ssr=SsrMode::Async />
                     <Route path=path!("/executions/:id") view=ExecutionPage ssr=SsrMode::Async />
+                    <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
                     <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />
                     <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />

@@ -19,6 +19,9 @@ pub struct ServerContext {
     pub schema_version: Option<String>,
     /// The API's OpenAPI document, for the docs page.
     pub openapi: std::sync::Arc<serde_json::Value>,
+    /// Where users reach this server, without a trailing slash (links
+    /// such as webhook URLs are built on it).
+    pub public_url: String,
 }
 
 impl ServerContext {

@@ -193,6 +193,26 @@ pub async fn get(
     })
 }
 
+/// The summaries of the runs among `ids` that belong to `owner`, in no
+/// particular order (lists of events name the runs they started).
+pub async fn summaries(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<ExecutionSummary>, DomainError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(execution::Entity::find()
+        .filter(execution::Column::OwnerId.eq(owner))
+        .filter(execution::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(summary)
+        .collect())
+}
+
 /// Events of one run after sequence number `after_seq`, oldest first.
 pub async fn events(
     db: &DatabaseConnection,

@@ -64,6 +64,18 @@ test("build, save and run a workflow, watching each step turn green", async ({ p
   await expect(page.getByTestId("no-problems")).toBeVisible();
 
   await expect(page.getByTestId("unsaved")).toBeVisible();
+  // Leaving through a link asks first; staying keeps the changes.
+  const editorUrl = page.url();
+  let asked = "";
+  page.once("dialog", (dialog) => {
+    asked = dialog.message();
+    void dialog.dismiss();
+  });
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workflows" }).click();
+  await expect.poll(() => asked).toContain("unsaved changes");
+  expect(page.url()).toBe(editorUrl);
+  await expect(page.getByTestId("unsaved")).toBeVisible();
+
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByRole("status")).toHaveText("Saved as version 2.");
   await expect(page.getByTestId("unsaved")).toHaveCount(0);
@@ -159,13 +171,17 @@ test("a cycle and a missing URL show on the nodes and block activation", async (
 
 test("undo, redo, delete, auto-layout and zoom to fit", async ({ page }) => {
   await signUp(page, "tools");
-  const id = await createWorkflow(page, localWorkflow("Tidy me"));
+  // Placed by hand, backwards: right to left down a diagonal.
+  const messy = localWorkflow("Tidy me") as { nodes: { position?: object }[] };
+  messy.nodes.forEach((n, i) => (n.position = { x: 600 - 300 * i, y: 150 * i }));
+  const id = await createWorkflow(page, messy);
   await page.goto(`/workflows/${id}`);
   await hydrated(page);
   const transforms = () => page.getByTestId("node").evaluateAll((nodes) => nodes.map((n) => n.getAttribute("transform")));
 
-  // Nodes without positions all start at the origin; auto-layout spreads them.
+  // The layout puts the trigger first, left to right.
   const before = await transforms();
+  expect(before[0]).toBe("translate(600.0,0.0)");
   await page.getByRole("button", { name: "Auto-layout" }).click();
   const after = await transforms();
   expect(new Set(after).size).toBe(3);
@@ -186,6 +202,20 @@ test("undo, redo, delete, auto-layout and zoom to fit", async ({ page }) => {
   expect(await transforms()).toEqual(before);
   await page.getByRole("button", { name: "Redo" }).click();
   expect(await transforms()).toEqual(after);
+
+  // Keyboard: select a node with Enter, move it with the arrow keys, undo.
+  const big = node(page, "big");
+  const placedAt = (await big.getAttribute("transform"))!;
+  const [, x, y] = /translate\(([-\d.]+),([-\d.]+)\)/.exec(placedAt)!;
+  await big.focus();
+  await page.keyboard.press("Enter");
+  await expect(big).toHaveClass(/selected/);
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Shift+ArrowDown");
+  await expect(big).toHaveAttribute("transform", `translate(${(+x + 20).toFixed(1)},${(+y + 50).toFixed(1)})`);
+  await page.keyboard.press("Control+z");
+  await expect(big).toHaveAttribute("transform", placedAt);
 
   // Copy and paste makes new nodes with new ids.
   await node(page, "big").locator(".node-box").click();

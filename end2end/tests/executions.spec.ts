@@ -40,12 +40,29 @@ test("runs appear live, filter by status, and open with their steps", async ({ p
   await expect(page.locator("[data-testid=step][data-node-id=double] [data-testid=step-output]")).toContainText('"n": 16');
   await expect(page.locator("[data-testid=step][data-node-id=big]")).toContainText("port true");
   await expect(page.getByTestId("event-log")).toContainText("execution.succeeded");
+
+  // The graph of the run: every node green, laid out although the workflow
+  // was created without positions, and a click points at the node's step.
+  const graphNodes = page.getByTestId("run-node");
+  await expect(graphNodes).toHaveCount(3);
+  for (const node of ["start", "double", "big"]) {
+    await expect(page.locator(`[data-testid=run-node][data-node-id=${node}]`)).toHaveAttribute("data-status", "succeeded");
+  }
+  const placed = await graphNodes.evaluateAll((nodes) => nodes.map((n) => n.getAttribute("transform")));
+  expect(new Set(placed).size).toBe(3);
+  await page.locator("[data-testid=run-node][data-node-id=double]").click();
+  await expect(page.locator("[data-testid=step][data-node-id=double]")).toHaveClass(/picked/);
+  await page.locator("[data-testid=run-node][data-node-id=big]").focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("[data-testid=step][data-node-id=big]")).toHaveClass(/picked/);
+  await expect(page.locator("[data-testid=step][data-node-id=double]")).not.toHaveClass(/picked/);
   await snapshot(page, "execution-detail");
 
   // A failed run shows its error and runs again on request.
   await page.goto(`/executions/${bad}`);
   await hydrated(page);
   await expect(page.getByTestId("run-error")).toHaveText("nothing to do for ada");
+  await expect(page.locator("[data-testid=run-node][data-node-id=stop]")).toHaveAttribute("data-status", "failed");
   await page.getByRole("button", { name: "Run again from the failed step" }).click();
   await expect(page.getByText("re-run 1 time")).toBeVisible();
   await expect(page.locator("[data-testid=step][data-node-id=stop]")).toHaveAttribute("data-status", "failed");

@@ -70,6 +70,27 @@ pub fn layered(def: &WorkflowDefinition) -> HashMap<String, Position> {
     positions
 }
 
+/// Lays the graph out when nodes sit on top of one another, as in a
+/// document written by hand or through the API without positions; says
+/// whether it did. Positions a person chose are left alone.
+pub fn arrange_if_stacked(def: &mut WorkflowDefinition) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let stacked = def
+        .nodes
+        .iter()
+        .any(|n| !seen.insert((n.position.x.to_bits(), n.position.y.to_bits())));
+    if !stacked {
+        return false;
+    }
+    let positions = layered(def);
+    for node in &mut def.nodes {
+        if let Some(position) = positions.get(&node.id) {
+            node.position = *position;
+        }
+    }
+    true
+}
+
 /// The graph with every edge that closes a cycle (found by depth-first
 /// search in node order) removed.
 fn without_back_edges(successors: &[Vec<usize>]) -> Vec<Vec<usize>> {
@@ -234,6 +255,18 @@ mod tests {
         let at = layered(&def);
         assert_eq!(at.len(), 3);
         assert!(at["a"].x < at["b"].x && at["b"].x < at["c"].x);
+    }
+
+    #[test]
+    fn only_stacked_graphs_are_rearranged() {
+        let mut stacked = definition(&["a", "b"], &[("a", "b")]);
+        assert!(arrange_if_stacked(&mut stacked));
+        assert!(stacked.nodes[0].position.x < stacked.nodes[1].position.x);
+
+        let mut placed = stacked.clone();
+        placed.nodes[1].position = Position { x: -500.0, y: 7.0 };
+        assert!(!arrange_if_stacked(&mut placed));
+        assert_eq!(placed.nodes[1].position, Position { x: -500.0, y: 7.0 });
     }
 
     #[test]

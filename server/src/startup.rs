@@ -146,6 +146,11 @@ impl Application {
                     serde_json::to_value(<api::openapi::ApiDoc as utoipa::OpenApi>::openapi())
                         .unwrap_or_default(),
                 ),
+                public_url: config
+                    .public_url()
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
             },
             secret_key,
             config: Arc::new(config),

@@ -2,5 +2,6 @@
 
 pub mod badge;
 pub mod field;
+pub mod graph;
 pub mod nav;
 pub mod status_card;

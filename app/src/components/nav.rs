@@ -5,9 +5,10 @@ use leptos_router::components::A;
 
 use crate::theme::{Theme, apply_theme, current_document_theme, theme_from_request};
 
-const SECTIONS: [(&str, &str); 5] = [
+const SECTIONS: [(&str, &str); 6] = [
     ("/workflows", "Workflows"),
     ("/executions", "Executions"),
+    ("/events", "Events"),
     ("/connections", "Connections"),
     ("/dashboard", "Dashboard"),
     ("/settings", "Settings"),

@@ -2,6 +2,7 @@
 
 pub mod api_docs;
 pub mod dashboard;
+pub mod events;
 pub mod executions;
 pub mod home;
 pub mod login;

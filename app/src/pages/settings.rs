@@ -164,8 +164,8 @@ fn TokensCard() -> impl IntoView {
         });
     };
     let copy = move |_| {
-        if let (Some(token), Some(window)) = (created.get_untracked(), web_sys::window()) {
-            let _ = window.navigator().clipboard().write_text(&token);
+        if let Some(token) = created.get_untracked() {
+            crate::browser::copy_text(&token);
         }
     };
     let field_error = Signal::derive(move || error.get().and_then(|e| e.field("name")));

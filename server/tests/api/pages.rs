@@ -22,6 +22,7 @@ async fn home_page_is_rendered_on_the_server(app: TestApp) {
     for link in [
         "/workflows",
         "/executions",
+        "/events",
         "/connections",
         "/dashboard",
         "/settings",

@@ -12,7 +12,13 @@ use crate::{
     api,
     components::badge::{StatusBadge, short_time},
     live::{self, LiveEvent},
-    pages::{executions::list::duration_text, not_found::NotFound},
+    pages::{
+        executions::{
+            graph::{RunGraph, RunGraphView},
+            list::duration_text,
+        },
+        not_found::NotFound,
+    },
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,6 +55,9 @@ pub struct RunDetail {
     /// Filled in by the page's server function.
     #[serde(default)]
     pub workflow_name: String,
+    /// The graph of the version that ran; none once the workflow is deleted.
+    #[serde(default)]
+    pub graph: Option<RunGraph>,
 }
 
 impl RunDetail {
@@ -67,13 +76,16 @@ pub async fn fetch_run_detail(id: String) -> Result<RunDetail, ServerFnError> {
         .await
         .map_err(fail)?;
     let mut run: RunDetail = reshape(&detail)?;
-    run.workflow_name = domain::workflows::names(&context.db, owner)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .find(|(w, _)| *w == detail.summary.workflow_id)
-        .map(|(_, name)| name)
-        .unwrap_or_else(|| "deleted workflow".into());
+    let (workflow, version) = (detail.summary.workflow_id, detail.summary.workflow_version);
+    match domain::workflows::version(&context.db, owner, workflow, version).await {
+        Ok(mut definition) => {
+            model::layout::arrange_if_stacked(&mut definition);
+            run.graph = Some(RunGraph::of(&definition, context.engine.catalogue()));
+            run.workflow_name = definition.name;
+        }
+        Err(domain::DomainError::NotFound) => run.workflow_name = "deleted workflow".into(),
+        Err(error) => return Err(fail(error)),
+    }
     Ok(run)
 }
 
@@ -144,6 +156,19 @@ fn RunBody(
     let can_cancel = matches!(detail.status.as_str(), "queued" | "running" | "waiting");
     let can_retry = matches!(detail.status.as_str(), "failed" | "cancelled");
     let error_text = detail.error.as_ref().map(error_message);
+    let picked = RwSignal::new(None::<String>);
+    let pick = move |node: String| {
+        crate::browser::reveal(&format!("[data-testid=step][data-node-id=\"{node}\"]"));
+        picked.set(Some(node));
+    };
+    let graph = detail.graph.clone().map(|graph| {
+        view! {
+            <section class="card run-graph-card" aria-labelledby="graph-heading">
+                <h2 id="graph-heading" class="visually-hidden">"Graph"</h2>
+                <RunGraphView graph steps=detail.steps.clone() on_pick=pick />
+            </section>
+        }
+    });
     view! {
         <header class="page-header run-header">
             <div>
@@ -166,10 +191,11 @@ fn RunBody(
         </header>
         {move || message.get().map(|m| view! { <p class="alert alert-danger" role="alert">{m}</p> })}
         {error_text.map(|text| view! { <p class="alert alert-danger" data-testid="run-error">{text}</p> })}
+        {graph}
         <div class="run-grid">
             <section aria-labelledby="steps-heading">
                 <h2 id="steps-heading">"Steps"</h2>
-                <StepTimeline steps=detail.steps.clone() />
+                <StepTimeline steps=detail.steps.clone() picked />
                 <details class="json-block">
                     <summary>"Trigger input"</summary>
                     <pre>{pretty(&detail.input)}</pre>
@@ -183,9 +209,13 @@ fn RunBody(
     }
 }
 
-/// The steps in the order they started, each with what went in and out.
+/// The steps in the order they started, each with what went in and out;
+/// the steps of the `picked` node stand out.
 #[component]
-pub fn StepTimeline(steps: Vec<StepRow>) -> impl IntoView {
+pub fn StepTimeline(
+    steps: Vec<StepRow>,
+    #[prop(optional)] picked: Option<RwSignal<Option<String>>>,
+) -> impl IntoView {
     if steps.is_empty() {
         return view! { <p class="muted">"No step has started yet."</p> }.into_any();
     }
@@ -196,8 +226,12 @@ pub fn StepTimeline(steps: Vec<StepRow>) -> impl IntoView {
                 let duration = step.started_at.as_deref().zip(step.finished_at.as_deref())
                     .and_then(|(a, b)| Some(parse_ms(b)? - parse_ms(a)?))
                     .filter(|ms| *ms >= 0);
+                let is_picked = {
+                    let node = step.node_id.clone();
+                    move || picked.is_some_and(|p| p.get().as_deref() == Some(node.as_str()))
+                };
                 view! {
-                    <li class="timeline-step" data-testid="step" data-node-id=step.node_id.clone() data-status=step.status.clone()>
+                    <li class="timeline-step" class:picked=is_picked data-testid="step" data-node-id=step.node_id.clone() data-status=step.status.clone()>
                         <div class="timeline-head">
                             <StatusBadge status=step.status.clone() />
                             <strong>{label}</strong>

@@ -11,6 +11,7 @@ use model::{
 };
 
 use super::state::{Editor, Viewport};
+use crate::components::graph::{category_class, curve, port_y, status_caption, truncate};
 
 /// Data type of a node kind dragged from the palette.
 pub const KIND_MIME: &str = "application/x-switchyard-kind";
@@ -45,27 +46,6 @@ pub fn output_ports(editor: &Editor, node: &model::Node) -> Vec<String> {
         ports.push("error".into());
     }
     ports
-}
-
-/// Where port `index` of `count` sits on a node's right edge.
-fn port_y(index: usize, count: usize) -> f64 {
-    NODE_HEIGHT * (index as f64 + 1.0) / (count as f64 + 1.0)
-}
-
-/// A curve from an output port to a node's input.
-fn curve(from: (f64, f64), to: (f64, f64)) -> String {
-    let bend = ((to.0 - from.0).abs() / 2.0).max(40.0);
-    format!(
-        "M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
-        from.0,
-        from.1,
-        from.0 + bend,
-        from.1,
-        to.0 - bend,
-        to.1,
-        to.0,
-        to.1
-    )
 }
 
 /// The canvas point under a pointer event (before pan and zoom).
@@ -375,6 +355,21 @@ fn NodeView(
         let id = id.clone();
         move |_: ev::PointerEvent| finish_connect(id.clone())
     };
+    // Keyboard users select with Enter or Space (Shift adds to the selection).
+    let on_key = {
+        let id = id.clone();
+        move |event: ev::KeyboardEvent| {
+            if event.key() != "Enter" && event.key() != " " {
+                return;
+            }
+            event.prevent_default();
+            if event.shift_key() {
+                editor.toggle_selected(&id);
+            } else {
+                editor.select_only(&id);
+            }
+        }
+    };
     move || {
         let Some(node) = node.get() else {
             return ().into_any();
@@ -428,11 +423,16 @@ fn NodeView(
                 data-node-id=node.id.clone()
                 data-kind=node.kind.clone()
                 data-status=status.clone()
+                tabindex="0"
+                role="button"
+                aria-label=format!("{title}, {kind_label}")
+                aria-pressed=move || selected.get().to_string()
                 on:pointerdown=on_down.clone()
                 on:pointerup=on_up.clone()
+                on:keydown=on_key.clone()
             >
                 <rect class="node-box" width=NODE_WIDTH height=NODE_HEIGHT rx="10" />
-                <rect class=format!("node-accent accent-{}", category_class(spec.as_ref())) width="6" height=NODE_HEIGHT rx="3" />
+                <rect class=format!("node-accent accent-{}", category_class(spec.as_ref().map(|s| s.category))) width="6" height=NODE_HEIGHT rx="3" />
                 <text class="node-title" x="18" y="26">{truncate(&title, 22)}</text>
                 <text class="node-kind" x="18" y="46">{truncate(&kind_label, 26)}</text>
                 {(!is_trigger).then(|| view! { <circle class="port port-in" cx="0" cy=NODE_HEIGHT / 2.0 r="7" /> })}
@@ -446,28 +446,11 @@ fn NodeView(
                 })}
                 {(!status.is_empty()).then(|| view! {
                     <text class="node-status" x="4" y="-8" data-testid="node-status">
-                        {if status == "retrying" { format!("retrying after attempt {attempt}") } else if attempt > 1 { format!("{status} · attempt {attempt}") } else { status.clone() }}
+                        {status_caption(&status, i64::from(attempt))}
                     </text>
                 })}
             </g>
         }
         .into_any()
-    }
-}
-
-fn category_class(spec: Option<&model::KindSpec>) -> &'static str {
-    match spec.map(|s| s.category) {
-        Some(model::Category::Trigger) => "trigger",
-        Some(model::Category::Logic) => "logic",
-        Some(model::Category::Integration) => "integration",
-        _ => "action",
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        format!("{}…", text.chars().take(max - 1).collect::<String>())
     }
 }

@@ -8,6 +8,7 @@ mod palette;
 mod panel;
 mod run;
 mod state;
+mod triggers;
 
 use leptos::{ev, prelude::*};
 use leptos_meta::Title;
@@ -27,7 +28,7 @@ pub struct EditorData {
     pub id: String,
     pub status: String,
     pub version: i32,
-    pub webhook_path: Option<String>,
+    pub webhook_url: Option<String>,
     pub definition: WorkflowDefinition,
     pub catalogue: Catalogue,
 }
@@ -39,14 +40,18 @@ pub async fn open_workflow(id: String) -> Result<EditorData, ServerFnError> {
     let owner = context.require_account().await?.id;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| fail(domain::DomainError::NotFound))?;
     let catalogue = context.engine.catalogue();
-    let workflow = domain::workflows::get(&context.db, catalogue, owner, id)
+    let mut workflow = domain::workflows::get(&context.db, catalogue, owner, id)
         .await
         .map_err(fail)?;
+    // A graph made without positions opens laid out, not as one pile.
+    model::layout::arrange_if_stacked(&mut workflow.definition);
     Ok(EditorData {
         id: workflow.id.to_string(),
         status: workflow.status.as_str().to_owned(),
         version: workflow.version,
-        webhook_path: workflow.webhook_path,
+        webhook_url: workflow
+            .webhook_path
+            .map(|path| format!("{}{path}", context.public_url)),
         definition: workflow.definition,
         catalogue: catalogue.clone(),
     })
@@ -81,6 +86,7 @@ fn EditorView(data: EditorData) -> impl IntoView {
         data.definition,
         data.version,
         data.status,
+        data.webhook_url,
         data.catalogue,
     );
     let svg = NodeRef::<leptos::svg::Svg>::new();
@@ -149,6 +155,18 @@ fn EditorView(data: EditorData) -> impl IntoView {
             (true, _, "c") => editor.copy_selection(),
             (true, _, "v") => editor.paste(),
             (true, _, "s") => save.run(()),
+            (false, shift, arrow @ ("arrowleft" | "arrowright" | "arrowup" | "arrowdown")) => {
+                if editor.selected.with_untracked(Vec::is_empty) {
+                    return;
+                }
+                let step = if shift { 50.0 } else { 10.0 };
+                match arrow {
+                    "arrowleft" => editor.nudge(-step, 0.0),
+                    "arrowright" => editor.nudge(step, 0.0),
+                    "arrowup" => editor.nudge(0.0, -step),
+                    _ => editor.nudge(0.0, step),
+                }
+            }
             (true, _, "a") => editor.selected.set(
                 editor
                     .doc
@@ -167,6 +185,12 @@ fn EditorView(data: EditorData) -> impl IntoView {
     on_cleanup(move || {
         keys.remove();
         leaving.remove();
+    });
+    // Links inside the app change the page without unloading it.
+    Effect::new(move |_| {
+        let stop =
+            send_wrapper::SendWrapper::new(crate::browser::guard_links(move || editor.is_dirty()));
+        on_cleanup(move || (stop.take())());
     });
 
     let error_count = move || {
@@ -219,7 +243,6 @@ fn EditorView(data: EditorData) -> impl IntoView {
             {move || notice.get().map(|(ok, text)| view! {
                 <p class=if ok { "alert alert-success editor-notice" } else { "alert alert-danger editor-notice" } role=if ok { "status" } else { "alert" }>{text}</p>
             })}
-            {data.webhook_path.map(|path| view! { <p class="muted small">"Webhook URL: " <code data-testid="webhook-path">{path}</code></p> })}
             <div class="editor-body">
                 <palette::Palette editor svg />
                 <div class="canvas-wrap">
@@ -233,7 +256,7 @@ fn EditorView(data: EditorData) -> impl IntoView {
                     <minimap::Minimap editor svg />
                 </div>
                 <aside class="side-panel" aria-label="Details">
-                    <panel::NodePanel editor />
+                    <panel::NodePanel editor notice />
                     <Problems editor />
                     <run::RunPanel editor notice />
                     <Show when=move || versions_open.get()>
@@ -261,6 +284,9 @@ pub(crate) async fn save_now(editor: Editor, notice: RwSignal<Option<(bool, Stri
             if let Some(status) = saved["status"].as_str() {
                 editor.status.set(status.to_owned());
             }
+            editor
+                .webhook_url
+                .set(saved["webhook_url"].as_str().map(str::to_owned));
             editor.saved.set(snapshot);
             notice.set(Some((
                 true,

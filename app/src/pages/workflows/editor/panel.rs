@@ -5,16 +5,16 @@ use leptos::prelude::*;
 use model::{FieldSpec, FieldType, OnError};
 use serde_json::Value;
 
-use super::state::Editor;
+use super::{state::Editor, triggers::TriggerDetails};
 
 #[component]
-pub fn NodePanel(editor: Editor) -> impl IntoView {
+pub fn NodePanel(editor: Editor, notice: RwSignal<Option<(bool, String)>>) -> impl IntoView {
     let single = Memo::new(move |_| {
         let selected = editor.selected.get();
         (selected.len() == 1).then(|| selected[0].clone())
     });
     move || match single.get() {
-        Some(id) => view! { <NodeForm editor id /> }.into_any(),
+        Some(id) => view! { <NodeForm editor id notice /> }.into_any(),
         None => {
             let count = editor.selected.with(Vec::len);
             view! {
@@ -32,7 +32,7 @@ pub fn NodePanel(editor: Editor) -> impl IntoView {
 }
 
 #[component]
-fn NodeForm(editor: Editor, id: String) -> impl IntoView {
+fn NodeForm(editor: Editor, id: String, notice: RwSignal<Option<(bool, String)>>) -> impl IntoView {
     let node = {
         let id = id.clone();
         Memo::new(move |_| {
@@ -122,6 +122,7 @@ fn NodeForm(editor: Editor, id: String) -> impl IntoView {
                 <input id="node-label" prop:value=move || node.get().map(|n| n.label).unwrap_or_default() on:input=set_label />
             </div>
             {fields}
+            <TriggerDetails editor id=id.clone() kind=first.kind.clone() notice />
             <div class="field">
                 <label for="node-on-error">"When this step fails"</label>
                 <select id="node-on-error" on:change=set_on_error prop:value=on_error_value>

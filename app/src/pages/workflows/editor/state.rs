@@ -45,6 +45,8 @@ pub struct Editor {
     pub saved: RwSignal<WorkflowDefinition>,
     pub version: RwSignal<i32>,
     pub status: RwSignal<String>,
+    /// Where requests start the workflow, once a webhook trigger is saved.
+    pub webhook_url: RwSignal<Option<String>>,
     pub selected: RwSignal<Vec<String>>,
     pub selected_edge: RwSignal<Option<usize>>,
     pub view: RwSignal<Viewport>,
@@ -66,6 +68,7 @@ impl Editor {
         definition: WorkflowDefinition,
         version: i32,
         status: String,
+        webhook_url: Option<String>,
         catalogue: Catalogue,
     ) -> Editor {
         let catalogue = Arc::new(catalogue);
@@ -80,6 +83,7 @@ impl Editor {
             saved: RwSignal::new(definition),
             version: RwSignal::new(version),
             status: RwSignal::new(status),
+            webhook_url: RwSignal::new(webhook_url),
             selected: RwSignal::new(Vec::new()),
             selected_edge: RwSignal::new(None),
             view: RwSignal::new(Viewport::default()),
@@ -233,6 +237,21 @@ impl Editor {
     }
 
     /// Deletes the selected nodes (with their edges) or the selected edge.
+    /// Moves the selected nodes by (dx, dy); a run of nudges is one undo
+    /// step, like typing in a field.
+    pub fn nudge(&self, dx: f64, dy: f64) {
+        let selected = self.selected.get_untracked();
+        if selected.is_empty() {
+            return;
+        }
+        self.edit(&format!("nudge:{}", selected.join(",")), |d| {
+            for node in d.nodes.iter_mut().filter(|n| selected.contains(&n.id)) {
+                node.position.x += dx;
+                node.position.y += dy;
+            }
+        });
+    }
+
     pub fn delete_selection(&self) {
         let nodes = self.selected.get_untracked();
         if !nodes.is_empty() {
