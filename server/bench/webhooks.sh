@@ -24,6 +24,30 @@ trap cleanup EXIT
 step "Building (release)"
 (cd "$REPO_ROOT" && cargo build --release -q -p server --bin server --example insert_floor)
 
+# CPU seconds used so far by the processes named by `pgrep -f "$1"`.
+cpu_seconds() {
+  local ticks=0 pid
+  for pid in $(pgrep -f "$1"); do
+    ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo $((ticks * 1000 / $(getconf CLK_TCK)))
+}
+# Runs wrk (arguments after the first) and prints how the CPU was shared
+# between the server (processes matching $1), Postgres and wrk.
+wrk_with_cpu() {
+  local name="$1"; shift
+  local before_server before_pg after_server after_pg started=$SECONDS
+  before_server=$(cpu_seconds "$name")
+  before_pg=$(cpu_seconds "postgres")
+  /usr/bin/time -f "%U %S" -o /tmp/wrk-cpu.txt wrk "$@"
+  after_server=$(cpu_seconds "$name")
+  after_pg=$(cpu_seconds "postgres")
+  local wall=$(( (SECONDS - started) * 1000 ))
+  read -r wrk_user wrk_sys < /tmp/wrk-cpu.txt
+  awk -v s=$((after_server - before_server)) -v p=$((after_pg - before_pg)) -v u="$wrk_user" -v y="$wrk_sys" -v w="$wall" \
+    'BEGIN { printf "CPU (cores busy): server %.2f, postgres %.2f, wrk %.2f\n", s / w, p / w, (u + y) * 1000 / w }' >&2
+}
+
 rate_of() { awk '/^Requests\/sec/ { print int($2) }' "$1"; }
 latency_of() { awk -v p="$2" '$1 == p { print $2 }' "$1"; }
 total_of() { awk '/requests in/ { print $1 }' "$1"; }
@@ -33,7 +57,7 @@ step "Floor: one INSERT per request"
 DATABASE_URL="$PG/$DB" "$CARGO_TARGET_DIR/release/examples/insert_floor" 127.0.0.1:3901 >/dev/null &
 pids+=($!)
 sleep 1
-wrk -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -s "$LUA" http://127.0.0.1:3901/ > /tmp/wrk-floor.txt
+wrk_with_cpu examples/insert_floor -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -s "$LUA" http://127.0.0.1:3901/ > /tmp/wrk-floor.txt
 FLOOR=$(rate_of /tmp/wrk-floor.txt)
 echo "floor: $FLOOR req/s (p50 $(latency_of /tmp/wrk-floor.txt 50%), p99 $(latency_of /tmp/wrk-floor.txt 99%))"
 kill "${pids[0]}"
@@ -61,16 +85,22 @@ ID=$(echo "$WORKFLOW" | python3 -c 'import json,sys; print(json.load(sys.stdin)[
 URL=$(echo "$WORKFLOW" | python3 -c 'import json,sys; print(json.load(sys.stdin)["webhook_url"])')
 curl -fs -b "$JAR" -X POST "http://127.0.0.1:3900/api/v1/workflows/$ID/activate" >/dev/null
 
-wrk -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -s "$LUA" "$URL" > /tmp/wrk-saturation.txt
+wrk_with_cpu release/server -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -s "$LUA" "$URL" > /tmp/wrk-saturation.txt
 SATURATION=$(rate_of /tmp/wrk-saturation.txt)
 echo "saturation: $SATURATION accepted/s (p50 $(latency_of /tmp/wrk-saturation.txt 50%), p99 $(latency_of /tmp/wrk-saturation.txt 99%)), non-2xx: $(errors_of /tmp/wrk-saturation.txt)"
 
 TARGET=$((SATURATION * 8 / 10))
-DELAY_MS=$((CONNECTIONS * 1000 / (TARGET > 0 ? TARGET : 1)))
+# Each connection waits DELAY_MS before each request, so it sends one per
+# DELAY_MS + latency: a 3-second trial measures the latency part.
+TRIAL_DELAY_MS=$((CONNECTIONS * 1000 / (TARGET > 0 ? TARGET : 1)))
+WRK_DELAY_MS=$TRIAL_DELAY_MS wrk -t1 -c$CONNECTIONS -d3s -s "$LUA" "$URL" > /tmp/wrk-trial.txt
+TRIAL_RATE=$(rate_of /tmp/wrk-trial.txt)
+LATENCY_MS=$(( CONNECTIONS * 1000 / (TRIAL_RATE > 0 ? TRIAL_RATE : 1) - TRIAL_DELAY_MS ))
+DELAY_MS=$(( TRIAL_DELAY_MS - (LATENCY_MS > 0 ? LATENCY_MS : 0) ))
 WRK_DELAY_MS=$DELAY_MS wrk -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -s "$LUA" "$URL" > /tmp/wrk-80.txt
 echo "at ~80 % (target $TARGET/s): $(rate_of /tmp/wrk-80.txt) accepted/s (p50 $(latency_of /tmp/wrk-80.txt 50%), p99 $(latency_of /tmp/wrk-80.txt 99%))"
 
-ACCEPTED=$(( $(total_of /tmp/wrk-saturation.txt) + $(total_of /tmp/wrk-80.txt) - ${NON2XX:-0} ))
+ACCEPTED=$(( $(total_of /tmp/wrk-saturation.txt) + $(total_of /tmp/wrk-trial.txt) + $(total_of /tmp/wrk-80.txt) ))
 step "Waiting for every accepted request's run to complete"
 started=$SECONDS
 while :; do
