@@ -4,13 +4,15 @@
 //! palette. Rendered on the server too, so the graph paints before the
 //! WASM arrives.
 
+use std::{collections::HashSet, sync::Arc};
+
 use leptos::{ev, prelude::*};
 use model::{
     OnError, Position,
     layout::{NODE_HEIGHT, NODE_WIDTH},
 };
 
-use super::state::{Editor, Viewport};
+use super::state::{Editor, Moving, Viewport};
 use crate::components::graph::{category_class, curve, port_y, status_caption, truncate};
 
 /// Data type of a node kind dragged from the palette.
@@ -27,8 +29,7 @@ enum Gesture {
     },
     Drag {
         from: (f64, f64),
-        origins: Vec<(String, Position)>,
-        moved: bool,
+        nodes: Arc<HashSet<String>>,
     },
     Connect {
         source: String,
@@ -93,34 +94,18 @@ pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
                 y: start.y + here.1 - from.1,
                 zoom: start.zoom,
             }),
-            Gesture::Drag {
-                from,
-                origins,
-                moved,
-            } => {
+            Gesture::Drag { from, nodes } => {
                 let zoom = editor.view.get_untracked().zoom;
                 let (dx, dy) = ((here.0 - from.0) / zoom, (here.1 - from.1) / zoom);
-                if !moved {
-                    if dx.abs() + dy.abs() < 2.0 {
-                        return;
-                    }
-                    editor.checkpoint();
-                    gesture.set_value(Gesture::Drag {
-                        from,
-                        origins: origins.clone(),
-                        moved: true,
-                    });
+                // A click that wobbles a pixel is not a move.
+                if editor.moving.with_untracked(Option::is_none) && dx.abs() + dy.abs() < 2.0 {
+                    return;
                 }
-                editor.doc.update(|d| {
-                    for node in &mut d.nodes {
-                        if let Some((_, origin)) = origins.iter().find(|(id, _)| *id == node.id) {
-                            node.position = Position {
-                                x: (origin.x + dx).round(),
-                                y: (origin.y + dy).round(),
-                            };
-                        }
-                    }
-                });
+                editor.moving.set(Some(Moving {
+                    nodes,
+                    dx: dx.round(),
+                    dy: dy.round(),
+                }));
             }
             Gesture::Connect { .. } => {
                 let point = to_graph(
@@ -136,6 +121,9 @@ pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
         }
     };
     let on_up = move |_: ev::PointerEvent| {
+        if matches!(gesture.get_value(), Gesture::Drag { .. }) {
+            editor.finish_move();
+        }
         gesture.set_value(Gesture::Idle);
         pending.set(None);
     };
@@ -173,18 +161,10 @@ pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
         } else if !editor.is_selected(&id) {
             editor.select_only(&id);
         }
-        let selected = editor.selected.get_untracked();
-        let origins = editor.doc.with_untracked(|d| {
-            d.nodes
-                .iter()
-                .filter(|n| selected.contains(&n.id))
-                .map(|n| (n.id.clone(), n.position.clone()))
-                .collect()
-        });
+        let nodes = editor.selected.get_untracked().into_iter().collect();
         gesture.set_value(Gesture::Drag {
             from: (f64::from(event.client_x()), f64::from(event.client_y())),
-            origins,
-            moved: false,
+            nodes: Arc::new(nodes),
         });
     };
     let start_connect = move |source: String, port: String, from: (f64, f64)| {
@@ -280,13 +260,21 @@ fn EdgeView(editor: Editor, index: usize) -> impl IntoView {
             ))
         })
     });
+    // Where the edge is drawn while its ends are being dragged.
+    let placed = Memo::new(move |_| {
+        geometry.get().map(|(from, to, port, source, target)| {
+            let (sx, sy) = editor.offset_of(&source);
+            let (tx, ty) = editor.offset_of(&target);
+            ((from.0 + sx, from.1 + sy), (to.0 + tx, to.1 + ty), port, source, target)
+        })
+    });
     let select = move |event: ev::PointerEvent| {
         event.stop_propagation();
         editor.selected.set(Vec::new());
         editor.selected_edge.set(Some(index));
     };
     move || {
-        geometry.get().map(|(from, to, port, source, target)| {
+        placed.get().map(|(from, to, port, source, target)| {
             let selected = move || editor.selected_edge.get() == Some(index);
             let d = curve(from, to);
             let label = (port != "out").then(|| {
@@ -413,12 +401,19 @@ fn NodeView(
                 }
             })
             .collect_view();
+        let place = {
+            let id = node.id.clone();
+            move || {
+                let (dx, dy) = editor.offset_of(&id);
+                format!("translate({:.1},{:.1})", x + dx, y + dy)
+            }
+        };
         view! {
             <g
                 class="node"
                 class:selected=move || selected.get()
                 class:invalid={errors > 0}
-                transform=format!("translate({x:.1},{y:.1})")
+                transform=place
                 data-testid="node"
                 data-node-id=node.id.clone()
                 data-kind=node.kind.clone()

@@ -2,7 +2,10 @@
 //! view of the canvas, undo and redo, and the live state of a run. Every
 //! change to the document goes through `change` so that it can be undone.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use leptos::prelude::*;
 use model::{Catalogue, Edge, KindSpec, Node, Position, Problem, WorkflowDefinition};
@@ -27,7 +30,8 @@ impl Default for Viewport {
     }
 }
 
-pub const MIN_ZOOM: f64 = 0.2;
+/// Low enough for "fit to view" to show a graph of several hundred nodes.
+pub const MIN_ZOOM: f64 = 0.05;
 pub const MAX_ZOOM: f64 = 2.5;
 
 /// A step's state during a run shown on the canvas.
@@ -35,6 +39,16 @@ pub const MAX_ZOOM: f64 = 2.5;
 pub struct LiveStep {
     pub status: String,
     pub attempt: u32,
+}
+
+/// Nodes being dragged and how far, in graph units. Kept beside the
+/// document until the drop: a drag then moves only what is drawn, instead
+/// of changing (and validating) the whole document on every pointer move.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Moving {
+    pub nodes: Arc<HashSet<String>>,
+    pub dx: f64,
+    pub dy: f64,
 }
 
 #[derive(Clone, Copy)]
@@ -50,6 +64,7 @@ pub struct Editor {
     pub selected: RwSignal<Vec<String>>,
     pub selected_edge: RwSignal<Option<usize>>,
     pub view: RwSignal<Viewport>,
+    pub moving: RwSignal<Option<Moving>>,
     pub catalogue: StoredValue<Arc<Catalogue>>,
     pub problems: Memo<Vec<Problem>>,
     pub live: RwSignal<HashMap<String, LiveStep>>,
@@ -87,6 +102,7 @@ impl Editor {
             selected: RwSignal::new(Vec::new()),
             selected_edge: RwSignal::new(None),
             view: RwSignal::new(Viewport::default()),
+            moving: RwSignal::new(None),
             catalogue: StoredValue::new(catalogue),
             problems,
             live: RwSignal::new(HashMap::new()),
@@ -105,6 +121,29 @@ impl Editor {
 
     pub fn is_dirty(&self) -> bool {
         self.doc.with(|doc| self.saved.with(|saved| doc != saved))
+    }
+
+    /// How far node `id` is drawn from its place in the document (a drag
+    /// in progress).
+    pub fn offset_of(&self, id: &str) -> (f64, f64) {
+        self.moving.with(|moving| match moving {
+            Some(m) if m.nodes.contains(id) => (m.dx, m.dy),
+            _ => (0.0, 0.0),
+        })
+    }
+
+    /// Ends a drag: the dragged nodes move in the document, as one undo step.
+    pub fn finish_move(&self) {
+        let Some(Moving { nodes, dx, dy }) = self.moving.get_untracked() else {
+            return;
+        };
+        self.change(|d| {
+            for node in d.nodes.iter_mut().filter(|n| nodes.contains(&n.id)) {
+                node.position.x += dx;
+                node.position.y += dy;
+            }
+        });
+        self.moving.set(None);
     }
 
     /// Remembers the document as it is, so the next changes can be undone.
