@@ -7,7 +7,8 @@ test("the server-rendered HTML has the content before any script runs", async ({
   const html = await response.text();
   expect(html).toContain("API workflows you can watch run");
   for (const section of ["Workflows", "Executions", "Events", "Connections", "Dashboard", "Settings"]) {
-    expect(html).toContain(`>${section}</a>`);
+    // (erased views mark the end of a text node with an empty comment)
+    expect(html).toMatch(new RegExp(`>${section}(<!>)?</a>`));
   }
 
   const context = await browser.newContext({ javaScriptEnabled: false });

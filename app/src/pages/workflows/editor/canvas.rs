@@ -260,29 +260,36 @@ fn EdgeView(editor: Editor, index: usize) -> impl IntoView {
             ))
         })
     });
-    // Where the edge is drawn while its ends are being dragged.
-    let placed = Memo::new(move |_| {
-        geometry.get().map(|(from, to, port, source, target)| {
+    // What the edge joins: its drawing is rebuilt only when that changes;
+    // a drag merely moves the ends of the curve.
+    let ends = Memo::new(move |_| {
+        geometry
+            .get()
+            .map(|(_, _, port, source, target)| (port, source, target))
+    });
+    let line = Memo::new(move |_| {
+        geometry.get().map(|(from, to, _, source, target)| {
             let (sx, sy) = editor.offset_of(&source);
             let (tx, ty) = editor.offset_of(&target);
-            ((from.0 + sx, from.1 + sy), (to.0 + tx, to.1 + ty), port, source, target)
+            ((from.0 + sx, from.1 + sy), (to.0 + tx, to.1 + ty))
         })
     });
+    let d = move || line.get().map(|(from, to)| curve(from, to)).unwrap_or_default();
+    let label_at = move || line.get().map_or((0.0, 0.0), |(from, _)| (from.0 + 10.0, from.1 - 6.0));
     let select = move |event: ev::PointerEvent| {
         event.stop_propagation();
         editor.selected.set(Vec::new());
         editor.selected_edge.set(Some(index));
     };
     move || {
-        placed.get().map(|(from, to, port, source, target)| {
+        ends.get().map(|(port, source, target)| {
             let selected = move || editor.selected_edge.get() == Some(index);
-            let d = curve(from, to);
             let label = (port != "out").then(|| {
-                view! { <text class="edge-label" x=from.0 + 10.0 y=from.1 - 6.0>{port.clone()}</text> }
+                view! { <text class="edge-label" x=move || label_at().0 y=move || label_at().1>{port.clone()}</text> }
             });
             view! {
                 <g class="edge-group" class:selected=selected data-testid="edge" data-source=source data-target=target data-port=port.clone()>
-                    <path class="edge-hit" d=d.clone() on:pointerdown=select />
+                    <path class="edge-hit" d=d on:pointerdown=select />
                     <path class="edge" d=d marker-end="url(#arrow)" />
                     {label}
                 </g>
