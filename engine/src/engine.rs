@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::{
     credentials::{CredentialStore, NoCredentials},
     events::EventBus,
+    intake::IntakeGauge,
     nodes::{Registry, Services},
     outbound::{OutboundClient, OutboundPolicy},
     run::{Plan, driver::Stop},
@@ -47,6 +48,9 @@ pub struct EngineConfig {
     pub poll_ms: i64,
     /// Step inputs and outputs larger than this are stored truncated.
     pub output_cap_bytes: usize,
+    /// While enqueueing takes longer than this, fewer runs are worked on
+    /// at once (see `intake`); `None` always uses every worker.
+    pub intake_target: Option<Duration>,
     pub outbound: OutboundPolicy,
 }
 
@@ -59,6 +63,7 @@ impl Default for EngineConfig {
             hold_ms: 1_000,
             poll_ms: 1_000,
             output_cap_bytes: 1024 * 1024,
+            intake_target: Some(Duration::from_millis(5)),
             outbound: OutboundPolicy::default(),
         }
     }
@@ -88,6 +93,9 @@ pub(crate) struct Inner {
     pub writer: Writer,
     pub bus: Arc<EventBus>,
     pub wake: Notify,
+    /// Signalled whenever a run's task ends (room for another).
+    pub run_finished: Notify,
+    pub intake: IntakeGauge,
     /// The earliest time a run this instance put aside falls due.
     pub next_local_wake: std::sync::atomic::AtomicI64,
     pub running: Mutex<HashMap<Uuid, watch::Sender<Option<Stop>>>>,
@@ -210,6 +218,8 @@ impl Engine {
             writer,
             bus,
             wake: Notify::new(),
+            run_finished: Notify::new(),
+            intake: IntakeGauge::default(),
             next_local_wake: std::sync::atomic::AtomicI64::new(i64::MAX),
             running: Mutex::new(HashMap::new()),
             shutdown,
@@ -250,12 +260,14 @@ impl Engine {
             Err(PlanError::UnknownVersion) => return Err(EngineError::UnknownVersion),
             Err(PlanError::Database(error)) => return Err(EngineError::Database(error)),
         }
+        let started = std::time::Instant::now();
         let enqueued = self
             .inner
             .writer
             .enqueue(new)
             .await
             .map_err(EngineError::Database)?;
+        self.inner.intake.record(started.elapsed());
         self.inner.wake.notify_one();
         Ok(enqueued)
     }

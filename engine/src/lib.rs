@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod engine;
 pub mod error;
 pub mod events;
+mod intake;
 pub mod nodes;
 pub mod outbound;
 pub mod run;

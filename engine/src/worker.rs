@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::{
     engine::Inner,
     error::StepError,
+    intake::{self, ExecutionLimit},
     run::{
         RunEnd, RunState, Step, StepKey,
         driver::{DriveEnd, Persistence, Stop, drive},
@@ -30,6 +31,8 @@ const CLAIM_BATCH: usize = 64;
 /// Claims runs while there is room, and waits for work otherwise.
 pub(crate) async fn dispatch(inner: Arc<Inner>) {
     let permits = Arc::new(Semaphore::new(inner.config.concurrency));
+    let mut limit = ExecutionLimit::new(inner.config.concurrency, inner.config.intake_target);
+    let mut window_ends = tokio::time::Instant::now() + intake::WINDOW;
     let mut shutdown = inner.shutdown.subscribe();
     let mut last_abandoned_check = 0;
     let mut last_due_check = 0;
@@ -38,10 +41,19 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
         if *shutdown.borrow() {
             return;
         }
-        let free = permits.available_permits().min(CLAIM_BATCH);
+        if tokio::time::Instant::now() >= window_ends {
+            let before = limit.current();
+            if limit.update(&inner.intake) != before {
+                tracing::debug!(limit = limit.current(), "runs worked on at once");
+            }
+            window_ends = tokio::time::Instant::now() + intake::WINDOW;
+        }
+        let in_flight = inner.config.concurrency - permits.available_permits();
+        let free = limit.room(in_flight).min(CLAIM_BATCH);
         if free == 0 {
             tokio::select! {
-                permit = permits.clone().acquire_owned() => drop(permit),
+                () = inner.run_finished.notified() => {}
+                () = tokio::time::sleep_until(window_ends) => {}
                 _ = shutdown.changed() => {}
             }
             continue;
@@ -90,6 +102,7 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
             }
         }
         let full = claimed.len() >= free;
+        limit.started(claimed.len());
         if !claimed.is_empty() {
             start_runs(&inner, claimed, token, &permits).await;
         }
@@ -163,7 +176,7 @@ async fn execute(
     token: String,
     saved: Vec<StepRow>,
     last_seq: i32,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
 ) {
     let (stop_sender, stop) = watch::channel(None);
     inner
@@ -179,6 +192,9 @@ async fn execute(
     )
     .await;
     inner.running.lock().expect("running map").remove(&id);
+    // The room is free before the dispatcher hears of it.
+    drop(permit);
+    inner.run_finished.notify_one();
 }
 
 async fn try_execute_task(

@@ -12,6 +12,7 @@ mod m20261122_000004_create_executions;
 mod m20261122_000005_create_sessions_tokens_audit;
 mod m20261122_000006_create_connections;
 mod m20261122_000007_create_triggers;
+mod m20261201_000008_create_queue_indexes;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_sessions_tokens_audit::Migration),
             Box::new(m20261122_000006_create_connections::Migration),
             Box::new(m20261122_000007_create_triggers::Migration),
+            Box::new(m20261201_000008_create_queue_indexes::Migration),
         ]
     }
 }

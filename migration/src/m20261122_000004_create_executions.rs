@@ -218,7 +218,7 @@ enum Workflows {
 }
 
 #[derive(DeriveIden)]
-enum Executions {
+pub(crate) enum Executions {
     Table,
     Id,
     WorkflowId,

@@ -84,6 +84,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub workers: u32,
 
+    /// While accepting runs (webhooks, events, manual starts) takes longer
+    /// than this many milliseconds, this instance works on fewer runs at
+    /// once, so that intake stays fast under a burst; 0 turns it off.
+    #[arg(long, env = "SWITCHYARD_INTAKE_TARGET_MS", default_value_t = 5, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub intake_target_ms: u64,
+
     /// Step inputs and outputs larger than this many bytes are stored truncated.
     #[arg(long, env = "SWITCHYARD_STEP_OUTPUT_CAP", default_value_t = 1024 * 1024, value_name = "BYTES",
           value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]

@@ -239,6 +239,8 @@ async fn delete_expired_sessions(sessions: DbSessionStore) {
 fn engine_config(config: &Config) -> EngineConfig {
     EngineConfig {
         concurrency: config.workers as usize,
+        intake_target: (config.intake_target_ms > 0)
+            .then(|| std::time::Duration::from_millis(config.intake_target_ms)),
         lease_ms: config.lease_ms as i64,
         output_cap_bytes: config.step_output_cap as usize,
         outbound: config.outbound_allow.clone(),

@@ -4,6 +4,7 @@
 //! SQLite and Postgres; everything a worker writes goes through one
 //! batching [`writer`].
 
+mod new_runs;
 pub mod queue;
 pub mod sql;
 pub mod writer;

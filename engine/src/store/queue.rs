@@ -356,7 +356,7 @@ pub async fn request_cancel(
                 .bind(id);
             txn.execute_raw(sql.build()).await?;
             insert_event(&txn, id, owner_id, "execution.cancelled", json!({})).await?;
-            notify(&txn, "switchyard_events", "").await?;
+            notify(&txn, &[("switchyard_events", "")]).await?;
             CancelOutcome::Cancelled
         }
         "running" => {
@@ -366,7 +366,7 @@ pub async fn request_cancel(
                 .push(" WHERE id = ")
                 .bind(id);
             txn.execute_raw(sql.build()).await?;
-            notify(&txn, "switchyard_cancel", &id.to_string()).await?;
+            notify(&txn, &[("switchyard_cancel", &id.to_string())]).await?;
             CancelOutcome::Requested { owner: lease_owner }
         }
         finished => CancelOutcome::AlreadyFinished(finished.to_owned()),
@@ -416,8 +416,7 @@ pub async fn requeue(
         .bind(id);
     txn.execute_raw(sql.build()).await?;
     insert_event(&txn, id, owner_id, "execution.requeued", json!({})).await?;
-    notify(&txn, "switchyard_events", "").await?;
-    notify(&txn, "switchyard_work", "").await?;
+    notify(&txn, &[("switchyard_events", ""), ("switchyard_work", "")]).await?;
     txn.commit().await?;
     Ok(RequeueOutcome::Requeued)
 }
@@ -439,7 +438,7 @@ pub async fn open_dead_letters(
 }
 
 /// Key of the Postgres advisory lock held while appending events.
-const EVENT_LOG_LOCK: i64 = 0x5357_4556_4e54; // "SWEVNT"
+pub(crate) const EVENT_LOG_LOCK: i64 = 0x5357_4556_4e54; // "SWEVNT"
 
 /// Serialises appends to the event log until the transaction ends, so that
 /// event ids become visible in order and readers can follow the log by id.
@@ -453,20 +452,26 @@ pub(crate) async fn lock_event_log(txn: &impl ConnectionTrait) -> Result<(), DbE
         .map(|_| ())
 }
 
-/// `NOTIFY channel, 'payload'` on Postgres, delivered on commit; nothing on SQLite.
+/// `NOTIFY channel, 'payload'` for each pair, in one statement, on
+/// Postgres (delivered on commit); nothing on SQLite.
 pub(crate) async fn notify(
     txn: &impl ConnectionTrait,
-    channel: &str,
-    payload: &str,
+    notices: &[(&str, &str)],
 ) -> Result<(), DbErr> {
-    if txn.get_database_backend() != DbBackend::Postgres {
+    if txn.get_database_backend() != DbBackend::Postgres || notices.is_empty() {
         return Ok(());
     }
     let mut sql = Sql::new(DbBackend::Postgres);
-    sql.push("SELECT pg_notify(")
-        .bind(channel)
-        .push(", ")
-        .bind(payload)
-        .push(")");
+    sql.push("SELECT ");
+    for (i, (channel, payload)) in notices.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("pg_notify(")
+            .bind(*channel)
+            .push(", ")
+            .bind(*payload)
+            .push(")");
+    }
     txn.execute_raw(sql.build()).await.map(|_| ())
 }

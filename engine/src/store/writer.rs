@@ -1,7 +1,15 @@
-//! One task per instance writes everything workers save, many runs per
-//! transaction (group commit): concurrent saves share one round of fsync
-//! instead of paying one each. Each save is fenced by the run's lease, so a
-//! worker that lost its run cannot overwrite the new owner's progress.
+//! A few writer tasks commit the runs this instance queues and the
+//! progress its workers save, many operations per transaction (group
+//! commit): concurrent saves share one round of fsync instead of paying one
+//! each. Each save is fenced by the run's lease, so a worker that lost its
+//! run cannot overwrite the new owner's progress.
+//!
+//! Transactions that append to the event log take turns (see
+//! `lock_event_log`); a writer keeps collecting until it has its turn, so
+//! the next writer's batch holds everything that arrived meanwhile instead
+//! of splitting the load into many small transactions that queue for the
+//! same lock. On Postgres, new runs have a lane of their own
+//! ([`new_runs`]): a webhook never waits behind a batch of step results.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -15,6 +23,7 @@ use uuid::Uuid;
 
 use super::{
     Enqueued, EventRow, NewExecution, StepRow, StoredEvent, get,
+    new_runs::{self, NewRun},
     queue::{lock_event_log, notify},
     sql::Sql,
 };
@@ -23,11 +32,11 @@ use crate::{events::EventBus, time::now_ms};
 /// Operations committed together at most.
 const MAX_BATCH: usize = 512;
 /// Rows per INSERT statement (keeps bind parameters under every limit).
-const ROWS_PER_STATEMENT: usize = 500;
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 /// Statements are kept under the database driver's 8 KiB write buffer: the
 /// driver does not disable Nagle's algorithm, and a statement written in
 /// several pieces can stall for a delayed ACK (40 ms).
-const MAX_STATEMENT_BYTES: usize = 6 * 1024;
+pub(crate) const MAX_STATEMENT_BYTES: usize = 6 * 1024;
 
 /// The end of a drive, written with its last save.
 #[derive(Clone, Debug)]
@@ -88,35 +97,52 @@ pub struct WriterConfig {
 
 #[derive(Clone)]
 pub struct Writer {
-    sender: mpsc::Sender<Op>,
+    intake: mpsc::Sender<Op>,
+    saves: mpsc::Sender<Op>,
+}
+
+/// How a writer task commits its batches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// New runs only, each statement its own transaction (Postgres).
+    NewRuns,
+    /// Anything, in one transaction per batch.
+    Transactions,
 }
 
 impl Writer {
     pub fn start(db: DatabaseConnection, bus: Arc<EventBus>, config: WriterConfig) -> Writer {
-        let (sender, receiver) = mpsc::channel(8 * MAX_BATCH);
-        // Postgres overlaps transactions of several writers (and groups
-        // their commits); SQLite has one writer anyway.
-        let writers = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-            config.writers.max(1)
-        } else {
-            1
-        };
-        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
-        for _ in 0..writers {
+        let lane = |receiver| Arc::new(tokio::sync::Mutex::new(receiver));
+        let (saves, saves_receiver) = mpsc::channel(8 * MAX_BATCH);
+        let saves_receiver = lane(saves_receiver);
+        if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+            // SQLite has one writer anyway: one task commits everything.
+            tokio::spawn(run(db, bus, config, saves_receiver, Lane::Transactions));
+            return Writer {
+                intake: saves.clone(),
+                saves,
+            };
+        }
+        // Postgres overlaps the transactions of several writers (and
+        // groups their commits).
+        for _ in 0..config.writers.max(1) {
             tokio::spawn(run(
                 db.clone(),
                 bus.clone(),
                 config.clone(),
-                receiver.clone(),
+                saves_receiver.clone(),
+                Lane::Transactions,
             ));
         }
-        Writer { sender }
+        let (intake, intake_receiver) = mpsc::channel(8 * MAX_BATCH);
+        tokio::spawn(run(db, bus, config, lane(intake_receiver), Lane::NewRuns));
+        Writer { intake, saves }
     }
 
     /// Queues a run; returns once it is committed.
     pub async fn enqueue(&self, new: NewExecution) -> Result<Enqueued, String> {
         let (reply, answer) = oneshot::channel();
-        self.sender
+        self.intake
             .send(Op::Enqueue(new, reply))
             .await
             .map_err(|_| "the writer stopped".to_owned())?;
@@ -127,7 +153,7 @@ impl Writer {
     pub async fn save(&self, op: SaveOp) -> Result<SaveAck, SaveError> {
         let (reply, answer) = oneshot::channel();
         let stopped = || SaveError::Database("the writer stopped".into());
-        self.sender
+        self.saves
             .send(Op::Save(Box::new(op), reply))
             .await
             .map_err(|_| stopped())?;
@@ -140,10 +166,14 @@ async fn run(
     bus: Arc<EventBus>,
     config: WriterConfig,
     receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Op>>>,
+    lane: Lane,
 ) {
     loop {
+        let mut queue = Some(receiver.lock().await);
         let batch = {
-            let mut receiver = receiver.lock().await;
+            let Some(receiver) = queue.as_mut() else {
+                return;
+            };
             let Some(first) = receiver.recv().await else {
                 return;
             };
@@ -156,8 +186,16 @@ async fn run(
             }
             batch
         };
-        match commit(&db, &config, &batch).await {
+        let started = std::time::Instant::now();
+        let committed = commit_in(lane, &db, &config, &batch, &mut queue).await;
+        drop(queue);
+        match committed {
             Ok((results, events)) => {
+                tracing::debug!(
+                    ops = batch.len(),
+                    micros = started.elapsed().as_micros() as u64,
+                    "batch committed"
+                );
                 answer(batch, results);
                 bus.publish_committed(events).await;
             }
@@ -165,7 +203,8 @@ async fn run(
                 // One bad operation must not sink the others: retry alone.
                 tracing::warn!(%error, size = batch.len(), "batch commit failed; committing one by one");
                 for op in batch {
-                    match commit(&db, &config, std::slice::from_ref(&op)).await {
+                    match commit_in(lane, &db, &config, std::slice::from_ref(&op), &mut None).await
+                    {
                         Ok((results, events)) => {
                             answer(vec![op], results);
                             bus.publish_committed(events).await;
@@ -214,30 +253,70 @@ fn fail(op: Op, error: &DbErr) {
     }
 }
 
+async fn commit_in(
+    lane: Lane,
+    db: &DatabaseConnection,
+    config: &WriterConfig,
+    batch: &[Op],
+    queue: &mut Queue<'_>,
+) -> Result<(Vec<OpResult>, Vec<StoredEvent>), DbErr> {
+    if lane == Lane::Transactions {
+        return commit(db, config, batch, queue).await;
+    }
+    let runs: Vec<NewRun<'_>> = batch
+        .iter()
+        .filter_map(|op| match op {
+            Op::Enqueue(new, _) => Some(new_run(new)),
+            Op::Save(..) => None,
+        })
+        .collect();
+    let (enqueued, events) =
+        new_runs::commit(db, &runs, now_ms(), MAX_STATEMENT_BYTES, ROWS_PER_STATEMENT).await?;
+    let mut enqueued = enqueued.into_iter();
+    let results = batch
+        .iter()
+        .map(|op| match op {
+            Op::Enqueue(..) => OpResult::Enqueued(enqueued.next().expect("one result per run")),
+            // Saves are never sent to this lane.
+            Op::Save(..) => OpResult::Saved(Err(SaveError::Database("not a new run".into()))),
+        })
+        .collect();
+    Ok((results, events))
+}
+
+/// A new run's id and idempotency key (its id when it has none).
+fn new_run(new: &NewExecution) -> NewRun<'_> {
+    let id = Uuid::now_v7();
+    let key = new
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| id.to_string());
+    (id, new, key)
+}
+
+/// The queue of operations, held by the writer collecting the next batch.
+type Queue<'a> = Option<tokio::sync::MutexGuard<'a, mpsc::Receiver<Op>>>;
+
+/// Commits `batch`, letting go of `queue` once it is this transaction's
+/// turn to append to the event log.
 async fn commit(
     db: &DatabaseConnection,
     config: &WriterConfig,
     batch: &[Op],
+    queue: &mut Queue<'_>,
 ) -> Result<(Vec<OpResult>, Vec<StoredEvent>), DbErr> {
     let txn = db.begin().await?;
     let now = now_ms();
     let mut events: Vec<EventRow> = Vec::new();
 
-    let new_runs: Vec<(Uuid, &NewExecution, String)> = batch
+    let runs: Vec<NewRun<'_>> = batch
         .iter()
         .filter_map(|op| match op {
-            Op::Enqueue(new, _) => {
-                let id = Uuid::now_v7();
-                let key = new
-                    .idempotency_key
-                    .clone()
-                    .unwrap_or_else(|| id.to_string());
-                Some((id, new, key))
-            }
+            Op::Enqueue(new, _) => Some(new_run(new)),
             Op::Save(..) => None,
         })
         .collect();
-    let enqueued = insert_runs(&txn, &new_runs, now, &mut events).await?;
+    let enqueued = insert_runs(&txn, &runs, now, &mut events).await?;
 
     let saves: Vec<&SaveOp> = batch
         .iter()
@@ -263,13 +342,21 @@ async fn commit(
             finish_run(&txn, save.execution_id, finish, now).await?;
         }
     }
-    let stored = insert_events(&txn, &events).await?;
-    if !stored.is_empty() {
-        notify(&txn, "switchyard_events", "").await?;
+    // Notices go out at commit, wherever they are sent from: before the
+    // turn on the event log, so that the turn is short.
+    let mut notices = Vec::new();
+    if !events.is_empty() {
+        notices.push(("switchyard_events", ""));
     }
     if enqueued.iter().any(|e| e.created) {
-        notify(&txn, "switchyard_work", "").await?;
+        notices.push(("switchyard_work", ""));
     }
+    notify(&txn, &notices).await?;
+    if !events.is_empty() {
+        lock_event_log(&txn).await?;
+    }
+    queue.take();
+    let stored = insert_events(&txn, &events).await?;
     txn.commit().await?;
 
     let mut enqueued = enqueued.into_iter();
@@ -290,14 +377,13 @@ async fn commit(
 
 async fn insert_runs(
     txn: &DatabaseTransaction,
-    runs: &[(Uuid, &NewExecution, String)],
+    runs: &[NewRun<'_>],
     now: i64,
     events: &mut Vec<EventRow>,
 ) -> Result<Vec<Enqueued>, DbErr> {
     if runs.is_empty() {
         return Ok(Vec::new());
     }
-    let backend = txn.get_database_backend();
     let mut inserted = HashSet::new();
     let rows = insert_rows(
         txn,
@@ -330,58 +416,23 @@ async fn insert_runs(
     for row in rows {
         inserted.insert(get::<Uuid>(&row, "id")?);
     }
-    // Repeated keys: find the run each one already has.
-    let repeats: Vec<&(Uuid, &NewExecution, String)> = runs
-        .iter()
-        .filter(|(id, ..)| !inserted.contains(id))
-        .collect();
-    let mut existing: HashMap<(Uuid, String), Uuid> = HashMap::new();
-    for chunk in repeats.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = Sql::new(backend);
-        sql.push("SELECT id, workflow_id, idempotency_key FROM executions WHERE ");
-        for (i, (_, new, key)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            sql.push("(workflow_id = ")
-                .bind(new.workflow_id)
-                .push(" AND idempotency_key = ")
-                .bind(key.clone())
-                .push(")");
-        }
-        for row in txn.query_all_raw(sql.build()).await? {
-            existing.insert(
-                (get(&row, "workflow_id")?, get(&row, "idempotency_key")?),
-                get(&row, "id")?,
-            );
-        }
-    }
+    let existing = new_runs::existing_runs(txn, runs, |id| inserted.contains(id)).await?;
     runs.iter()
         .map(|(id, new, key)| {
             if inserted.contains(id) {
-                events.push(EventRow {
-                    execution_id: *id,
-                    owner_id: new.owner_id,
-                    seq: 1,
-                    kind: "execution.queued".into(),
-                    data: json!({ "workflow_id": new.workflow_id, "trigger": new.trigger_kind }),
-                    created_at: now,
-                });
-                Ok(Enqueued {
+                events.push(new_runs::queued_event(*id, new, now));
+                return Ok(Enqueued {
                     id: *id,
                     created: true,
-                })
-            } else {
-                let id = existing
-                    .get(&(new.workflow_id, key.clone()))
-                    .copied()
-                    .ok_or_else(|| {
-                        DbErr::Custom(format!(
-                            "idempotency key {key} conflicted but no run has it"
-                        ))
-                    })?;
-                Ok(Enqueued { id, created: false })
+                });
             }
+            existing
+                .get(&(new.workflow_id, key.clone()))
+                .map(|id| Enqueued {
+                    id: *id,
+                    created: false,
+                })
+                .ok_or_else(|| new_runs::conflicted(key))
         })
         .collect()
 }
@@ -519,6 +570,7 @@ async fn finish_run(
     Ok(())
 }
 
+/// Appends events to the log; the transaction holds its turn (`lock_event_log`).
 async fn insert_events(
     txn: &DatabaseTransaction,
     events: &[EventRow],
@@ -526,7 +578,6 @@ async fn insert_events(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    lock_event_log(txn).await?;
     let rows = insert_rows(
         txn,
         "INSERT INTO execution_events (execution_id, owner_id, seq, kind, data, created_at) VALUES ",

@@ -274,8 +274,15 @@ fn EdgeView(editor: Editor, index: usize) -> impl IntoView {
             ((from.0 + sx, from.1 + sy), (to.0 + tx, to.1 + ty))
         })
     });
-    let d = move || line.get().map(|(from, to)| curve(from, to)).unwrap_or_default();
-    let label_at = move || line.get().map_or((0.0, 0.0), |(from, _)| (from.0 + 10.0, from.1 - 6.0));
+    let d = move || {
+        line.get()
+            .map(|(from, to)| curve(from, to))
+            .unwrap_or_default()
+    };
+    let label_at = move || {
+        line.get()
+            .map_or((0.0, 0.0), |(from, _)| (from.0 + 10.0, from.1 - 6.0))
+    };
     let select = move |event: ev::PointerEvent| {
         event.stop_propagation();
         editor.selected.set(Vec::new());

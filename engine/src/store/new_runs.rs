@@ -1,0 +1,189 @@
+//! New runs on Postgres, committed one statement at a time: a statement
+//! inserts a slice of the batch's runs with their `execution.queued`
+//! events, takes its turn on the event log and notifies listeners, and
+//! commits on its own, in one round trip. The turn on the event log is then
+//! held only while Postgres itself works, never across round trips to this
+//! process, so a burst of webhooks does not queue behind its own
+//! transactions. Each run is committed whole (run and event together);
+//! runs of one batch need nothing from each other, so they need not share a
+//! transaction. SQLite, which has no writing common table expressions,
+//! queues runs in the writer's transaction instead.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Enqueued, EventRow, NewExecution, StoredEvent, get, queue::EVENT_LOG_LOCK, sql::Sql};
+
+/// A run to insert: its new id, what to queue, its idempotency key.
+pub(crate) type NewRun<'a> = (Uuid, &'a NewExecution, String);
+
+/// Inserts `runs` (in statements of at most `max_bytes` and `max_rows`),
+/// returning for each its run (a new one, or the one its key already has)
+/// and the events committed, in id order.
+pub(crate) async fn commit(
+    db: &DatabaseConnection,
+    runs: &[NewRun<'_>],
+    now: i64,
+    max_bytes: usize,
+    max_rows: usize,
+) -> Result<(Vec<Enqueued>, Vec<StoredEvent>), DbErr> {
+    let mut statements = Vec::new();
+    let mut start = 0;
+    while start < runs.len() {
+        let (sql, taken) = statement(&runs[start..], now, max_bytes, max_rows);
+        statements.push(sql);
+        start += taken;
+    }
+    // The statements are independent transactions: they insert side by
+    // side and take their turns on the event log one after the other.
+    let answers = futures_util::future::try_join_all(
+        statements
+            .into_iter()
+            .map(|sql| db.query_all_raw(sql.build())),
+    )
+    .await?;
+    let mut event_ids: HashMap<Uuid, i64> = HashMap::new();
+    for row in answers.iter().flatten() {
+        event_ids.insert(get(row, "execution_id")?, get(row, "event_id")?);
+    }
+    let existing = existing_runs(db, runs, |id| event_ids.contains_key(id)).await?;
+
+    let mut events = Vec::with_capacity(event_ids.len());
+    let enqueued = runs
+        .iter()
+        .map(|(id, new, key)| match event_ids.get(id) {
+            Some(event_id) => {
+                events.push(StoredEvent {
+                    id: *event_id,
+                    row: queued_event(*id, new, now),
+                });
+                Ok(Enqueued {
+                    id: *id,
+                    created: true,
+                })
+            }
+            None => existing
+                .get(&(new.workflow_id, key.clone()))
+                .map(|id| Enqueued {
+                    id: *id,
+                    created: false,
+                })
+                .ok_or_else(|| conflicted(key)),
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    events.sort_by_key(|e| e.id);
+    Ok((enqueued, events))
+}
+
+/// The `execution.queued` event of a new run (as the statement stores it).
+pub(crate) fn queued_event(id: Uuid, new: &NewExecution, now: i64) -> EventRow {
+    EventRow {
+        execution_id: id,
+        owner_id: new.owner_id,
+        seq: 1,
+        kind: "execution.queued".into(),
+        data: json!({ "workflow_id": new.workflow_id, "trigger": new.trigger_kind }),
+        created_at: now,
+    }
+}
+
+/// One statement for the first runs of `runs`; returns it and how many it
+/// holds (at least one).
+fn statement(runs: &[NewRun<'_>], now: i64, max_bytes: usize, max_rows: usize) -> (Sql, usize) {
+    let mut sql = Sql::new(DbBackend::Postgres);
+    sql.push(
+        "WITH given (id, workflow_id, owner_id, workflow_version, trigger, idempotency_key) AS (VALUES ",
+    );
+    let mut taken = 0;
+    for (id, new, key) in runs {
+        if taken > 0 {
+            if taken >= max_rows || sql.size() >= max_bytes {
+                break;
+            }
+            sql.push(", ");
+        }
+        sql.push("(")
+            .bind(*id)
+            .push(", ")
+            .bind(new.workflow_id)
+            .push(", ");
+        sql.bind(new.owner_id)
+            .push(", ")
+            .bind(new.workflow_version)
+            .push(", ");
+        sql.bind_json(Some(
+            &json!({ "kind": new.trigger_kind, "payload": new.payload }),
+        ));
+        sql.push(", ").bind(key.clone()).push(")");
+        taken += 1;
+    }
+    sql.push(
+        "), runs AS (INSERT INTO executions (id, workflow_id, owner_id, workflow_version, status, trigger, \
+         idempotency_key, run_after, cancel_requested, run_count, created_at) \
+         SELECT id, workflow_id, owner_id, workflow_version, 'queued', trigger, idempotency_key, ",
+    );
+    sql.bind(now).push(", false, 0, ").bind(now);
+    sql.push(
+        " FROM given ON CONFLICT (workflow_id, idempotency_key) DO NOTHING \
+         RETURNING id, owner_id, workflow_id, trigger ->> 'kind' AS kind), ",
+    );
+    // The turn is taken only when a run was inserted, and before any event
+    // id is drawn: the events' rows come out of the join with it.
+    sql.push(&format!(
+        "turn AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK}) FROM (SELECT 1 FROM runs LIMIT 1) AS one), "
+    ));
+    sql.push(
+        "queued AS (INSERT INTO execution_events (execution_id, owner_id, seq, kind, data, created_at) \
+         SELECT runs.id, runs.owner_id, 1, 'execution.queued', \
+         jsonb_build_object('workflow_id', runs.workflow_id, 'trigger', runs.kind), ",
+    );
+    sql.bind(now).push(
+        " FROM runs CROSS JOIN turn RETURNING id, execution_id), \
+         notices AS MATERIALIZED (SELECT pg_notify('switchyard_events', ''), pg_notify('switchyard_work', '') \
+         FROM (SELECT 1 FROM queued LIMIT 1) AS one) \
+         SELECT queued.execution_id, queued.id AS event_id, (SELECT count(*) FROM notices) AS notices FROM queued",
+    );
+    (sql, taken)
+}
+
+/// A key that conflicted although no run has it (cannot happen unless the
+/// run was deleted in between).
+pub(crate) fn conflicted(key: &str) -> DbErr {
+    DbErr::Custom(format!(
+        "idempotency key {key} conflicted but no run has it"
+    ))
+}
+
+/// The runs that already had the keys of the `runs` that are not new.
+pub(crate) async fn existing_runs(
+    db: &impl ConnectionTrait,
+    runs: &[NewRun<'_>],
+    is_new: impl Fn(&Uuid) -> bool,
+) -> Result<HashMap<(Uuid, String), Uuid>, DbErr> {
+    let repeats: Vec<&NewRun<'_>> = runs.iter().filter(|(id, ..)| !is_new(id)).collect();
+    let mut existing = HashMap::new();
+    for chunk in repeats.chunks(super::writer::ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(db.get_database_backend());
+        sql.push("SELECT id, workflow_id, idempotency_key FROM executions WHERE ");
+        for (i, (_, new, key)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(workflow_id = ")
+                .bind(new.workflow_id)
+                .push(" AND idempotency_key = ")
+                .bind(key.clone())
+                .push(")");
+        }
+        for row in db.query_all_raw(sql.build()).await? {
+            existing.insert(
+                (get(&row, "workflow_id")?, get(&row, "idempotency_key")?),
+                get(&row, "id")?,
+            );
+        }
+    }
+    Ok(existing)
+}
