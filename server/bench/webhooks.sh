@@ -92,13 +92,14 @@ SATURATION=$(rate_of /tmp/wrk-saturation.txt)
 echo "saturation: $SATURATION accepted/s (p50 $(latency_of /tmp/wrk-saturation.txt 50%), p99 $(latency_of /tmp/wrk-saturation.txt 99%)), non-2xx: $(errors_of /tmp/wrk-saturation.txt)"
 
 TARGET=$((SATURATION * 8 / 10))
-# Each connection waits DELAY_MS before each request, so it sends one per
-# DELAY_MS + latency: a 3-second trial measures the latency part.
-TRIAL_DELAY_MS=$((CONNECTIONS * 1000 / (TARGET > 0 ? TARGET : 1)))
+# Each connection waits a delay before each request, so it sends one per
+# delay + latency: a 3-second trial at delay = connections / target
+# measures the latency part, and the real run waits that much less.
+TRIAL_DELAY_MS=$(awk -v c=$CONNECTIONS -v t=$TARGET 'BEGIN { printf "%.3f", c * 1000 / (t > 0 ? t : 1) }')
 WRK_DELAY_MS=$TRIAL_DELAY_MS wrk -t1 -c$CONNECTIONS -d3s -s "$LUA" "$URL" > /tmp/wrk-trial.txt
 TRIAL_RATE=$(rate_of /tmp/wrk-trial.txt)
-LATENCY_MS=$(( CONNECTIONS * 1000 / (TRIAL_RATE > 0 ? TRIAL_RATE : 1) - TRIAL_DELAY_MS ))
-DELAY_MS=$(( TRIAL_DELAY_MS - (LATENCY_MS > 0 ? LATENCY_MS : 0) ))
+DELAY_MS=$(awk -v c=$CONNECTIONS -v r="$TRIAL_RATE" -v d="$TRIAL_DELAY_MS" \
+  'BEGIN { l = c * 1000 / (r > 0 ? r : 1) - d; if (l < 0) l = 0; x = d - l; if (x < 0) x = 0; printf "%.3f", x }')
 WRK_DELAY_MS=$DELAY_MS wrk -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -s "$LUA" "$URL" > /tmp/wrk-80.txt
 echo "at ~80 % (target $TARGET/s): $(rate_of /tmp/wrk-80.txt) accepted/s (p50 $(latency_of /tmp/wrk-80.txt 50%), p99 $(latency_of /tmp/wrk-80.txt 99%))"
 
