@@ -3,7 +3,7 @@
 //! merge), every step persisted. Prints executions per second and the
 //! end-to-end latency (queued → finished) percentiles.
 //!
-//! cargo bench -p engine --bench durable_throughput -- [runs] [sqlite] [rate=N]
+//! cargo bench -p engine --bench durable_throughput -- [runs] [sqlite] [rate=N] [intake=off]
 //!
 //! With `rate=N` the runs are queued at N per second instead of all at once,
 //! to measure latency below saturation.
@@ -72,6 +72,12 @@ async fn main() {
     let (owner, workflow) = seed_workflow(&db, &definition).await;
     let config = EngineConfig {
         concurrency: 512,
+        // `intake=off`: always every worker, however slow enqueueing gets.
+        intake_target: if args.iter().any(|a| a == "intake=off") {
+            None
+        } else {
+            EngineConfig::default().intake_target
+        },
         outbound: OutboundPolicy::parse("127.0.0.1/32").unwrap(),
         ..EngineConfig::default()
     };

@@ -63,7 +63,7 @@ impl Default for EngineConfig {
             hold_ms: 1_000,
             poll_ms: 1_000,
             output_cap_bytes: 1024 * 1024,
-            intake_target: Some(Duration::from_millis(5)),
+            intake_target: Some(Duration::from_millis(2)),
             outbound: OutboundPolicy::default(),
         }
     }

@@ -87,7 +87,7 @@ pub struct Config {
     /// While accepting runs (webhooks, events, manual starts) takes longer
     /// than this many milliseconds, this instance works on fewer runs at
     /// once, so that intake stays fast under a burst; 0 turns it off.
-    #[arg(long, env = "SWITCHYARD_INTAKE_TARGET_MS", default_value_t = 5, value_name = "MS",
+    #[arg(long, env = "SWITCHYARD_INTAKE_TARGET_MS", default_value_t = 2, value_name = "MS",
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub intake_target_ms: u64,
 

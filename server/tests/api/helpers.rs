@@ -201,7 +201,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         site_root: site_root(),
         outbound_allow: engine::outbound::OutboundPolicy::parse("127.0.0.1/32").unwrap(),
         workers: 32,
-        intake_target_ms: 5,
+        intake_target_ms: 2,
         step_output_cap: 1024 * 1024,
         lease_ms: 2_000,
         webhook_body_limit: 1024 * 1024,
