@@ -36,11 +36,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let shutdown = shutdown_signal();
     let url = format!("http://{}", application.local_addr());
     tracing::info!(%url, public_url = %public_url, "Switchyard is listening");
     println!("Switchyard is running at {url}");
 
-    match application.run_until(shutdown_signal()).await {
+    match application.run_until(shutdown).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -52,12 +53,18 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed
+/// when this is called, not when it is first awaited: a signal sent right
+/// after the server announces itself must not be missed (or ignored, when
+/// the parent started it with SIGINT ignored, as shells do for `&`).
+fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
     let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = terminate.recv() => {},
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
     }
 }
