@@ -38,14 +38,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(CLAIM)
-                    .table(Executions::Table)
-                    .to_owned(),
-            )
-            .await
+        drop_index(manager, CLAIM).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -59,11 +52,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for name in [LEASED, DUE] {
-            manager
-                .drop_index(Index::drop().name(name).table(Executions::Table).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_index(manager, LEASED).await?;
+        drop_index(manager, DUE).await
     }
+}
+
+async fn drop_index(manager: &SchemaManager<'_>, name: &str) -> Result<(), DbErr> {
+    manager
+        .drop_index(Index::drop().name(name).table(Executions::Table).to_owned())
+        .await
 }

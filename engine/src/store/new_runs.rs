@@ -7,11 +7,12 @@
 //! transactions. Each run is committed whole (run and event together);
 //! runs of one batch need nothing from each other, so they need not share a
 //! transaction. SQLite, which has no writing common table expressions,
-//! queues runs in the writer's transaction instead.
+//! queues runs in the writer's one transaction, beside the saves, instead
+//! (`insert_in`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -49,37 +50,22 @@ pub(crate) async fn commit(
     for row in answers.iter().flatten() {
         event_ids.insert(get(row, "execution_id")?, get(row, "event_id")?);
     }
-    let existing = existing_runs(db, runs, |id| event_ids.contains_key(id)).await?;
-
-    let mut events = Vec::with_capacity(event_ids.len());
-    let enqueued = runs
+    let enqueued = outcomes(db, runs, |id| event_ids.contains_key(id)).await?;
+    let mut events: Vec<StoredEvent> = runs
         .iter()
-        .map(|(id, new, key)| match event_ids.get(id) {
-            Some(event_id) => {
-                events.push(StoredEvent {
-                    id: *event_id,
-                    row: queued_event(*id, new, now),
-                });
-                Ok(Enqueued {
-                    id: *id,
-                    created: true,
-                })
-            }
-            None => existing
-                .get(&(new.workflow_id, key.clone()))
-                .map(|id| Enqueued {
-                    id: *id,
-                    created: false,
-                })
-                .ok_or_else(|| conflicted(key)),
+        .filter_map(|(id, new, _)| {
+            event_ids.get(id).map(|event_id| StoredEvent {
+                id: *event_id,
+                row: queued_event(*id, new, now),
+            })
         })
-        .collect::<Result<Vec<_>, DbErr>>()?;
+        .collect();
     events.sort_by_key(|e| e.id);
     Ok((enqueued, events))
 }
 
 /// The `execution.queued` event of a new run (as the statement stores it).
-pub(crate) fn queued_event(id: Uuid, new: &NewExecution, now: i64) -> EventRow {
+fn queued_event(id: Uuid, new: &NewExecution, now: i64) -> EventRow {
     EventRow {
         execution_id: id,
         owner_id: new.owner_id,
@@ -149,16 +135,40 @@ fn statement(runs: &[NewRun<'_>], now: i64, max_bytes: usize, max_rows: usize) -
     (sql, taken)
 }
 
-/// A key that conflicted although no run has it (cannot happen unless the
-/// run was deleted in between).
-pub(crate) fn conflicted(key: &str) -> DbErr {
-    DbErr::Custom(format!(
-        "idempotency key {key} conflicted but no run has it"
-    ))
+/// For each of `runs`: created when `is_new` says it was inserted,
+/// otherwise the run its idempotency key already had.
+async fn outcomes(
+    db: &impl ConnectionTrait,
+    runs: &[NewRun<'_>],
+    is_new: impl Fn(&Uuid) -> bool,
+) -> Result<Vec<Enqueued>, DbErr> {
+    let existing = existing_runs(db, runs, &is_new).await?;
+    runs.iter()
+        .map(|(id, new, key)| {
+            if is_new(id) {
+                return Ok(Enqueued {
+                    id: *id,
+                    created: true,
+                });
+            }
+            existing
+                .get(&(new.workflow_id, key.clone()))
+                .map(|id| Enqueued {
+                    id: *id,
+                    created: false,
+                })
+                // Cannot happen unless the run was deleted in between.
+                .ok_or_else(|| {
+                    DbErr::Custom(format!(
+                        "idempotency key {key} conflicted but no run has it"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// The runs that already had the keys of the `runs` that are not new.
-pub(crate) async fn existing_runs(
+async fn existing_runs(
     db: &impl ConnectionTrait,
     runs: &[NewRun<'_>],
     is_new: impl Fn(&Uuid) -> bool,
@@ -186,4 +196,56 @@ pub(crate) async fn existing_runs(
         }
     }
     Ok(existing)
+}
+
+/// Inserts `runs` in the writer's transaction (SQLite, or a batch of
+/// mixed operations), adding their queued events to `events`.
+pub(crate) async fn insert_in(
+    txn: &DatabaseTransaction,
+    runs: &[NewRun<'_>],
+    now: i64,
+    events: &mut Vec<EventRow>,
+) -> Result<Vec<Enqueued>, DbErr> {
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut inserted = HashSet::new();
+    let rows = super::writer::insert_rows(
+        txn,
+        "INSERT INTO executions (id, workflow_id, owner_id, workflow_version, status, trigger, \
+         idempotency_key, run_after, cancel_requested, run_count, created_at) VALUES ",
+        " ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING id",
+        runs,
+        |sql, (id, new, key)| {
+            sql.bind(*id)
+                .push(", ")
+                .bind(new.workflow_id)
+                .push(", ")
+                .bind(new.owner_id)
+                .push(", ");
+            sql.bind(new.workflow_version).push(", 'queued', ");
+            sql.bind_json(Some(
+                &json!({ "kind": new.trigger_kind, "payload": new.payload }),
+            ))
+            .push(", ")
+            .bind(key.clone());
+            sql.push(", ")
+                .bind(now)
+                .push(", ")
+                .bind(false)
+                .push(", 0, ")
+                .bind(now);
+        },
+    )
+    .await?;
+    for row in rows {
+        inserted.insert(get::<Uuid>(&row, "id")?);
+    }
+    let enqueued = outcomes(txn, runs, |id| inserted.contains(id)).await?;
+    for ((id, new, _), run) in runs.iter().zip(&enqueued) {
+        if run.created {
+            events.push(queued_event(*id, new, now));
+        }
+    }
+    Ok(enqueued)
 }

@@ -11,13 +11,10 @@
 //! same lock. On Postgres, new runs have a lane of their own
 //! ([`new_runs`]): a webhook never waits behind a batch of step results.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-};
+use std::{collections::HashMap, sync::Arc};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -263,13 +260,7 @@ async fn commit_in(
     if lane == Lane::Transactions {
         return commit(db, config, batch, queue).await;
     }
-    let runs: Vec<NewRun<'_>> = batch
-        .iter()
-        .filter_map(|op| match op {
-            Op::Enqueue(new, _) => Some(new_run(new)),
-            Op::Save(..) => None,
-        })
-        .collect();
+    let runs = new_runs_of(batch);
     let (enqueued, events) =
         new_runs::commit(db, &runs, now_ms(), MAX_STATEMENT_BYTES, ROWS_PER_STATEMENT).await?;
     let mut enqueued = enqueued.into_iter();
@@ -282,6 +273,17 @@ async fn commit_in(
         })
         .collect();
     Ok((results, events))
+}
+
+/// The runs `batch` queues, each with a new id.
+fn new_runs_of(batch: &[Op]) -> Vec<NewRun<'_>> {
+    batch
+        .iter()
+        .filter_map(|op| match op {
+            Op::Enqueue(new, _) => Some(new_run(new)),
+            Op::Save(..) => None,
+        })
+        .collect()
 }
 
 /// A new run's id and idempotency key (its id when it has none).
@@ -309,14 +311,8 @@ async fn commit(
     let now = now_ms();
     let mut events: Vec<EventRow> = Vec::new();
 
-    let runs: Vec<NewRun<'_>> = batch
-        .iter()
-        .filter_map(|op| match op {
-            Op::Enqueue(new, _) => Some(new_run(new)),
-            Op::Save(..) => None,
-        })
-        .collect();
-    let enqueued = insert_runs(&txn, &runs, now, &mut events).await?;
+    let runs = new_runs_of(batch);
+    let enqueued = new_runs::insert_in(&txn, &runs, now, &mut events).await?;
 
     let saves: Vec<&SaveOp> = batch
         .iter()
@@ -373,68 +369,6 @@ async fn commit(
         })
         .collect();
     Ok((results, stored))
-}
-
-async fn insert_runs(
-    txn: &DatabaseTransaction,
-    runs: &[NewRun<'_>],
-    now: i64,
-    events: &mut Vec<EventRow>,
-) -> Result<Vec<Enqueued>, DbErr> {
-    if runs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut inserted = HashSet::new();
-    let rows = insert_rows(
-        txn,
-        "INSERT INTO executions (id, workflow_id, owner_id, workflow_version, status, trigger, \
-         idempotency_key, run_after, cancel_requested, run_count, created_at) VALUES ",
-        " ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING id",
-        runs,
-        |sql, (id, new, key)| {
-            sql.bind(*id)
-                .push(", ")
-                .bind(new.workflow_id)
-                .push(", ")
-                .bind(new.owner_id)
-                .push(", ");
-            sql.bind(new.workflow_version).push(", 'queued', ");
-            sql.bind_json(Some(
-                &json!({ "kind": new.trigger_kind, "payload": new.payload }),
-            ))
-            .push(", ")
-            .bind(key.clone());
-            sql.push(", ")
-                .bind(now)
-                .push(", ")
-                .bind(false)
-                .push(", 0, ")
-                .bind(now);
-        },
-    )
-    .await?;
-    for row in rows {
-        inserted.insert(get::<Uuid>(&row, "id")?);
-    }
-    let existing = new_runs::existing_runs(txn, runs, |id| inserted.contains(id)).await?;
-    runs.iter()
-        .map(|(id, new, key)| {
-            if inserted.contains(id) {
-                events.push(new_runs::queued_event(*id, new, now));
-                return Ok(Enqueued {
-                    id: *id,
-                    created: true,
-                });
-            }
-            existing
-                .get(&(new.workflow_id, key.clone()))
-                .map(|id| Enqueued {
-                    id: *id,
-                    created: false,
-                })
-                .ok_or_else(|| new_runs::conflicted(key))
-        })
-        .collect()
 }
 
 /// Extends the leases of the runs being saved; returns, for each run this
@@ -496,7 +430,7 @@ async fn upsert_steps(txn: &DatabaseTransaction, saves: &[&SaveOp]) -> Result<()
 
 /// Runs `head (row), (row), … tail`, starting a new statement whenever one
 /// grows past [`MAX_STATEMENT_BYTES`] or [`ROWS_PER_STATEMENT`].
-async fn insert_rows<T>(
+pub(super) async fn insert_rows<T>(
     txn: &DatabaseTransaction,
     head: &str,
     tail: &str,
