@@ -201,6 +201,15 @@ fn EditorView(data: EditorData) -> impl IntoView {
         })
     };
     let name = move || editor.doc.with(|d| d.name.clone());
+    // leptos_meta reads the title after the render's last await, outside the
+    // request's reactive arena: a signal read there can panic ("no Arena is
+    // active") when the worker thread last ran nothing reactive. Nothing
+    // edits the name during SSR, so the server renders it as plain text.
+    let title = if cfg!(feature = "ssr") {
+        TextProp::from(name())
+    } else {
+        TextProp::from(name)
+    };
     let activation_hint = move || {
         if error_count() != 0 {
             "Fix the problems first"
@@ -212,7 +221,7 @@ fn EditorView(data: EditorData) -> impl IntoView {
     };
     let activation_blocked = move || error_count() != 0 || editor.is_dirty();
     view! {
-        <Title text=name />
+        <Title text=title />
         <div class="editor" data-testid="editor">
             <header class="editor-toolbar">
                 <label class="visually-hidden" for="workflow-name">"Workflow name"</label>
