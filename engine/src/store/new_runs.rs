@@ -16,7 +16,11 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBacken
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Enqueued, EventRow, NewExecution, StoredEvent, get, queue::EVENT_LOG_LOCK, sql::Sql};
+use super::{
+    Enqueued, EventRow, NewExecution, StoredEvent, get,
+    queue::EVENT_LOG_LOCK,
+    sql::{Sql, json_rows},
+};
 
 /// A run to insert: its new id, what to queue, its idempotency key.
 pub(crate) type NewRun<'a> = (Uuid, &'a NewExecution, String);
@@ -76,38 +80,28 @@ fn queued_event(id: Uuid, new: &NewExecution, now: i64) -> EventRow {
     }
 }
 
-/// One statement for the first runs of `runs`; returns it and how many it
-/// holds (at least one).
+/// One statement for the first runs of `runs` (its text the same whatever
+/// it holds: `json_rows`); returns it and how many it holds.
 fn statement(runs: &[NewRun<'_>], now: i64, max_bytes: usize, max_rows: usize) -> (Sql, usize) {
+    let (given, taken) = json_rows(runs, max_bytes, max_rows, |(id, new, key)| {
+        json!({
+            "id": id,
+            "workflow_id": new.workflow_id,
+            "owner_id": new.owner_id,
+            "workflow_version": new.workflow_version,
+            "trigger": { "kind": new.trigger_kind, "payload": new.payload },
+            "idempotency_key": key,
+        })
+    });
     let mut sql = Sql::new(DbBackend::Postgres);
     sql.push(
-        "WITH given (id, workflow_id, owner_id, workflow_version, trigger, idempotency_key) AS (VALUES ",
-    );
-    let mut taken = 0;
-    for (id, new, key) in runs {
-        if taken > 0 {
-            if taken >= max_rows || sql.size() >= max_bytes {
-                break;
-            }
-            sql.push(", ");
-        }
-        sql.push("(")
-            .bind(*id)
-            .push(", ")
-            .bind(new.workflow_id)
-            .push(", ");
-        sql.bind(new.owner_id)
-            .push(", ")
-            .bind(new.workflow_version)
-            .push(", ");
-        sql.bind_json(Some(
-            &json!({ "kind": new.trigger_kind, "payload": new.payload }),
-        ));
-        sql.push(", ").bind(key.clone()).push(")");
-        taken += 1;
-    }
-    sql.push(
-        "), runs AS (INSERT INTO executions (id, workflow_id, owner_id, workflow_version, status, trigger, \
+        "WITH given AS (SELECT * FROM jsonb_to_recordset(CAST(",
+    )
+    .bind(given)
+    .push(
+        " AS jsonb)) AS g (id uuid, workflow_id uuid, owner_id uuid, workflow_version integer, \
+         trigger jsonb, idempotency_key text)), \
+         runs AS (INSERT INTO executions (id, workflow_id, owner_id, workflow_version, status, trigger, \
          idempotency_key, run_after, cancel_requested, run_count, created_at) \
          SELECT id, workflow_id, owner_id, workflow_version, 'queued', trigger, idempotency_key, ",
     );

@@ -96,6 +96,34 @@ impl Sql {
     }
 }
 
+/// The first of `items` as one JSON array — at least one, then as long as
+/// it stays under `max_rows` rows and about `max_bytes` — and how many it
+/// holds. Rows sent as one parameter keep a statement's text the same
+/// whatever it holds, so the driver prepares it once per connection; a
+/// text that grew with its rows was prepared anew, and pushed another out
+/// of the driver's cache, nearly every time.
+pub fn json_rows<T>(
+    items: &[T],
+    max_bytes: usize,
+    max_rows: usize,
+    row: impl Fn(&T) -> serde_json::Value,
+) -> (String, usize) {
+    let mut array = String::from("[");
+    let mut taken = 0;
+    for item in items {
+        if taken > 0 {
+            if taken >= max_rows || array.len() >= max_bytes {
+                break;
+            }
+            array.push(',');
+        }
+        array.push_str(&row(item).to_string());
+        taken += 1;
+    }
+    array.push(']');
+    (array, taken)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +141,23 @@ mod tests {
         let mut lite = Sql::new(DbBackend::Sqlite);
         lite.push("IN (").list(&[1i64, 2]).push(")");
         assert_eq!(lite.build().sql, "IN (?, ?)");
+    }
+
+    #[test]
+    fn json_rows_take_at_least_one_then_stop_at_either_limit() {
+        let numbers = [1, 2, 3, 4, 5];
+        let row = |n: &i32| serde_json::json!({ "n": n });
+        assert_eq!(
+            json_rows(&numbers, 1_000, 2, row),
+            (r#"[{"n":1},{"n":2}]"#.to_owned(), 2)
+        );
+        assert_eq!(
+            json_rows(&numbers, 1, 10, row),
+            (r#"[{"n":1}]"#.to_owned(), 1)
+        );
+        assert_eq!(
+            json_rows(&numbers[4..], 1_000, 10, row),
+            (r#"[{"n":5}]"#.to_owned(), 1)
+        );
     }
 }
