@@ -407,14 +407,14 @@ async fn upsert_steps(txn: &DatabaseTransaction, saves: &[&SaveOp]) -> Result<()
         .iter()
         .flat_map(|s| s.steps.iter().map(|step| (s.execution_id, step)))
         .collect();
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        return upsert_steps_postgres(txn, &rows).await;
+    }
     insert_rows(
         txn,
         "INSERT INTO step_runs (execution_id, node_id, item_key, status, attempts, port, input, output, error, \
          started_at, finished_at, wake_at) VALUES ",
-        " ON CONFLICT (execution_id, node_id, item_key) DO UPDATE SET status = excluded.status, \
-         attempts = excluded.attempts, port = excluded.port, input = excluded.input, output = excluded.output, \
-         error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at, \
-         wake_at = excluded.wake_at",
+        STEP_CONFLICT,
         &rows,
         |sql, (execution_id, step)| {
             sql.bind(*execution_id).push(", ").bind(step.node_id.clone()).push(", ").bind(step.item_key.clone());
@@ -426,6 +426,63 @@ async fn upsert_steps(txn: &DatabaseTransaction, saves: &[&SaveOp]) -> Result<()
     )
     .await
     .map(|_| ())
+}
+
+/// A step saved again replaces what was stored of it.
+const STEP_CONFLICT: &str = " ON CONFLICT (execution_id, node_id, item_key) DO UPDATE SET status = excluded.status, \
+     attempts = excluded.attempts, port = excluded.port, input = excluded.input, output = excluded.output, \
+     error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at, \
+     wake_at = excluded.wake_at";
+
+/// Postgres: the steps in statements whose text never changes
+/// (`json_rows`). JSON values travel as text, so that a step whose output
+/// is JSON `null` keeps it instead of becoming SQL NULL.
+async fn upsert_steps_postgres(
+    txn: &DatabaseTransaction,
+    rows: &[(Uuid, &StepRow)],
+) -> Result<(), DbErr> {
+    let text = |value: &Option<Value>| value.as_ref().map(Value::to_string);
+    let mut start = 0;
+    while start < rows.len() {
+        let (given, taken) = super::sql::json_rows(
+            &rows[start..],
+            MAX_STATEMENT_BYTES,
+            ROWS_PER_STATEMENT,
+            |(execution_id, step)| {
+                serde_json::json!({
+                    "execution_id": execution_id,
+                    "node_id": step.node_id,
+                    "item_key": step.item_key,
+                    "status": step.status,
+                    "attempts": step.attempts,
+                    "port": step.port,
+                    "input": text(&step.input),
+                    "output": text(&step.output),
+                    "error": text(&step.error),
+                    "started_at": step.started_at,
+                    "finished_at": step.finished_at,
+                    "wake_at": step.wake_at,
+                })
+            },
+        );
+        let mut sql = Sql::new(sea_orm::DbBackend::Postgres);
+        sql.push(
+            "INSERT INTO step_runs (execution_id, node_id, item_key, status, attempts, port, input, output, error, \
+             started_at, finished_at, wake_at) \
+             SELECT execution_id, node_id, item_key, status, attempts, port, CAST(input AS jsonb), \
+             CAST(output AS jsonb), CAST(error AS jsonb), started_at, finished_at, wake_at \
+             FROM jsonb_to_recordset(CAST(",
+        )
+        .bind(given)
+        .push(
+            " AS jsonb)) AS g (execution_id uuid, node_id text, item_key text, status text, attempts integer, \
+             port text, input text, output text, error text, started_at bigint, finished_at bigint, wake_at bigint)",
+        )
+        .push(STEP_CONFLICT);
+        txn.execute_raw(sql.build()).await?;
+        start += taken;
+    }
+    Ok(())
 }
 
 /// Runs `head (row), (row), … tail`, starting a new statement whenever one
@@ -572,7 +629,7 @@ async fn insert_events_postgres(
                     "owner_id": event.owner_id,
                     "seq": event.seq,
                     "kind": event.kind,
-                    "data": event.data,
+                    "data": event.data.to_string(),
                     "created_at": event.created_at,
                 })
             },
@@ -581,11 +638,11 @@ async fn insert_events_postgres(
         sql.push(&format!(
             "WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK})) \
              INSERT INTO execution_events (execution_id, owner_id, seq, kind, data, created_at) \
-             SELECT g.execution_id, g.owner_id, g.seq, g.kind, g.data, g.created_at \
+             SELECT g.execution_id, g.owner_id, g.seq, g.kind, CAST(g.data AS jsonb), g.created_at \
              FROM ROWS FROM (jsonb_to_recordset(CAST("
         ));
         sql.bind(given).push(
-            " AS jsonb)) AS (execution_id uuid, owner_id uuid, seq integer, kind text, data jsonb, created_at bigint)) \
+            " AS jsonb)) AS (execution_id uuid, owner_id uuid, seq integer, kind text, data text, created_at bigint)) \
              WITH ORDINALITY AS g (execution_id, owner_id, seq, kind, data, created_at, n) \
              CROSS JOIN turn ORDER BY g.n RETURNING id, execution_id, seq",
         );
