@@ -14,6 +14,7 @@ on_both_backends!(
     a_repeated_idempotency_key_returns_the_first_run,
     an_invalid_workflow_is_refused_with_its_problems,
     retries_send_the_same_idempotency_key,
+    step_outputs_are_stored_exactly_as_produced,
 );
 
 fn five_steps(url: &str) -> Value {
@@ -203,5 +204,39 @@ async fn outputs_over_the_cap_are_stored_truncated_with_their_size() {
         h.step(run.id, "size").await.output.unwrap(),
         json!(5_000),
         "the run itself saw the whole output"
+    );
+}
+
+/// A JSON `null` output stays `null` (not "no output"), and text with
+/// quotes, backslashes, newlines and non-ASCII survives the trip to the
+/// database and back, in the steps and in the event log.
+async fn step_outputs_are_stored_exactly_as_produced(h: Harness) {
+    let tricky =
+        json!({"text": "it's \"quoted\" \\ back\nslash ✓", "none": null, "list": [1, 2.5, true]});
+    let run = h
+        .run(
+            workflow(
+                json!([
+                    {"id": "start", "kind": "manual_trigger"},
+                    {"id": "nothing", "kind": "transform", "config": {"template": "{{ trigger.none }}"}},
+                    {"id": "tricky", "kind": "transform", "config": {"template": tricky}}
+                ]),
+                json!([
+                    {"source": "start", "target": "nothing"},
+                    {"source": "nothing", "target": "tricky"}
+                ]),
+            ),
+            json!({"none": null}),
+        )
+        .await;
+    assert_eq!(run.status, "succeeded", "{:?}", run.error);
+    assert_eq!(h.step(run.id, "nothing").await.output, Some(Value::Null));
+    assert_eq!(h.step(run.id, "tricky").await.output, Some(tricky.clone()));
+    let events = h.events(run.id).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.data.to_string().contains("back\\nslash ✓")),
+        "{events:#?}"
     );
 }
