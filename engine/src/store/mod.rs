@@ -6,6 +6,7 @@
 
 mod new_runs;
 pub mod queue;
+mod rows;
 pub mod sql;
 pub mod writer;
 

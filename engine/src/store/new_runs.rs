@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::{
     Enqueued, EventRow, NewExecution, StoredEvent, get,
     queue::EVENT_LOG_LOCK,
-    sql::{Sql, json_rows},
+    sql::{Sql, json_slices},
 };
 
 /// A run to insert: its new id, what to queue, its idempotency key.
@@ -35,19 +35,22 @@ pub(crate) async fn commit(
     max_bytes: usize,
     max_rows: usize,
 ) -> Result<(Vec<Enqueued>, Vec<StoredEvent>), DbErr> {
-    let mut statements = Vec::new();
-    let mut start = 0;
-    while start < runs.len() {
-        let (sql, taken) = statement(&runs[start..], now, max_bytes, max_rows);
-        statements.push(sql);
-        start += taken;
-    }
+    let slices = json_slices(runs, max_bytes, max_rows, |(id, new, key)| {
+        json!({
+            "id": id,
+            "workflow_id": new.workflow_id,
+            "owner_id": new.owner_id,
+            "workflow_version": new.workflow_version,
+            "trigger": { "kind": new.trigger_kind, "payload": new.payload },
+            "idempotency_key": key,
+        })
+    });
     // The statements are independent transactions: they insert side by
     // side and take their turns on the event log one after the other.
     let answers = futures_util::future::try_join_all(
-        statements
+        slices
             .into_iter()
-            .map(|sql| db.query_all_raw(sql.build())),
+            .map(|given| db.query_all_raw(statement(given, now).build())),
     )
     .await?;
     let mut event_ids: HashMap<Uuid, i64> = HashMap::new();
@@ -80,19 +83,8 @@ fn queued_event(id: Uuid, new: &NewExecution, now: i64) -> EventRow {
     }
 }
 
-/// One statement for the first runs of `runs` (its text the same whatever
-/// it holds: `json_rows`); returns it and how many it holds.
-fn statement(runs: &[NewRun<'_>], now: i64, max_bytes: usize, max_rows: usize) -> (Sql, usize) {
-    let (given, taken) = json_rows(runs, max_bytes, max_rows, |(id, new, key)| {
-        json!({
-            "id": id,
-            "workflow_id": new.workflow_id,
-            "owner_id": new.owner_id,
-            "workflow_version": new.workflow_version,
-            "trigger": { "kind": new.trigger_kind, "payload": new.payload },
-            "idempotency_key": key,
-        })
-    });
+/// The statement that queues the runs of one slice (`json_slices`).
+fn statement(given: String, now: i64) -> Sql {
     let mut sql = Sql::new(DbBackend::Postgres);
     sql.push(
         "WITH given AS (SELECT * FROM jsonb_to_recordset(CAST(",
@@ -126,7 +118,7 @@ fn statement(runs: &[NewRun<'_>], now: i64, max_bytes: usize, max_rows: usize) -
          FROM (SELECT 1 FROM queued LIMIT 1) AS one) \
          SELECT queued.execution_id, queued.id AS event_id, (SELECT count(*) FROM notices) AS notices FROM queued",
     );
-    (sql, taken)
+    sql
 }
 
 /// For each of `runs`: created when `is_new` says it was inserted,
@@ -204,7 +196,7 @@ pub(crate) async fn insert_in(
         return Ok(Vec::new());
     }
     let mut inserted = HashSet::new();
-    let rows = super::writer::insert_rows(
+    let rows = super::rows::insert_rows(
         txn,
         "INSERT INTO executions (id, workflow_id, owner_id, workflow_version, status, trigger, \
          idempotency_key, run_after, cancel_requested, run_count, created_at) VALUES ",

@@ -96,32 +96,36 @@ impl Sql {
     }
 }
 
-/// The first of `items` as one JSON array — at least one, then as long as
-/// it stays under `max_rows` rows and about `max_bytes` — and how many it
-/// holds. Rows sent as one parameter keep a statement's text the same
-/// whatever it holds, so the driver prepares it once per connection; a
-/// text that grew with its rows was prepared anew, and pushed another out
-/// of the driver's cache, nearly every time.
-pub fn json_rows<T>(
+/// `items` as JSON arrays of `row`s, each with at least one row and at
+/// most `max_rows`, closed once it reaches about `max_bytes`. Rows sent as
+/// one parameter keep a statement's text the same whatever it holds, so
+/// the driver prepares it once per connection; a text that grew with its
+/// rows was prepared anew, and pushed another out of the driver's cache,
+/// nearly every time.
+pub fn json_slices<T>(
     items: &[T],
     max_bytes: usize,
     max_rows: usize,
     row: impl Fn(&T) -> serde_json::Value,
-) -> (String, usize) {
-    let mut array = String::from("[");
+) -> Vec<String> {
+    let mut slices = Vec::new();
+    let mut array = String::new();
     let mut taken = 0;
     for item in items {
-        if taken > 0 {
-            if taken >= max_rows || array.len() >= max_bytes {
-                break;
-            }
-            array.push(',');
+        if taken > 0 && (taken >= max_rows || array.len() >= max_bytes) {
+            array.push(']');
+            slices.push(std::mem::take(&mut array));
+            taken = 0;
         }
+        array.push(if taken == 0 { '[' } else { ',' });
         array.push_str(&row(item).to_string());
         taken += 1;
     }
-    array.push(']');
-    (array, taken)
+    if taken > 0 {
+        array.push(']');
+        slices.push(array);
+    }
+    slices
 }
 
 #[cfg(test)]
@@ -144,20 +148,22 @@ mod tests {
     }
 
     #[test]
-    fn json_rows_take_at_least_one_then_stop_at_either_limit() {
+    fn json_slices_hold_at_least_one_row_and_stop_at_either_limit() {
         let numbers = [1, 2, 3, 4, 5];
         let row = |n: &i32| serde_json::json!({ "n": n });
         assert_eq!(
-            json_rows(&numbers, 1_000, 2, row),
-            (r#"[{"n":1},{"n":2}]"#.to_owned(), 2)
+            json_slices(&numbers, 1_000, 2, row),
+            [
+                r#"[{"n":1},{"n":2}]"#,
+                r#"[{"n":3},{"n":4}]"#,
+                r#"[{"n":5}]"#
+            ]
         );
         assert_eq!(
-            json_rows(&numbers, 1, 10, row),
-            (r#"[{"n":1}]"#.to_owned(), 1)
+            json_slices(&numbers[..2], 1, 10, row),
+            [r#"[{"n":1}]"#, r#"[{"n":2}]"#]
         );
-        assert_eq!(
-            json_rows(&numbers[4..], 1_000, 10, row),
-            (r#"[{"n":5}]"#.to_owned(), 1)
-        );
+        assert_eq!(json_slices(&numbers[4..], 1_000, 10, row), [r#"[{"n":5}]"#]);
+        assert!(json_slices(&numbers[..0], 1_000, 10, row).is_empty());
     }
 }
