@@ -59,6 +59,9 @@ impl From<engine::EngineError> for DomainError {
         match error {
             engine::EngineError::Invalid(problems) => crate::workflows::invalid_workflow(&problems),
             engine::EngineError::UnknownVersion => DomainError::NotFound,
+            engine::EngineError::Payload(field, message) => {
+                DomainError::invalid(field, format!("the {field} {message}"))
+            }
             engine::EngineError::Database(message) => DomainError::Internal(message),
         }
     }

@@ -3,7 +3,8 @@
 
 use entity::{dead_letter, execution, execution_event, step_run};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -53,7 +54,25 @@ pub struct ExecutionDetail {
     #[schema(value_type = Object)]
     pub input: Value,
     pub run_count: i32,
+    /// Every step outside loops, and the first loop steps (at most
+    /// [`DETAIL_LOOP_STEPS`]); `GET /executions/{id}/steps` pages through all.
     pub steps: Vec<StepDetail>,
+    /// How many steps the run has in all.
+    pub step_count: u64,
+    /// Loop steps left out of `steps`.
+    pub steps_omitted: u64,
+}
+
+/// Loop steps a run's detail shows at most: a loop over thousands of items
+/// is paged (`steps`), not loaded whole.
+pub const DETAIL_LOOP_STEPS: u64 = 100;
+
+/// A page of a run's steps, in a stable order (loop item, then node).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct StepPage {
+    pub items: Vec<StepDetail>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -158,39 +177,110 @@ pub async fn get(
     owner: Uuid,
     id: Uuid,
 ) -> Result<ExecutionDetail, DomainError> {
-    let run = execution::Entity::find_by_id(id)
-        .filter(execution::Column::OwnerId.eq(owner))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let steps = step_run::Entity::find()
-        .filter(step_run::Column::ExecutionId.eq(id))
+    let run = owned_run(db, owner, id).await?;
+    let of_run = || step_run::Entity::find().filter(step_run::Column::ExecutionId.eq(id));
+    let step_count = of_run().count(db).await?;
+    let mut steps = of_run()
+        .filter(step_run::Column::ItemKey.eq(""))
         .order_by_asc(step_run::Column::StartedAt)
         .order_by_asc(step_run::Column::NodeId)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|s| StepDetail {
-            node_id: s.node_id,
-            item: s.item_key,
-            status: s.status,
-            attempts: s.attempts,
-            port: s.port,
-            input: s.input,
-            output: s.output,
-            error: s.error,
-            started_at: s.started_at.map(to_rfc3339),
-            finished_at: s.finished_at.map(to_rfc3339),
-        })
-        .collect();
+        .await?;
+    let main = steps.len() as u64;
+    if step_count > main {
+        steps.extend(
+            of_run()
+                .filter(step_run::Column::ItemKey.ne(""))
+                .order_by_asc(step_run::Column::StartedAt)
+                .order_by_asc(step_run::Column::NodeId)
+                .order_by_asc(step_run::Column::ItemKey)
+                .limit(DETAIL_LOOP_STEPS)
+                .all(db)
+                .await?,
+        );
+    }
+    let steps_omitted = step_count.saturating_sub(steps.len() as u64);
     let input = run.trigger.get("payload").cloned().unwrap_or(Value::Null);
     let run_count = run.run_count;
     Ok(ExecutionDetail {
         summary: summary(run),
         input,
         run_count,
-        steps,
+        steps: steps.into_iter().map(step_detail).collect(),
+        step_count,
+        steps_omitted,
     })
+}
+
+/// A page of the steps of a run of `owner`, after `cursor` (a page's
+/// `next_cursor`).
+pub async fn steps(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    id: Uuid,
+    cursor: Option<&str>,
+    limit: u64,
+) -> Result<StepPage, DomainError> {
+    owned_run(db, owner, id).await?;
+    let mut query = step_run::Entity::find().filter(step_run::Column::ExecutionId.eq(id));
+    if let Some(cursor) = cursor {
+        // Node ids are letters, digits and `_`: the first `@` ends one.
+        let (node, item) = cursor
+            .split_once('@')
+            .ok_or_else(|| DomainError::invalid("cursor", "not a cursor this list gave"))?;
+        query = query.filter(
+            Condition::any()
+                .add(step_run::Column::ItemKey.gt(item))
+                .add(
+                    Condition::all()
+                        .add(step_run::Column::ItemKey.eq(item))
+                        .add(step_run::Column::NodeId.gt(node)),
+                ),
+        );
+    }
+    let mut rows = query
+        .order_by_asc(step_run::Column::ItemKey)
+        .order_by_asc(step_run::Column::NodeId)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| format!("{}@{}", r.node_id, r.item_key))
+    } else {
+        None
+    };
+    Ok(StepPage {
+        items: rows.into_iter().map(step_detail).collect(),
+        next_cursor,
+    })
+}
+
+async fn owned_run(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<execution::Model, DomainError> {
+    execution::Entity::find_by_id(id)
+        .filter(execution::Column::OwnerId.eq(owner))
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
+fn step_detail(s: step_run::Model) -> StepDetail {
+    StepDetail {
+        node_id: s.node_id,
+        item: s.item_key,
+        status: s.status,
+        attempts: s.attempts,
+        port: s.port,
+        input: s.input,
+        output: s.output,
+        error: s.error,
+        started_at: s.started_at.map(to_rfc3339),
+        finished_at: s.finished_at.map(to_rfc3339),
+    }
 }
 
 /// The summaries of the runs among `ids` that belong to `owner`, in no
@@ -221,11 +311,7 @@ pub async fn events(
     after_seq: i32,
     limit: u64,
 ) -> Result<Vec<EventEntry>, DomainError> {
-    execution::Entity::find_by_id(id)
-        .filter(execution::Column::OwnerId.eq(owner))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    owned_run(db, owner, id).await?;
     Ok(execution_event::Entity::find()
         .filter(execution_event::Column::ExecutionId.eq(id))
         .filter(execution_event::Column::Seq.gt(after_seq))

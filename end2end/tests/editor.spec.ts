@@ -244,3 +244,32 @@ test("another user cannot open the workflow", async ({ page, browser }) => {
   await expect(other.getByTestId("not-found")).toBeVisible();
   await other.close();
 });
+
+test("item15: nodes added from the palette by keyboard or double-click land in free space", async ({ page }) => {
+  await signUp(page, "placer");
+  await page.goto("/workflows");
+  await hydrated(page);
+  await page.getByRole("button", { name: "New workflow" }).click();
+  await expect(page.getByTestId("editor")).toBeVisible();
+  await hydrated(page);
+
+  await node(page, "start").locator(".node-box").click();
+  await page.locator(".palette-item[data-kind=transform]").dblclick();
+  await page.locator(".palette-item[data-kind=delay]").focus();
+  await page.keyboard.press("Enter");
+  await page.locator(".palette-item[data-kind=condition]").dblclick();
+  await expect(page.getByTestId("node")).toHaveCount(4);
+
+  const boxes = [];
+  for (const box of await page.locator("[data-testid=node] .node-box").all()) {
+    boxes.push((await box.boundingBox())!);
+  }
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      const apart = a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
+      expect(apart, `nodes ${i} and ${j} overlap`).toBe(true);
+    }
+  }
+  await snapshot(page, "editor-added-nodes-apart");
+});

@@ -75,6 +75,9 @@ pub enum EngineError {
     Invalid(Vec<Problem>),
     #[error("the workflow version does not exist")]
     UnknownVersion,
+    /// The payload holds something that cannot be stored (the field, why).
+    #[error("{0} {1}")]
+    Payload(&'static str, String),
     #[error("database error: {0}")]
     Database(String),
 }
@@ -260,13 +263,16 @@ impl Engine {
             Err(PlanError::UnknownVersion) => return Err(EngineError::UnknownVersion),
             Err(PlanError::Database(error)) => return Err(EngineError::Database(error)),
         }
+        if contains_nul(&new.payload) {
+            // Postgres cannot store it; refused on SQLite too, so that the
+            // two behave alike.
+            return Err(EngineError::Payload(
+                "body",
+                "contains the NUL character (U+0000), which cannot be stored".into(),
+            ));
+        }
         let started = std::time::Instant::now();
-        let enqueued = self
-            .inner
-            .writer
-            .enqueue(new)
-            .await
-            .map_err(EngineError::Database)?;
+        let enqueued = self.inner.writer.enqueue(new).await?;
         self.inner.intake.record(started.elapsed());
         self.inner.wake.notify_one();
         Ok(enqueued)
@@ -346,7 +352,21 @@ impl Engine {
     }
 }
 
-/// Keeps this instance's leases alive.
+/// Whether any text in `value` (keys included) holds U+0000.
+fn contains_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key.contains('\0') || contains_nul(value)),
+        _ => false,
+    }
+}
+
+/// Keeps alive the leases of the runs this instance's tasks work on (and
+/// only those: a run whose task ended without letting go of it expires).
 async fn heartbeat(inner: Arc<Inner>) {
     let period = Duration::from_millis((inner.config.lease_ms / 3).max(10) as u64);
     let mut shutdown = inner.shutdown.subscribe();
@@ -356,7 +376,19 @@ async fn heartbeat(inner: Arc<Inner>) {
             _ = shutdown.changed() => return,
         }
         let until = now_ms() + inner.config.lease_ms;
-        if let Err(error) = queue::heartbeat(&inner.db, &inner.config.instance_id, until).await {
+        let working: Vec<Uuid> = inner
+            .running
+            .lock()
+            .expect("running map")
+            .keys()
+            .copied()
+            .collect();
+        if working.is_empty() {
+            continue;
+        }
+        if let Err(error) =
+            queue::heartbeat(&inner.db, &inner.config.instance_id, &working, until).await
+        {
             tracing::warn!(%error, "lease heartbeat failed");
         }
     }

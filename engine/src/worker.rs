@@ -4,6 +4,8 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use futures_util::FutureExt;
+
 use model::StepStatus;
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -18,8 +20,9 @@ use crate::{
         driver::{DriveEnd, Persistence, Stop, drive},
     },
     store::{
-        EventRow, StepRow, cap_json,
+        EventRow, Spilled, StepRow,
         queue::{self, ClaimKind, Claimed},
+        spill,
         writer::{DeadLetter, Finish, SaveError, SaveOp},
     },
     time::now_ms,
@@ -148,14 +151,16 @@ async fn start_runs(
     let (mut steps, seqs) = match queue::progress(&inner.db, &resumed).await {
         Ok(progress) => progress,
         Err(error) => {
-            // The leases expire and another attempt picks these runs up.
             tracing::error!(%error, "could not load the progress of claimed runs");
+            let ids: Vec<Uuid> = claimed.iter().map(|c| c.id).collect();
+            release(inner, &ids).await;
             return;
         }
     };
     for run in claimed {
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(execution_id = %run.id, "claimed more runs than there is room for");
+            release(inner, &[run.id]).await;
             continue;
         };
         let saved = steps.remove(&run.id).unwrap_or_default();
@@ -169,6 +174,41 @@ async fn start_runs(
     }
 }
 
+/// A run this instance's task works on: listed for the heartbeat (and
+/// for stop signals) exactly while the task lives, however it ends.
+struct Working<'a> {
+    inner: &'a Inner,
+    id: Uuid,
+}
+
+impl<'a> Working<'a> {
+    fn start(inner: &'a Inner, id: Uuid) -> (Working<'a>, watch::Receiver<Option<Stop>>) {
+        let (stop_sender, stop) = watch::channel(None);
+        inner
+            .running
+            .lock()
+            .expect("running map")
+            .insert(id, stop_sender);
+        (Working { inner, id }, stop)
+    }
+}
+
+impl Drop for Working<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.inner.running.lock() {
+            running.remove(&self.id);
+        }
+    }
+}
+
+/// Lets other workers take runs this instance claimed but will not work
+/// on; when even that fails, their leases expire (nothing renews them).
+async fn release(inner: &Inner, ids: &[Uuid]) {
+    if let Err(error) = queue::release(&inner.db, &inner.config.instance_id, ids).await {
+        tracing::warn!(%error, "could not release claimed runs; their leases will expire");
+    }
+}
+
 /// Runs one claimed execution until it ends, sleeps or stops.
 async fn execute(
     inner: Arc<Inner>,
@@ -178,23 +218,64 @@ async fn execute(
     last_seq: i32,
     permit: OwnedSemaphorePermit,
 ) {
-    let (stop_sender, stop) = watch::channel(None);
-    inner
-        .running
-        .lock()
-        .expect("running map")
-        .insert(run.id, stop_sender);
-    let id = run.id;
+    let (working, stop) = Working::start(&inner, run.id);
+    let (id, owner_id) = (run.id, run.owner_id);
     let span = tracing::info_span!("execution", execution_id = %id, workflow_id = %run.workflow_id);
-    let _ = tracing::Instrument::instrument(
-        try_execute_task(&inner, run, token, saved, last_seq, stop),
-        span,
-    )
-    .await;
-    inner.running.lock().expect("running map").remove(&id);
+    let task = std::panic::AssertUnwindSafe(try_execute_task(
+        &inner,
+        run,
+        token.clone(),
+        saved,
+        last_seq,
+        stop,
+    ))
+    .catch_unwind();
+    if tracing::Instrument::instrument(task, span.clone())
+        .await
+        .is_err()
+    {
+        let _enter = span.enter();
+        tracing::error!("the run's task panicked; the run fails");
+        let error = StepError::internal("the run stopped on an internal error").to_json();
+        fail_unsaved(&inner, id, owner_id, &token, error).await;
+    }
+    drop(working);
     // The room is free before the dispatcher hears of it.
     drop(permit);
     inner.run_finished.notify_one();
+}
+
+/// Ends a run `failed` without saving its state (which could not be
+/// saved): done with the lease this task holds, so that a run another
+/// worker took over is left alone. When even that cannot be written, the
+/// lease expires and another worker takes the run over.
+async fn fail_unsaved(inner: &Inner, id: Uuid, owner_id: Uuid, token: &str, error: Value) {
+    match queue::fail_unsaved(
+        &inner.db,
+        id,
+        owner_id,
+        (&inner.config.instance_id, token),
+        error,
+    )
+    .await
+    {
+        Ok(true) => inner.bus.catch_up().await,
+        Ok(false) => tracing::warn!("the run was no longer this worker's to fail"),
+        Err(error) => {
+            tracing::error!(%error, "could not fail the run; it resumes when its lease expires")
+        }
+    }
+}
+
+/// The error a run ends with when the database refuses its data.
+fn rejected_error(error: &str) -> Value {
+    tracing::error!(%error, "the database refused the run's data; the run fails");
+    let why = if error.contains("\\u0000") || error.contains("Unicode escape") {
+        "a value contains the NUL character (U+0000), which the database cannot store"
+    } else {
+        "the database refused to store it"
+    };
+    StepError::internal(format!("the run's progress could not be saved: {why}")).to_json()
 }
 
 async fn try_execute_task(
@@ -366,6 +447,17 @@ async fn try_execute_task(
             tracing::error!(%error, "could not save; the run resumes when its lease expires");
             Err(())
         }
+        DriveEnd::Stopped(Stop::Rejected(error)) => {
+            fail_unsaved(
+                inner,
+                run.id,
+                run.owner_id,
+                &persistence.token,
+                rejected_error(&error),
+            )
+            .await;
+            Err(())
+        }
     }
 }
 
@@ -423,12 +515,18 @@ impl DbRun {
 
     async fn finish(&mut self, state: &mut RunState, finish: Finish) -> Result<(), ()> {
         let op = self.save_op(state, Some(finish));
-        self.inner
-            .writer
-            .save(op)
-            .await
-            .map(|_| ())
-            .map_err(|error| tracing::error!(?error, "could not save the end of the run"))
+        match self.inner.writer.save(op).await {
+            Ok(_) => Ok(()),
+            Err(SaveError::Rejected(error)) => {
+                let error = rejected_error(&error);
+                fail_unsaved(&self.inner, self.id, self.owner_id, &self.token, error).await;
+                Err(())
+            }
+            Err(error) => {
+                tracing::error!(?error, "could not save the end of the run");
+                Err(())
+            }
+        }
     }
 
     async fn finish_without_state(
@@ -468,6 +566,7 @@ impl Persistence for DbRun {
             Ok(_) => Ok(()),
             Err(SaveError::LeaseLost) => Err(Stop::LeaseLost),
             Err(SaveError::Database(error)) => Err(Stop::Store(error)),
+            Err(SaveError::Rejected(error)) => Err(Stop::Rejected(error)),
         }
     }
 
@@ -484,20 +583,31 @@ impl Persistence for DbRun {
 }
 
 fn step_to_row(node_id: &str, key: &StepKey, step: Step, cap: usize) -> StepRow {
+    let mut spilled = Vec::new();
+    let mut keep = |field: &'static str, value: Value| {
+        let (shown, whole) = spill(value, cap);
+        if let Some(text) = whole {
+            spilled.push(Spilled { field, text });
+        }
+        shown
+    };
+    let input = step.input.map(|input| keep("input", input));
+    let output = step
+        .output
+        .map(|output| keep("output", Arc::unwrap_or_clone(output)));
     StepRow {
         node_id: node_id.to_owned(),
         item_key: key.item.clone(),
         status: step.status.as_str().to_owned(),
         attempts: step.attempts as i32,
         port: step.port,
-        input: step.input.map(|input| cap_json(input, cap)),
-        output: step
-            .output
-            .map(|output| cap_json(Arc::unwrap_or_clone(output), cap)),
+        input,
+        output,
         error: step.error.map(|error| error.to_json()),
         started_at: step.started_at,
         finished_at: step.finished_at,
         wake_at: step.wake_at,
+        spilled,
     }
 }
 

@@ -220,7 +220,9 @@ fn to_json(value: &JinjaValue) -> Result<Value, ExprError> {
 
 fn convert(error: minijinja::Error, offset: Option<usize>) -> ExprError {
     let message = match error.kind() {
-        ErrorKind::OutOfFuel => "the expression took too many steps to evaluate".to_owned(),
+        ErrorKind::OutOfFuel => {
+            "the expression took too many steps (or built too much data) to evaluate".to_owned()
+        }
         _ => match error.detail() {
             Some(detail) => format!("{}: {detail}", error.kind()),
             None => error.kind().to_string(),
@@ -398,6 +400,31 @@ mod tests {
             )
             .unwrap_err();
         assert!(error.message.contains("too many steps"), "{error}");
+    }
+
+    #[test]
+    fn item4_no_expression_builds_a_huge_value() {
+        let x = Expressions::new();
+        for text in [
+            "{{ ('x' * 100000000) ~ 'y' }}",
+            "{{ ('x' * 1000000) ~ ('y' * 1000000) ~ ('z' * 1000000) ~ ('w' * 1000000) }}",
+            "{{ ([1] * 10000000) | list | length }}",
+            "{{ range(100000) | join('xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx') | length }}",
+            "{% set ns = namespace(s='xy') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}",
+            "{{ 'x' | indent(100000000) }}",
+        ] {
+            let error = x.evaluate(text, &context()).unwrap_err();
+            assert!(
+                error.message.contains("too many steps") || error.message.contains("too large"),
+                "{text}: {error}"
+            );
+        }
+        assert_eq!(
+            x.evaluate("{{ ('ab' * 1000) | length }}", &context())
+                .unwrap(),
+            json!(2000),
+            "ordinary sizes still work"
+        );
     }
 
     #[test]

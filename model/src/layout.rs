@@ -15,6 +15,39 @@ const COLUMN_GAP: f64 = 90.0;
 const ROW_GAP: f64 = 40.0;
 const SWEEPS: usize = 8;
 
+/// Where a node added to `def` goes: at `preferred` if nothing is there,
+/// otherwise in the nearest free place below it (then in the next columns
+/// to the right), so that a new node never lands on top of another.
+pub fn free_spot(def: &WorkflowDefinition, preferred: Position) -> Position {
+    let overlaps = |x: f64, y: f64| {
+        def.nodes.iter().any(|n| {
+            (n.position.x - x).abs() < NODE_WIDTH + ROW_GAP / 2.0
+                && (n.position.y - y).abs() < NODE_HEIGHT + ROW_GAP / 2.0
+        })
+    };
+    // A bounded search: past it, the preferred place is as good as any.
+    for column in 0..20 {
+        let x = preferred.x + column as f64 * (NODE_WIDTH + COLUMN_GAP);
+        for row in 0..50 {
+            let y = preferred.y + row as f64 * (NODE_HEIGHT + ROW_GAP);
+            if !overlaps(x, y) {
+                return Position { x, y };
+            }
+        }
+    }
+    preferred
+}
+
+/// The place beside `id` (to its right) where a node added after it goes,
+/// before [`free_spot`] moves it clear of others.
+pub fn beside(def: &WorkflowDefinition, id: &str) -> Option<Position> {
+    let node = def.nodes.iter().find(|n| n.id == id)?;
+    Some(Position {
+        x: node.position.x + NODE_WIDTH + COLUMN_GAP,
+        y: node.position.y,
+    })
+}
+
 /// New positions for every node, keyed by id.
 pub fn layered(def: &WorkflowDefinition) -> HashMap<String, Position> {
     let count = def.nodes.len();
@@ -208,6 +241,36 @@ mod tests {
             "edges": edges.iter().map(|(s, t)| json!({"source": s, "target": t})).collect::<Vec<_>>(),
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn item15_added_nodes_never_land_on_others() {
+        let mut def = definition(&["a"], &[]);
+        def.nodes[0].position = Position { x: 100.0, y: 100.0 };
+        for n in 0..3 {
+            let preferred = beside(&def, "a").unwrap();
+            let at = free_spot(&def, preferred);
+            let mut node = def.nodes[0].clone();
+            node.id = format!("added_{n}");
+            node.position = at;
+            def.nodes.push(node);
+        }
+        for (i, a) in def.nodes.iter().enumerate() {
+            for b in &def.nodes[i + 1..] {
+                let apart = (a.position.x - b.position.x).abs() >= NODE_WIDTH
+                    || (a.position.y - b.position.y).abs() >= NODE_HEIGHT;
+                assert!(apart, "{} and {} overlap", a.id, b.id);
+            }
+        }
+        assert!(
+            def.nodes[1..]
+                .iter()
+                .all(|n| n.position.x > 100.0 + NODE_WIDTH),
+            "next to the selection, on its right"
+        );
+        let empty = definition(&[], &[]);
+        let here = Position { x: 5.0, y: 7.0 };
+        assert_eq!(free_spot(&empty, here), here);
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum Stop {
     Shutdown,
     /// Saving failed; the run will resume once the lease expires.
     Store(String),
+    /// The database refused the run's data; saving it again cannot help.
+    Rejected(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -59,10 +61,28 @@ pub async fn drive<P: Persistence + Send>(
 ) -> DriveEnd {
     let mut in_flight = FuturesUnordered::new();
     let mut running: Vec<StepKey> = Vec::new();
+    let mut inline_steps: u32 = 0;
     loop {
         let now = now_ms();
         state.wake_due(now);
         while let Some(key) = state.next_ready() {
+            // Steps that finish at once never wait on anything: every so
+            // often give the thread back, and heed a stop or the deadline,
+            // so that a long loop of them cannot hold a worker thread.
+            inline_steps += 1;
+            if inline_steps.is_multiple_of(INLINE_STEPS_PER_YIELD) {
+                tokio::task::yield_now().await;
+                if let Some(stop) = persistence.stopped().now_or_never() {
+                    state.requeue_ready(key);
+                    drop(in_flight);
+                    return stopped(state, &running, stop);
+                }
+                if let Some(limit) = deadline.filter(|limit| now_ms() >= *limit) {
+                    state.requeue_ready(key);
+                    drop(in_flight);
+                    return past_deadline(state, &running, limit);
+                }
+            }
             let job = match state.start(&key, now) {
                 Ok(job) => job,
                 Err(error) => {
@@ -139,13 +159,20 @@ pub async fn drive<P: Persistence + Send>(
             }
             () = sleep_until(deadline) => {
                 drop(in_flight);
-                state.cancel(&running, now_ms());
-                let limit = deadline.unwrap_or_default();
-                let error = json!({ "class": "transient", "message": format!("the run did not finish before its deadline ({})", crate::time::to_rfc3339(limit)) });
-                return DriveEnd::Ended(RunEnd::Failed(error));
+                return past_deadline(state, &running, deadline.unwrap_or_default());
             }
         }
     }
+}
+
+/// Steps run inline between two yields to the scheduler.
+const INLINE_STEPS_PER_YIELD: u32 = 64;
+
+/// Ends a drive whose run passed its deadline (`timeout_ms`).
+fn past_deadline(state: &mut RunState, running: &[StepKey], limit: i64) -> DriveEnd {
+    state.cancel(running, now_ms());
+    let error = json!({ "class": "transient", "message": format!("the run did not finish before its deadline ({})", crate::time::to_rfc3339(limit)) });
+    DriveEnd::Ended(RunEnd::Failed(error))
 }
 
 /// Ends a drive early; a cancelled run's open steps are closed.

@@ -22,6 +22,9 @@ use crate::{
 const MAX_RETRY_AFTER_MS: u64 = 24 * 3600 * 1000;
 /// Outputs up to this size travel inside live events.
 const EVENT_OUTPUT_BYTES: usize = 1024;
+/// Loop body steps one run may take at most (loops within loops count
+/// their items multiplied): a run over more fails when its loop starts.
+pub const MAX_LOOP_STEPS: u64 = 100_000;
 
 /// Empty in the main frame; `3` for the fourth item of a loop, `3/1` nested.
 pub type ItemKey = String;
@@ -140,6 +143,8 @@ pub struct RunState {
     instances: HashMap<ItemKey, Instance>,
     finished: HashMap<ItemKey, usize>,
     ready: VecDeque<StepKey>,
+    /// Loop body steps this run has taken on (see [`MAX_LOOP_STEPS`]).
+    loop_steps: u64,
     pub failure: Option<RunFailure>,
     pub events: Vec<Event>,
 }
@@ -176,6 +181,7 @@ impl RunState {
             instances: HashMap::new(),
             finished: HashMap::new(),
             ready: VecDeque::new(),
+            loop_steps: 0,
             failure: None,
             events: Vec::new(),
         }
@@ -244,6 +250,7 @@ impl RunState {
                 .unwrap_or(1)
                 .max(1) as usize;
             let body = self.plan.frame_nodes(Some(key.node)).to_vec();
+            self.loop_steps += (items.len() * body.len()) as u64;
             let mut progress = LoopProgress {
                 results: vec![Value::Null; items.len()],
                 items: Arc::new(items),
@@ -450,6 +457,11 @@ impl RunState {
         self.ready.pop_front()
     }
 
+    /// Puts back a step taken from [`RunState::next_ready`] but not started.
+    pub fn requeue_ready(&mut self, key: StepKey) {
+        self.ready.push_front(key);
+    }
+
     /// Marks a step started and evaluates its config; `Err` when the config
     /// cannot be evaluated (the step has then failed).
     pub fn start(&mut self, key: &StepKey, now: i64) -> Result<Job, StepError> {
@@ -550,6 +562,10 @@ impl RunState {
             }
             Outcome::ForEach { items, concurrency } => {
                 let count = items.len();
+                if let Err(error) = self.take_on_loop(key, count) {
+                    self.fail_attempt(key, error, now);
+                    return;
+                }
                 if let Some(step) = self.steps.get_mut(key) {
                     step.input = Some(json!({ "items": items, "concurrency": concurrency }));
                     step.dirty = true;
@@ -576,6 +592,42 @@ impl RunState {
                 self.top_up_loop(key, now);
             }
         }
+    }
+
+    /// Counts a loop's body steps against [`MAX_LOOP_STEPS`]. Inside
+    /// another loop, the items that loop has yet to start are assumed to
+    /// bring as many, so that loops within loops over too much fail at the
+    /// first inner loop, not after taking most of the budget.
+    fn take_on_loop(&mut self, key: &StepKey, count: usize) -> Result<(), StepError> {
+        let body = self.plan.frame_nodes(Some(key.node)).len().max(1) as u64;
+        let steps = count as u64 * body;
+        let mut projected = steps;
+        let mut item = key.item.clone();
+        while let Some(instance) = self.instances.get(&item) {
+            let enclosing = StepKey {
+                node: instance.loop_node,
+                item: instance.parent.clone(),
+            };
+            if let Some(progress) = self.loops.get(&enclosing) {
+                let still_to_come = progress.items.len().saturating_sub(instance.index) as u64;
+                projected = projected.saturating_mul(still_to_come.max(1));
+            }
+            item = instance.parent.clone();
+        }
+        if self.loop_steps.saturating_add(projected) > MAX_LOOP_STEPS {
+            let node = &self.plan.nodes[key.node].id;
+            return Err(StepError::validation(format!(
+                "the loop `{node}` would make this run take about {} loop steps ({count} items × {body} steps{}), more than the {MAX_LOOP_STEPS} a run may take; split the work into smaller runs",
+                self.loop_steps.saturating_add(projected),
+                if projected > steps {
+                    ", for each item of the enclosing loops"
+                } else {
+                    ""
+                },
+            )));
+        }
+        self.loop_steps += steps;
+        Ok(())
     }
 
     fn succeed(&mut self, key: &StepKey, output: Value, port: String, now: i64) {

@@ -5,6 +5,7 @@
 //! batching [`writer`].
 
 mod new_runs;
+mod payloads;
 pub mod queue;
 mod rows;
 pub mod sql;
@@ -49,6 +50,17 @@ pub struct StepRow {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub wake_at: Option<i64>,
+    /// The whole JSON text of `input` or `output` where the row holds only
+    /// a preview (see [`spill`]); saved in `step_payloads`.
+    pub spilled: Vec<Spilled>,
+}
+
+/// A step value too large to show, kept whole for the run to resume with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spilled {
+    /// `input` or `output`.
+    pub field: &'static str,
+    pub text: String,
 }
 
 /// One event as stored in `execution_events`.
@@ -74,22 +86,32 @@ pub(crate) fn get<T: TryGetable>(row: &QueryResult, column: &str) -> Result<T, D
     row.try_get("", column)
 }
 
-/// Caps a stored JSON value at `cap` bytes: a larger one is replaced by a
-/// marker with its original size and the start of its text.
-pub fn cap_json(value: Value, cap: usize) -> Value {
+/// Splits a step value into what its row shows and, when its JSON text is
+/// larger than `cap` bytes, that text: the row then holds a marker with the
+/// size and the start of the text, and the whole value is saved beside it,
+/// so that a resumed run gets it back unchanged.
+pub fn spill(value: Value, cap: usize) -> (Value, Option<String>) {
     let text = match serde_json::to_string(&value) {
         Ok(text) if text.len() > cap => text,
-        _ => return value,
+        _ => return (value, None),
     };
     let mut cut = cap.min(1024).min(text.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    serde_json::json!({
+    let shown = serde_json::json!({
         "_truncated": true,
         "original_size": text.len(),
         "preview": &text[..cut],
-    })
+    });
+    (shown, Some(text))
+}
+
+/// Whether a stored value is the marker [`spill`] leaves in a row.
+pub fn is_spill_marker(value: &Value) -> bool {
+    value.get("_truncated") == Some(&Value::Bool(true))
+        && value.get("original_size").is_some_and(Value::is_u64)
+        && value.get("preview").is_some_and(Value::is_string)
 }
 
 #[cfg(test)]
@@ -98,18 +120,20 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn large_values_are_capped_with_a_marker() {
+    fn large_values_are_shown_as_a_marker_and_kept_whole() {
         let small = json!({"a": "b"});
-        assert_eq!(cap_json(small.clone(), 100), small);
+        assert_eq!(spill(small.clone(), 100), (small, None));
         let big = json!({"text": "é".repeat(2000)});
-        let capped = cap_json(big, 1000);
-        assert_eq!(capped["_truncated"], true);
-        assert_eq!(capped["original_size"], 4011);
+        let (shown, whole) = spill(big.clone(), 1000);
+        assert!(is_spill_marker(&shown));
+        assert_eq!(shown["original_size"], 4011);
         assert!(
-            capped["preview"]
+            shown["preview"]
                 .as_str()
                 .unwrap()
                 .starts_with("{\"text\":\"éé")
         );
+        assert_eq!(serde_json::from_str::<Value>(&whole.unwrap()).unwrap(), big);
+        assert!(!is_spill_marker(&json!({"_truncated": true, "text": "x"})));
     }
 }

@@ -137,11 +137,13 @@ async fn outcomes(
                     created: true,
                 });
             }
+            // A run holding the key under this very id was queued by an
+            // earlier try of the same batch (see `Writer`): it is new.
             existing
                 .get(&(new.workflow_id, key.clone()))
-                .map(|id| Enqueued {
-                    id: *id,
-                    created: false,
+                .map(|found| Enqueued {
+                    id: *found,
+                    created: found == id,
                 })
                 // Cannot happen unless the run was deleted in between.
                 .ok_or_else(|| {

@@ -190,8 +190,10 @@ pub async fn progress(
                 started_at: get(&row, "started_at")?,
                 finished_at: get(&row, "finished_at")?,
                 wake_at: get(&row, "wake_at")?,
+                spilled: Vec::new(),
             });
     }
+    super::payloads::restore(db, ids, &mut steps).await?;
     let mut sql = Sql::new(backend);
     sql.push("SELECT execution_id, MAX(seq) AS seq FROM execution_events WHERE execution_id IN (")
         .list(ids)
@@ -202,18 +204,75 @@ pub async fn progress(
     Ok((steps, seqs))
 }
 
-/// Extends the leases of every run `owner` holds.
+/// Extends the leases `owner` holds on `ids`: the runs a task of this
+/// instance still works on. A run whose task is gone is left to expire, so
+/// that another worker takes it over.
 pub async fn heartbeat(
     db: &DatabaseConnection,
     owner: &str,
+    ids: &[Uuid],
     lease_until: i64,
 ) -> Result<u64, DbErr> {
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("UPDATE executions SET lease_expires_at = ")
-        .bind(lease_until);
-    sql.push(" WHERE status = 'running' AND lease_owner = ")
-        .bind(owner);
-    Ok(db.execute_raw(sql.build()).await?.rows_affected())
+    let mut renewed = 0;
+    for chunk in ids.chunks(super::writer::ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(db.get_database_backend());
+        sql.push("UPDATE executions SET lease_expires_at = ")
+            .bind(lease_until);
+        sql.push(" WHERE status = 'running' AND lease_owner = ")
+            .bind(owner);
+        sql.push(" AND id IN (").list(chunk).push(")");
+        renewed += db.execute_raw(sql.build()).await?.rows_affected();
+    }
+    Ok(renewed)
+}
+
+/// Fails a run whose progress cannot be saved (or whose task broke), if
+/// `owner` still holds it under `token`: the run and its open steps end
+/// `failed` with `error`, without the data that could not be stored.
+/// Returns whether the run was failed.
+pub async fn fail_unsaved(
+    db: &DatabaseConnection,
+    id: Uuid,
+    owner_id: Uuid,
+    (lease_owner, token): (&str, &str),
+    error: Value,
+) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let txn = db.begin().await?;
+    let now = now_ms();
+    let mut sql = Sql::new(backend);
+    sql.push("UPDATE executions SET status = 'failed', error = ")
+        .bind_json(Some(&error));
+    sql.push(", finished_at = ").bind(now).push(
+        ", lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL WHERE status = 'running' AND id = ",
+    );
+    sql.bind(id)
+        .push(" AND lease_owner = ")
+        .bind(lease_owner)
+        .push(" AND lease_token = ")
+        .bind(token);
+    if txn.execute_raw(sql.build()).await?.rows_affected() == 0 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let mut sql = Sql::new(backend);
+    sql.push("UPDATE step_runs SET status = 'failed', wake_at = NULL, finished_at = ")
+        .bind(now);
+    sql.push(", error = ").bind_json(Some(&error));
+    sql.push(" WHERE status IN ('pending', 'running', 'retrying') AND execution_id = ")
+        .bind(id);
+    txn.execute_raw(sql.build()).await?;
+    insert_event(
+        &txn,
+        id,
+        owner_id,
+        "execution.failed",
+        json!({ "error": error }),
+    )
+    .await?;
+    notify(&txn, &[("switchyard_events", "")]).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// Lets other workers take over the given runs at once (on shutdown).

@@ -21,11 +21,12 @@ use uuid::Uuid;
 use super::{
     Enqueued, EventRow, NewExecution, StepRow, StoredEvent, get,
     new_runs::{self, NewRun},
+    payloads,
     queue::notify,
     rows::{finish_run, insert_events, upsert_steps},
     sql::Sql,
 };
-use crate::{events::EventBus, time::now_ms};
+use crate::{EngineError, events::EventBus, time::now_ms};
 
 /// Operations committed together at most.
 const MAX_BATCH: usize = 512;
@@ -76,11 +77,50 @@ pub struct SaveAck {
 pub enum SaveError {
     /// The lease passed to another worker; nothing was written.
     LeaseLost,
+    /// The database could not be reached or gave up; saving again later
+    /// may work.
     Database(String),
+    /// The database refused what was to be saved (a value it cannot store,
+    /// a broken constraint): saving the same again fails the same way.
+    Rejected(String),
+}
+
+/// Whether an error is the database refusing the data itself (so that
+/// trying again cannot help) rather than a failure to reach it.
+pub(crate) fn refuses_data(error: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let (DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error))) =
+        error
+    else {
+        return false;
+    };
+    let sqlx::Error::Database(error) = error.as_ref() else {
+        return false;
+    };
+    let code = error.code().unwrap_or_default();
+    if error
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        // SQLSTATE classes: 22 data exception (such as U+0000 in jsonb),
+        // 23 integrity constraint violation, 54 program limit exceeded.
+        return ["22", "23", "54"]
+            .iter()
+            .any(|class| code.starts_with(class));
+    }
+    // SQLite's primary result codes: 18 too big, 19 constraint, 20 mismatch.
+    code.parse::<i64>()
+        .is_ok_and(|code| matches!(code & 0xff, 18..=20))
 }
 
 enum Op {
-    Enqueue(NewExecution, oneshot::Sender<Result<Enqueued, String>>),
+    /// A run to queue, with the id it gets: chosen once, so that a batch
+    /// committed again after a failure never queues a run twice.
+    Enqueue(
+        NewExecution,
+        Uuid,
+        oneshot::Sender<Result<Enqueued, EngineError>>,
+    ),
     Save(Box<SaveOp>, oneshot::Sender<Result<SaveAck, SaveError>>),
 }
 
@@ -138,13 +178,14 @@ impl Writer {
     }
 
     /// Queues a run; returns once it is committed.
-    pub async fn enqueue(&self, new: NewExecution) -> Result<Enqueued, String> {
+    pub async fn enqueue(&self, new: NewExecution) -> Result<Enqueued, EngineError> {
         let (reply, answer) = oneshot::channel();
+        let stopped = || EngineError::Database("the writer stopped".into());
         self.intake
-            .send(Op::Enqueue(new, reply))
+            .send(Op::Enqueue(new, Uuid::now_v7(), reply))
             .await
-            .map_err(|_| "the writer stopped".to_owned())?;
-        answer.await.map_err(|_| "the writer stopped".to_owned())?
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Saves a run's progress; returns once it is committed.
@@ -200,6 +241,9 @@ async fn run(
             }
             Err(error) if batch.len() > 1 => {
                 // One bad operation must not sink the others: retry alone.
+                // Runs keep their ids, so a run that a part of the batch did
+                // commit (new runs go in several statements) is found by
+                // its key and answered, never queued again.
                 tracing::warn!(%error, size = batch.len(), "batch commit failed; committing one by one");
                 for op in batch {
                     match commit_in(lane, &db, &config, std::slice::from_ref(&op), &mut None).await
@@ -229,7 +273,7 @@ enum OpResult {
 fn answer(batch: Vec<Op>, results: Vec<OpResult>) {
     for (op, result) in batch.into_iter().zip(results) {
         match (op, result) {
-            (Op::Enqueue(_, reply), OpResult::Enqueued(done)) => {
+            (Op::Enqueue(_, _, reply), OpResult::Enqueued(done)) => {
                 let _ = reply.send(Ok(done));
             }
             (Op::Save(_, reply), OpResult::Saved(done)) => {
@@ -243,11 +287,24 @@ fn answer(batch: Vec<Op>, results: Vec<OpResult>) {
 fn fail(op: Op, error: &DbErr) {
     tracing::error!(%error, "could not save");
     match op {
-        Op::Enqueue(_, reply) => {
-            let _ = reply.send(Err(error.to_string()));
+        Op::Enqueue(_, _, reply) => {
+            // The workflow (or its version) was deleted since it was read.
+            let gone = matches!(
+                error.sql_err(),
+                Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+            );
+            let _ = reply.send(Err(if gone {
+                EngineError::UnknownVersion
+            } else {
+                EngineError::Database(error.to_string())
+            }));
         }
         Op::Save(_, reply) => {
-            let _ = reply.send(Err(SaveError::Database(error.to_string())));
+            let _ = reply.send(Err(if refuses_data(error) {
+                SaveError::Rejected(error.to_string())
+            } else {
+                SaveError::Database(error.to_string())
+            }));
         }
     }
 }
@@ -277,20 +334,19 @@ async fn commit_in(
     Ok((results, events))
 }
 
-/// The runs `batch` queues, each with a new id.
+/// The runs `batch` queues.
 fn new_runs_of(batch: &[Op]) -> Vec<NewRun<'_>> {
     batch
         .iter()
         .filter_map(|op| match op {
-            Op::Enqueue(new, _) => Some(new_run(new)),
+            Op::Enqueue(new, id, _) => Some(new_run(new, *id)),
             Op::Save(..) => None,
         })
         .collect()
 }
 
 /// A new run's id and idempotency key (its id when it has none).
-fn new_run(new: &NewExecution) -> NewRun<'_> {
-    let id = Uuid::now_v7();
+fn new_run(new: &NewExecution, id: Uuid) -> NewRun<'_> {
     let key = new
         .idempotency_key
         .clone()
@@ -334,6 +390,7 @@ async fn commit(
         })
         .collect();
     upsert_steps(&txn, &kept).await?;
+    payloads::save(&txn, &kept).await?;
     for save in &kept {
         events.extend(save.events.iter().cloned());
         if let Some(finish) = &save.finish {

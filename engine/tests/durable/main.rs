@@ -4,6 +4,7 @@
 mod harness;
 
 mod cancel;
+mod hardening;
 mod instances;
 mod retries;
 mod runs;

@@ -7,7 +7,9 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use domain::executions::{EventEntry, ExecutionDetail, ExecutionFilter, ExecutionSummary};
+use domain::executions::{
+    EventEntry, ExecutionDetail, ExecutionFilter, ExecutionSummary, StepPage,
+};
 use engine::store::queue::{CancelOutcome, RequeueOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/executions", get(list))
         .route("/executions/{id}", get(read))
         .route("/executions/{id}/log", get(log))
+        .route("/executions/{id}/steps", get(steps))
         .route("/executions/{id}/cancel", post(cancel))
         .route("/executions/{id}/retry", post(retry))
 }
@@ -118,6 +121,38 @@ async fn read(
 ) -> Result<Json<ExecutionDetail>, ApiError> {
     Ok(Json(
         domain::executions::get(&state.context.db, user.id(), id).await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StepsQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u64>,
+}
+
+/// Every step of a run, loop items included, a page at a time (by loop
+/// item, then node id).
+#[utoipa::path(get, path = "/executions/{id}/steps", tag = "executions", params(("id" = Uuid, Path), StepsQuery),
+    responses((status = 200, body = StepPage), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
+async fn steps(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+    ApiQuery(query): ApiQuery<StepsQuery>,
+) -> Result<Json<StepPage>, ApiError> {
+    let limit = page_size(query.limit)?;
+    Ok(Json(
+        domain::executions::steps(
+            &state.context.db,
+            user.id(),
+            id,
+            query.cursor.as_deref(),
+            limit,
+        )
+        .await?,
     ))
 }
 

@@ -24,7 +24,7 @@ use crate::startup::AppState;
         super::workflows::remove, super::workflows::activate, super::workflows::pause, super::workflows::validate,
         super::workflows::execute, super::workflows::versions, super::workflows::version, super::workflows::audit,
         super::workflows::regenerate_webhook, super::workflows::duplicate, super::events::post_event, super::events::list, super::events::preview_schedule,
-        super::executions::list, super::executions::read, super::executions::log, super::executions::cancel,
+        super::executions::list, super::executions::read, super::executions::log, super::executions::steps, super::executions::cancel,
         super::executions::retry, super::live::execution_events, super::live::owner_stream,
         super::dead_letters::list, super::dead_letters::redrive, super::dead_letters::redrive_all,
         super::catalogue::kinds,

@@ -14,6 +14,7 @@ mod health;
 mod live;
 mod pages;
 mod process;
+mod run_limits;
 mod security;
 mod tokens;
 mod triggers;

@@ -52,6 +52,9 @@ pub struct RunDetail {
     /// How many times the run was sent back to the queue to run again.
     pub run_count: i32,
     pub steps: Vec<StepRow>,
+    /// Loop steps left out of `steps` (a long loop is paged by the API).
+    #[serde(default)]
+    pub steps_omitted: u64,
     /// Filled in by the page's server function.
     #[serde(default)]
     pub workflow_name: String,
@@ -196,6 +199,12 @@ fn RunBody(
             <section aria-labelledby="steps-heading">
                 <h2 id="steps-heading">"Steps"</h2>
                 <StepTimeline steps=detail.steps.clone() picked />
+                {(detail.steps_omitted > 0).then(|| view! {
+                    <p class="muted" data-testid="steps-omitted">
+                        {format!("{} more loop steps are not shown; ", detail.steps_omitted)}
+                        <a href=format!("/api/v1/executions/{}/steps", detail.id)>"all steps as JSON"</a>
+                    </p>
+                })}
                 <details class="json-block">
                     <summary>"Trigger input"</summary>
                     <pre>{pretty(&detail.input)}</pre>

@@ -1,6 +1,7 @@
 //! The node palette: every kind of the catalogue grouped by category, with
-//! a search. Drag a kind onto the canvas, or press Enter on it to add it
-//! in the middle of the view.
+//! a search. Drag a kind onto the canvas, or press Enter on it (or
+//! double-click it) to add it beside the selected node, or in the middle of
+//! the view, in free space either way.
 
 use leptos::{ev, prelude::*};
 use model::{Category, Position};
@@ -28,14 +29,19 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
             .unwrap_or((800.0, 600.0));
         let x = (width / 2.0 - view.x) / view.zoom - model::layout::NODE_WIDTH / 2.0;
         let y = (height / 2.0 - view.y) / view.zoom - model::layout::NODE_HEIGHT / 2.0;
-        let offset = editor.doc.with_untracked(|d| d.nodes.len() % 5) as f64 * 24.0;
-        editor.add_node(
-            &kind,
-            Position {
-                x: (x + offset).round(),
-                y: (y + offset).round(),
-            },
-        );
+        let selected = editor.selected.with_untracked(|s| s.last().cloned());
+        let position = editor.doc.with_untracked(|d| {
+            // Beside the selected node, else in the middle of the view; in
+            // either case clear of every other node.
+            let preferred = selected
+                .and_then(|id| model::layout::beside(d, &id))
+                .unwrap_or(Position {
+                    x: x.round(),
+                    y: y.round(),
+                });
+            model::layout::free_spot(d, preferred)
+        });
+        editor.add_node(&kind, position);
     };
     let groups = move || {
         let needle = search.get().to_lowercase();
