@@ -442,7 +442,11 @@ impl CredentialStore for ConnectionCredentials {
                 .send()
                 .await
                 .map_err(|e| {
-                    StepError::transient(format!("could not reach the token endpoint: {e}"))
+                    // reqwest quotes the URL, query keys included.
+                    StepError::transient(format!(
+                        "could not reach the token endpoint: {}",
+                        e.without_url()
+                    ))
                 })?;
             let status = response.status().as_u16();
             let body: Value = response.json().await.unwrap_or(Value::Null);

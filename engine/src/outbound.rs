@@ -2,7 +2,8 @@
 //! private, link-local (cloud metadata), CGNAT, multicast and reserved
 //! addresses, and their IPv6 counterparts, are refused after DNS
 //! resolution and on every redirect, unless `SWITCHYARD_OUTBOUND_ALLOW`
-//! lists the host or a network containing the address.
+//! lists the host or a network containing the address. Redirects are
+//! followed in [`redirects`], which also keeps credentials to their origin.
 
 use std::{
     fmt,
@@ -18,8 +19,8 @@ use reqwest::{
     redirect,
 };
 
-/// Redirects followed before giving up.
-const MAX_REDIRECTS: usize = 10;
+mod redirects;
+pub use redirects::OutboundError;
 
 /// Hosts and networks that outbound calls may reach although they are not public.
 #[derive(Clone, Debug, Default)]
@@ -62,7 +63,7 @@ impl OutboundPolicy {
     pub fn check_url(&self, url: &Url) -> Result<(), Refused> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Refused {
-                host: url.to_string(),
+                host: crate::redact::url(url),
                 address: None,
                 reason: "only http and https URLs can be called",
             });
@@ -213,7 +214,8 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// The HTTP client every outbound call goes through.
+/// The HTTP client every outbound call goes through. Call
+/// [`OutboundClient::send`]; `client` itself follows no redirects.
 #[derive(Clone)]
 pub struct OutboundClient {
     pub client: reqwest::Client,
@@ -223,23 +225,12 @@ pub struct OutboundClient {
 impl OutboundClient {
     pub fn new(policy: OutboundPolicy) -> OutboundClient {
         let policy = Arc::new(policy);
-        let redirect_policy = {
-            let policy = policy.clone();
-            redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS {
-                    attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-                } else if let Err(refused) = policy.check_url(attempt.url()) {
-                    attempt.error(refused)
-                } else {
-                    attempt.follow()
-                }
-            })
-        };
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: policy.clone(),
             }))
-            .redirect(redirect_policy)
+            // `send` follows redirects itself, hop by hop.
+            .redirect(redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(60))

@@ -12,6 +12,7 @@ mod crash;
 mod executions;
 mod health;
 mod live;
+mod outbound;
 mod pages;
 mod process;
 mod security;
