@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use engine::{
     StepError,
-    credentials::{Credential, CredentialFuture, CredentialStore},
+    credentials::{Credential, CredentialFuture, CredentialStore, SecretSlot},
     error::ErrorClass,
     outbound::OutboundClient,
 };
@@ -385,8 +385,8 @@ fn step_error(error: DomainError) -> StepError {
 }
 
 impl CredentialStore for ConnectionCredentials {
-    fn unseal(&self, text: &str) -> Result<String, StepError> {
-        crate::secrets::unseal(text, &self.workflow_secrets)
+    fn unseal(&self, text: &str, slot: SecretSlot<'_>) -> Result<String, StepError> {
+        crate::secrets::unseal(text, slot, &self.workflow_secrets)
             .map_err(|e| StepError::internal(e.to_string()))
     }
 

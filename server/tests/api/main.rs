@@ -15,6 +15,7 @@ mod live;
 mod outbound;
 mod pages;
 mod process;
+mod sealed_secrets;
 mod security;
 mod tokens;
 mod triggers;
