@@ -204,9 +204,10 @@ pub fn redact(node: &PlanNode, config: &Value) -> Value {
             *value = Value::String(MASK.into());
         }
     }
-    let secret_names: [(&str, fn(&str) -> bool); 2] =
-        [("headers", is_secret_header), ("query", is_secret_param)];
-    for (field, is_secret) in secret_names {
+    for (field, is_secret) in [
+        ("headers", is_secret_header as fn(&str) -> bool),
+        ("query", is_secret_param),
+    ] {
         if let Some(Value::Object(entries)) = shown.get_mut(field) {
             for (name, value) in entries.iter_mut() {
                 if is_secret(name) {
