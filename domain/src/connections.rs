@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use engine::{
     StepError,
-    credentials::{Credential, CredentialFuture, CredentialStore},
+    credentials::{Credential, CredentialFuture, CredentialStore, SecretSlot},
     error::ErrorClass,
     outbound::OutboundClient,
 };
@@ -385,8 +385,8 @@ fn step_error(error: DomainError) -> StepError {
 }
 
 impl CredentialStore for ConnectionCredentials {
-    fn unseal(&self, text: &str) -> Result<String, StepError> {
-        crate::secrets::unseal(text, &self.workflow_secrets)
+    fn unseal(&self, text: &str, slot: SecretSlot<'_>) -> Result<String, StepError> {
+        crate::secrets::unseal(text, slot, &self.workflow_secrets)
             .map_err(|e| StepError::internal(e.to_string()))
     }
 
@@ -442,7 +442,11 @@ impl CredentialStore for ConnectionCredentials {
                 .send()
                 .await
                 .map_err(|e| {
-                    StepError::transient(format!("could not reach the token endpoint: {e}"))
+                    // reqwest quotes the URL, query keys included.
+                    StepError::transient(format!(
+                        "could not reach the token endpoint: {}",
+                        e.without_url()
+                    ))
                 })?;
             let status = response.status().as_u16();
             let body: Value = response.json().await.unwrap_or(Value::Null);

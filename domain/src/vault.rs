@@ -1,5 +1,7 @@
 //! Sealing secrets at rest: AES-256-GCM with a key derived (HKDF-SHA256)
-//! from the installation's secret key, a fresh random nonce per seal.
+//! from the installation's secret key, a fresh random nonce per seal, and
+//! optional associated data that binds a sealed value to where it belongs
+//! (it then opens only with the same associated data).
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use ring::{
@@ -28,13 +30,22 @@ impl Vault {
     }
 
     pub fn seal(&self, plaintext: &[u8]) -> Result<String, DomainError> {
+        self.seal_bound(plaintext, &[])
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, DomainError> {
+        self.open_bound(sealed, &[])
+    }
+
+    /// Seals `plaintext` so that it opens only with the same `bound_to`.
+    pub fn seal_bound(&self, plaintext: &[u8], bound_to: &[u8]) -> Result<String, DomainError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|e| DomainError::Internal(e.to_string()))?;
         let mut sealed = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::empty(),
+                Aad::from(bound_to),
                 &mut sealed,
             )
             .map_err(|_| DomainError::Internal("could not encrypt".into()))?;
@@ -43,7 +54,7 @@ impl Vault {
         Ok(STANDARD.encode(out))
     }
 
-    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, DomainError> {
+    pub fn open_bound(&self, sealed: &str, bound_to: &[u8]) -> Result<Vec<u8>, DomainError> {
         let broken = || {
             DomainError::Internal(
                 "stored secrets cannot be decrypted (was the secret key changed?)".into(),
@@ -58,7 +69,7 @@ impl Vault {
         let mut buffer = ciphertext.to_vec();
         let plain = self
             .key
-            .open_in_place(nonce, Aad::empty(), &mut buffer)
+            .open_in_place(nonce, Aad::from(bound_to), &mut buffer)
             .map_err(|_| broken())?;
         Ok(plain.to_vec())
     }
@@ -84,5 +95,25 @@ mod tests {
         let mut tampered = STANDARD.decode(&sealed).unwrap();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(vault.open(&STANDARD.encode(tampered)).is_err());
+    }
+
+    #[test]
+    fn item9_bound_values_open_only_where_they_were_sealed() {
+        let vault = Vault::new(&[7; 32], "workflow secrets v1");
+        let sealed = vault
+            .seal_bound(b"tok", b"workflow A, /auth/token")
+            .unwrap();
+        assert_eq!(
+            vault
+                .open_bound(&sealed, b"workflow A, /auth/token")
+                .unwrap(),
+            b"tok"
+        );
+        assert!(
+            vault
+                .open_bound(&sealed, b"workflow B, /auth/token")
+                .is_err()
+        );
+        assert!(vault.open(&sealed).is_err(), "nor without binding");
     }
 }

@@ -1,6 +1,7 @@
 //! Webhook targets: which workflow a webhook token starts, and how the
 //! request must be checked (methods, signature, deduplication, reply).
 
+use engine::credentials::SecretSlot;
 use entity::workflow;
 use model::{WorkflowDefinition, WorkflowStatus};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -93,7 +94,15 @@ pub async fn find(
     let signature = match config.get("signature").filter(|s| s.is_object()) {
         Some(signature) => Some(Signature {
             scheme: text(signature, "scheme").unwrap_or_else(|| "hmac".into()),
-            secret: secrets::unseal(&text(signature, "secret").unwrap_or_default(), vault)?,
+            secret: secrets::unseal(
+                &text(signature, "secret").unwrap_or_default(),
+                SecretSlot {
+                    workflow_id: &model.id.to_string(),
+                    node_id: &node.id,
+                    pointer: "/signature/secret",
+                },
+                vault,
+            )?,
             header: text(signature, "header"),
             algorithm: text(signature, "algorithm").unwrap_or_else(|| "sha256".into()),
             prefix: text(signature, "prefix").unwrap_or_default(),

@@ -278,20 +278,24 @@ pub async fn create(
     mut definition: WorkflowDefinition,
 ) -> Result<Workflow, DomainError> {
     check_savable(&definition)?;
-    crate::secrets::seal(&mut definition, None, catalogue, vault)?;
-    insert_new(db, catalogue, owner, definition, json!({})).await
+    let id = Uuid::now_v7();
+    crate::secrets::seal(&mut definition, None, catalogue, vault, id)?;
+    insert_new(db, catalogue, owner, id, definition, json!({})).await
 }
 
-/// A draft copy of a workflow, named "Copy of …", with its secrets (still
-/// sealed) and its own webhook URL.
+/// A draft copy of a workflow, named "Copy of …", with its secrets (sealed
+/// anew for the copy) and its own webhook URL.
 pub async fn duplicate(
     db: &DatabaseConnection,
     catalogue: &Catalogue,
+    vault: &crate::vault::Vault,
     owner: Uuid,
     id: Uuid,
 ) -> Result<Workflow, DomainError> {
     let original = owned(db, owner, id).await?;
     let mut definition = definition_of(&original)?;
+    let copy = Uuid::now_v7();
+    crate::secrets::reseal(&mut definition, catalogue, vault, id, copy)?;
     let limit = model::validate::MAX_NAME_CHARS;
     definition.name = format!("Copy of {}", definition.name.trim())
         .chars()
@@ -301,17 +305,19 @@ pub async fn duplicate(
         db,
         catalogue,
         owner,
+        copy,
         definition,
         json!({ "copied_from": id }),
     )
     .await
 }
 
-/// Stores a checked, sealed definition as version 1 of a new draft.
+/// Stores a checked definition, sealed for `id`, as version 1 of a new draft.
 async fn insert_new(
     db: &DatabaseConnection,
     catalogue: &Catalogue,
     owner: Uuid,
+    id: Uuid,
     definition: WorkflowDefinition,
     audit_details: Value,
 ) -> Result<Workflow, DomainError> {
@@ -320,7 +326,6 @@ async fn insert_new(
     } else {
         None
     };
-    let id = Uuid::now_v7();
     let now = now();
     let document =
         serde_json::to_value(&definition).map_err(|e| DomainError::Internal(e.to_string()))?;
@@ -400,6 +405,7 @@ pub async fn update(
         Some(&definition_of(&current)?),
         catalogue,
         vault,
+        id,
     )?;
     if let Some(expected) = expected_version
         && expected != current.version
@@ -540,8 +546,10 @@ pub async fn versions(
         .collect())
 }
 
+/// The document of one saved version, secrets masked.
 pub async fn version(
     db: &DatabaseConnection,
+    catalogue: &Catalogue,
     owner: Uuid,
     id: Uuid,
     version: i32,
@@ -551,7 +559,10 @@ pub async fn version(
         .one(db)
         .await?
         .ok_or(DomainError::NotFound)?;
-    serde_json::from_value(model.definition).map_err(|e| DomainError::Internal(e.to_string()))
+    let mut definition: WorkflowDefinition = serde_json::from_value(model.definition)
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    crate::secrets::mask(&mut definition, catalogue);
+    Ok(definition)
 }
 
 /// Gives a workflow a new webhook URL; the old one stops working at once.

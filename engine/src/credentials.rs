@@ -28,6 +28,17 @@ impl Credential {
     }
 }
 
+/// Where a secret sealed in a workflow lives. A sealed value is bound to
+/// it and opens nowhere else, so one copied into another workflow or field
+/// is useless there.
+#[derive(Clone, Copy, Debug)]
+pub struct SecretSlot<'a> {
+    pub workflow_id: &'a str,
+    pub node_id: &'a str,
+    /// JSON pointer of the field in the node's config, e.g. `/auth/token`.
+    pub pointer: &'a str,
+}
+
 pub type CredentialFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StepError>> + Send + 'a>>;
 
 pub trait CredentialStore: Send + Sync + 'static {
@@ -35,9 +46,10 @@ pub trait CredentialStore: Send + Sync + 'static {
     fn load(&self, owner: Uuid, id: Uuid) -> CredentialFuture<'_, Credential>;
     /// Renews a refreshable connection and returns it as it is now.
     fn refresh(&self, owner: Uuid, id: Uuid) -> CredentialFuture<'_, Credential>;
-    /// The plain text of a secret stored sealed in a workflow (`sealed:…`);
+    /// The plain text of a secret stored sealed (`sealed:…`) at `slot`;
     /// any other text is returned as it is.
-    fn unseal(&self, text: &str) -> Result<String, StepError> {
+    fn unseal(&self, text: &str, slot: SecretSlot<'_>) -> Result<String, StepError> {
+        let _ = slot;
         Ok(text.to_owned())
     }
 }

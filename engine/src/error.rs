@@ -81,6 +81,18 @@ impl StepError {
         self
     }
 
+    /// The error as it may be stored and shown: credentials in URLs (and
+    /// anything else [`crate::redact::text`] recognises) masked.
+    pub fn redacted(mut self) -> StepError {
+        if let std::borrow::Cow::Owned(masked) = crate::redact::text(&self.message) {
+            self.message = masked;
+        }
+        if let Some(details) = &mut self.details {
+            crate::redact::json(details);
+        }
+        self
+    }
+
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }

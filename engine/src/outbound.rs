@@ -2,7 +2,8 @@
 //! private, link-local (cloud metadata), CGNAT, multicast and reserved
 //! addresses, and their IPv6 counterparts, are refused after DNS
 //! resolution and on every redirect, unless `SWITCHYARD_OUTBOUND_ALLOW`
-//! lists the host or a network containing the address.
+//! lists the host or a network containing the address. Redirects are
+//! followed in [`redirects`], which also keeps credentials to their origin.
 
 use std::{
     fmt,
@@ -18,8 +19,8 @@ use reqwest::{
     redirect,
 };
 
-/// Redirects followed before giving up.
-const MAX_REDIRECTS: usize = 10;
+mod redirects;
+pub use redirects::OutboundError;
 
 /// Hosts and networks that outbound calls may reach although they are not public.
 #[derive(Clone, Debug, Default)]
@@ -62,7 +63,7 @@ impl OutboundPolicy {
     pub fn check_url(&self, url: &Url) -> Result<(), Refused> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Refused {
-                host: url.to_string(),
+                host: crate::redact::url(url),
                 address: None,
                 reason: "only http and https URLs can be called",
             });
@@ -113,7 +114,9 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// IPv4-mapped and NAT64 IPv6 addresses stand for their IPv4 address.
+/// IPv4-mapped, IPv4-translated and well-known-prefix NAT64 IPv6 addresses
+/// stand for their IPv4 address: they reach it, so they are judged (and
+/// allowed) as it is.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match embedded_ipv4(v6) {
@@ -127,9 +130,36 @@ fn canonical(ip: IpAddr) -> IpAddr {
 fn embedded_ipv4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
     let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-    let mapped = s[..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff;
-    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-    (mapped || nat64).then_some(tail)
+    let mapped = s[..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff; // ::ffff:0:0/96
+    let translated = s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0; // ::ffff:0:0:0/96
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]; // 64:ff9b::/96
+    (mapped || translated || nat64).then_some(tail)
+}
+
+/// IANA hands out public IPv6 unicast only from 2000::/3; the rest is
+/// loopback, IPv4-compatible, reserved, unique local, link-local or multicast.
+const GLOBAL_UNICAST: (u128, u32) = (0x2000 << 112, 3);
+
+/// Networks that are not public although they are inside 2000::/3 (or are
+/// named here to be explicit), as `(prefix, length)`. Tunnels and
+/// translators whose IPv4 address sits at a network-chosen place (6to4,
+/// Teredo, local-use NAT64) are refused whole: where they lead cannot be
+/// told from the address alone.
+const FORBIDDEN_V6: [(u128, u32); 9] = [
+    (0x0064_ff9b_0001 << 80, 48), // local-use NAT64 (RFC 8215)
+    (0x0100 << 112, 64),          // discard-only (RFC 6666)
+    (0x2001_0000 << 96, 32),      // Teredo (RFC 4380)
+    (0x2001_0002_0000 << 80, 48), // benchmarking (RFC 5180)
+    (0x2001_0010 << 96, 28),      // ORCHID (RFC 4843, deprecated)
+    (0x2001_0020 << 96, 28),      // ORCHIDv2 (RFC 7343): identifiers, not routable
+    (0x2001_0db8 << 96, 32),      // documentation
+    (0x2002 << 112, 16),          // 6to4 (RFC 3056, deprecated by RFC 7526)
+    (0x3fff << 112, 20),          // documentation (RFC 9637)
+];
+
+fn in_network(ip: Ipv6Addr, (prefix, length): (u128, u32)) -> bool {
+    let shift = 128 - length;
+    u128::from(ip) >> shift == prefix >> shift
 }
 
 /// Whether an address is anything but a public unicast address.
@@ -147,21 +177,15 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
                 || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64/10
                 || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
                 || (a == 192 && b == 0 && c == 2) // documentation
+                || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast (deprecated)
                 || (a == 198 && (b == 18 || b == 19)) // benchmarking
                 || (a == 198 && b == 51 && c == 100)
                 || (a == 203 && b == 0 && c == 113)
                 || a >= 240 // reserved
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            v6.is_unspecified()
-                || v6.is_loopback()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-                || (first & 0xffc0) == 0xfec0 // site-local fec0::/10
-                || first == 0x2001 && v6.segments()[1] == 0x0db8 // documentation
-                || v6.segments()[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible
+            !in_network(v6, GLOBAL_UNICAST)
+                || FORBIDDEN_V6.iter().any(|&network| in_network(v6, network))
         }
     }
 }
@@ -190,7 +214,8 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// The HTTP client every outbound call goes through.
+/// The HTTP client every outbound call goes through. Call
+/// [`OutboundClient::send`]; `client` itself follows no redirects.
 #[derive(Clone)]
 pub struct OutboundClient {
     pub client: reqwest::Client,
@@ -200,23 +225,12 @@ pub struct OutboundClient {
 impl OutboundClient {
     pub fn new(policy: OutboundPolicy) -> OutboundClient {
         let policy = Arc::new(policy);
-        let redirect_policy = {
-            let policy = policy.clone();
-            redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS {
-                    attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-                } else if let Err(refused) = policy.check_url(attempt.url()) {
-                    attempt.error(refused)
-                } else {
-                    attempt.follow()
-                }
-            })
-        };
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: policy.clone(),
             }))
-            .redirect(redirect_policy)
+            // `send` follows redirects itself, hop by hop.
+            .redirect(redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(60))
@@ -283,6 +297,53 @@ mod tests {
         ] {
             assert!(!forbidden(ip), "{ip} should be allowed");
         }
+    }
+
+    #[test]
+    fn item12_tunnel_translation_and_discard_prefixes_are_forbidden() {
+        for ip in [
+            "64:ff9b:1::1",                         // local-use NAT64, whatever it embeds
+            "64:ff9b:1:ffff::808:808",              // … even a public IPv4 address
+            "2002:7f00:1::1",                       // 6to4 embedding 127.0.0.1
+            "2002:a9fe:a9fe::",                     // 6to4 embedding 169.254.169.254
+            "2002:808:808::1", // 6to4 embedding a public address: deprecated, refused whole
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+            "2001::1",
+            "100::1", // discard-only
+            "100::ffff:ffff:ffff:ffff",
+            "2001:2::1",       // benchmarking
+            "3fff::1",         // documentation
+            "::ffff:0:7f00:1", // IPv4-translated 127.0.0.1
+            "64:ff9b::7f00:1", // well-known NAT64 of 127.0.0.1
+            "64:ff9b::a00:1",  // well-known NAT64 of 10.0.0.1
+            "192.88.99.1",     // 6to4 relay anycast
+            "64:ff9b:2::1",    // reserved, outside 2000::/3
+            "4000::1",
+            "fec0::1",
+        ] {
+            assert!(forbidden(ip), "{ip} should be forbidden");
+        }
+        for ip in [
+            "64:ff9b::808:808", // well-known NAT64 of a public address reaches it
+            "::ffff:0:808:808", // IPv4-translated public address
+            "2001:1::1",        // past Teredo's /32 (PCP anycast, global)
+            "2001:4860:4860::8888",
+            "2003::1", // past 6to4's /16
+        ] {
+            assert!(!forbidden(ip), "{ip} should be allowed");
+        }
+    }
+
+    #[test]
+    fn item12_embedded_ipv4_follows_the_allow_list_only_where_it_is_reached() {
+        let policy = OutboundPolicy::parse("127.0.0.1/32").unwrap();
+        // The well-known NAT64 prefix reaches its IPv4 address, so listing
+        // that address allows it; 6to4 and local-use NAT64 do not follow it.
+        assert!(policy.allows_ip("64:ff9b::7f00:1".parse().unwrap()));
+        assert!(!policy.allows_ip("2002:7f00:1::1".parse().unwrap()));
+        assert!(!policy.allows_ip("64:ff9b:1::7f00:1".parse().unwrap()));
+        let tunnels = OutboundPolicy::parse("2002::/16").unwrap();
+        assert!(tunnels.allows_ip("2002:7f00:1::1".parse().unwrap()));
     }
 
     #[test]

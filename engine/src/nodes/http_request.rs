@@ -14,7 +14,8 @@ use super::{NodeKind, Outcome, StepFuture, StepInput};
 use crate::{
     credentials::Credential,
     error::{ErrorClass, StepError, classify_status},
-    outbound::find_refusal,
+    outbound::{OutboundError, find_refusal},
+    redact,
 };
 
 pub struct HttpRequest;
@@ -167,8 +168,9 @@ async fn call(step: &StepInput<'_>) -> Result<Value, StepError> {
         .ok_or_else(|| {
             StepError::validation(format!("`{}` is not an HTTP method", config.method))
         })?;
-    let mut url = reqwest::Url::parse(&config.url)
-        .map_err(|e| StepError::validation(format!("invalid URL `{}`: {e}", config.url)))?;
+    let mut url = reqwest::Url::parse(&config.url).map_err(|e| {
+        StepError::validation(format!("invalid URL `{}`: {e}", redact::text(&config.url)))
+    })?;
     step.services
         .http
         .policy
@@ -209,10 +211,9 @@ async fn call(step: &StepInput<'_>) -> Result<Value, StepError> {
             let request = request?;
             step.services
                 .http
-                .client
-                .execute(request)
+                .send(request)
                 .await
-                .map_err(|e| transport_error(&e, timeout))
+                .map_err(|e| outbound_error(e, timeout))
         }
     };
     let mut response = send(connection.as_ref().map(|(_, c)| c)).await?;
@@ -248,7 +249,7 @@ async fn call(step: &StepInput<'_>) -> Result<Value, StepError> {
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| transport_error(&e, timeout))?
+        .map_err(|e| transport_error(e, timeout))?
     {
         let room = MAX_RESPONSE_BYTES - bytes.len();
         bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -447,20 +448,40 @@ fn parse_body(content_type: &str, bytes: &[u8], cut: bool, head: bool) -> Value 
     json!({ "binary": true, "content_type": content_type, "size": bytes.len(), "truncated": cut })
 }
 
-fn transport_error(error: &reqwest::Error, timeout: Duration) -> StepError {
-    if let Some(refused) = find_refusal(error) {
+fn outbound_error(error: OutboundError, timeout: Duration) -> StepError {
+    match error {
+        OutboundError::Transport(error) => transport_error(error, timeout),
+        OutboundError::Timeout => timed_out(timeout),
+        refused @ (OutboundError::Refused(_)
+        | OutboundError::Invalid(_)
+        | OutboundError::Redirect(_)) => StepError::validation(refused.to_string()),
+    }
+}
+
+fn timed_out(timeout: Duration) -> StepError {
+    StepError::new(
+        ErrorClass::Transient,
+        format!("no response within {} ms", timeout.as_millis()),
+    )
+}
+
+/// A failed exchange. reqwest quotes the whole URL in its errors, query
+/// keys included; it is shown masked instead.
+fn transport_error(error: reqwest::Error, timeout: Duration) -> StepError {
+    if let Some(refused) = find_refusal(&error) {
         return StepError::validation(refused.to_string());
     }
     if error.is_timeout() {
-        return StepError::new(
-            ErrorClass::Transient,
-            format!("no response within {} ms", timeout.as_millis()),
-        );
+        return timed_out(timeout);
     }
-    if error.is_redirect() {
-        return StepError::validation(format!("redirect failed: {}", error_chain(error)));
-    }
-    StepError::transient(format!("request failed: {}", error_chain(error)))
+    let to = error
+        .url()
+        .map(|url| format!(" to {}", redact::url(url)))
+        .unwrap_or_default();
+    StepError::transient(format!(
+        "request{to} failed: {}",
+        error_chain(&error.without_url())
+    ))
 }
 
 /// An error and its causes in one line.

@@ -12,6 +12,7 @@ use super::{
     state::{Job, RunEnd, RunState, StepKey},
 };
 use crate::{
+    credentials::SecretSlot,
     error::StepError,
     nodes::{NodeKind, Outcome, Services, StepInput, StepLog},
     time::now_ms,
@@ -95,6 +96,7 @@ pub async fn drive<P: Persistence + Send>(
                 state.plan.clone(),
                 state.trigger.clone(),
                 state.owner_id,
+                state.workflow_id.clone(),
                 job,
                 services,
             )
@@ -189,17 +191,14 @@ async fn run_job(
     plan: Arc<Plan>,
     trigger: Arc<Value>,
     owner_id: uuid::Uuid,
+    workflow_id: String,
     job: Job,
     services: &Services,
 ) -> (StepKey, Outcome, Vec<String>) {
     let kind: Arc<dyn NodeKind> = plan.nodes[job.key.node].kind.clone();
     let log = StepLog::default();
     let mut config = job.config;
-    if let Err(error) = unseal_secrets(
-        &plan.nodes[job.key.node].secret_paths,
-        &mut config,
-        services,
-    ) {
+    if let Err(error) = unseal_secrets(&plan, job.key.node, &workflow_id, &mut config, services) {
         return (job.key, Outcome::Failed(error), Vec::new());
     }
     let input = StepInput {
@@ -218,18 +217,29 @@ async fn run_job(
 }
 
 /// Opens the secrets a workflow stores sealed (`sealed:…`) just before
-/// the step that uses them runs; they never enter the run's state.
+/// the step that uses them runs; they never enter the run's state. Only
+/// values sealed in the saved workflow are opened: sealed-looking text that
+/// a template produced (from a webhook's payload, say) is left as it is.
 fn unseal_secrets(
-    paths: &[Vec<String>],
+    plan: &Plan,
+    node: usize,
+    workflow_id: &str,
     config: &mut Value,
     services: &Services,
 ) -> Result<(), StepError> {
-    for path in paths {
+    let saved = &plan.def.nodes[node];
+    for path in &plan.nodes[node].secret_paths {
         let pointer: String = path.iter().map(|part| format!("/{part}")).collect();
-        if let Some(Value::String(text)) = config.pointer_mut(&pointer)
-            && text.starts_with("sealed:")
+        if let Some(Value::String(sealed)) = saved.config.pointer(&pointer)
+            && sealed.starts_with("sealed:")
+            && let Some(value) = config.pointer_mut(&pointer)
         {
-            *text = services.credentials.unseal(text)?;
+            let slot = SecretSlot {
+                workflow_id,
+                node_id: &saved.id,
+                pointer: &pointer,
+            };
+            *value = Value::String(services.credentials.unseal(sealed, slot)?);
         }
     }
     Ok(())

@@ -190,34 +190,32 @@ fn collect_step_refs(
     }
 }
 
-/// Header names whose values are credentials.
-const SECRET_HEADERS: [&str; 7] = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "x-api-key",
-    "api-key",
-    "x-auth-token",
-    "x-access-token",
-];
-
-/// The evaluated config as it may be stored and shown: credentials hidden.
+/// The evaluated config as it may be stored and shown: secret fields,
+/// headers (and query parameters) with secret-looking names, and
+/// credentials inside URLs hidden.
 pub fn redact(node: &PlanNode, config: &Value) -> Value {
+    use crate::redact::{MASK, is_secret_header, is_secret_param};
     let mut shown = config.clone();
     for path in &node.secret_paths {
         let pointer: String = path.iter().map(|part| format!("/{part}")).collect();
         if let Some(value) = shown.pointer_mut(&pointer)
             && !value.is_null()
         {
-            *value = Value::String("••••••".into());
+            *value = Value::String(MASK.into());
         }
     }
-    if let Some(Value::Object(headers)) = shown.get_mut("headers") {
-        for (name, value) in headers.iter_mut() {
-            if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                *value = Value::String("••••••".into());
+    for (field, is_secret) in [
+        ("headers", is_secret_header as fn(&str) -> bool),
+        ("query", is_secret_param),
+    ] {
+        if let Some(Value::Object(entries)) = shown.get_mut(field) {
+            for (name, value) in entries.iter_mut() {
+                if is_secret(name) {
+                    *value = Value::String(MASK.into());
+                }
             }
         }
     }
+    crate::redact::json(&mut shown);
     shown
 }

@@ -538,6 +538,7 @@ impl RunState {
     /// Records what a step came to.
     pub fn apply(&mut self, key: &StepKey, outcome: Outcome, logs: Vec<String>, now: i64) {
         for line in logs {
+            let line = crate::redact::text(&line).into_owned();
             self.emit("step.log", self.step_ref(key, json!({ "line": line })), now);
         }
         match outcome {
@@ -653,6 +654,9 @@ impl RunState {
     }
 
     fn fail_attempt(&mut self, key: &StepKey, error: StepError, now: i64) {
+        // Whatever made it, the error is stored, sent as events and may end
+        // in a dead letter: credentials in it are masked here, once.
+        let error = error.redacted();
         let plan = self.plan.clone();
         let node = &plan.nodes[key.node];
         let Some(step) = self.steps.get_mut(key) else {

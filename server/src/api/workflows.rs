@@ -136,7 +136,7 @@ async fn create(
 }
 
 /// Copies a workflow into a new draft named "Copy of …" (secrets included,
-/// still encrypted; a webhook trigger gets its own URL).
+/// encrypted for the copy, shown masked; a webhook trigger gets its own URL).
 #[utoipa::path(post, path = "/workflows/{id}/duplicate", tag = "workflows", params(("id" = Uuid, Path)),
     responses((status = 201, body = WorkflowResponse), (status = 404, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
 async fn duplicate(
@@ -145,8 +145,14 @@ async fn duplicate(
     PathId(id): PathId,
 ) -> Result<(StatusCode, Json<WorkflowResponse>), ApiError> {
     let catalogue = state.context.engine.catalogue();
-    let workflow =
-        domain::workflows::duplicate(&state.context.db, catalogue, user.id(), id).await?;
+    let workflow = domain::workflows::duplicate(
+        &state.context.db,
+        catalogue,
+        &state.workflow_secrets,
+        user.id(),
+        id,
+    )
+    .await?;
     Ok((StatusCode::CREATED, respond(&state, workflow)))
 }
 
@@ -363,7 +369,7 @@ async fn versions(
     ))
 }
 
-/// The document of one saved version.
+/// The document of one saved version, secrets masked.
 #[utoipa::path(get, path = "/workflows/{id}/versions/{version}", tag = "workflows", params(("id" = Uuid, Path), ("version" = i32, Path)),
     responses((status = 200, body = WorkflowDefinition), (status = 404, body = ErrorResponse)), security(("session" = []), ("token" = [])))]
 async fn version(
@@ -374,7 +380,14 @@ async fn version(
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     let version = version.parse().map_err(|_| ApiError::NotFound)?;
     Ok(Json(
-        domain::workflows::version(&state.context.db, user.id(), id, version).await?,
+        domain::workflows::version(
+            &state.context.db,
+            state.context.engine.catalogue(),
+            user.id(),
+            id,
+            version,
+        )
+        .await?,
     ))
 }
 

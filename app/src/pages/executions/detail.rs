@@ -80,10 +80,11 @@ pub async fn fetch_run_detail(id: String) -> Result<RunDetail, ServerFnError> {
         .map_err(fail)?;
     let mut run: RunDetail = reshape(&detail)?;
     let (workflow, version) = (detail.summary.workflow_id, detail.summary.workflow_version);
-    match domain::workflows::version(&context.db, owner, workflow, version).await {
+    let catalogue = context.engine.catalogue();
+    match domain::workflows::version(&context.db, catalogue, owner, workflow, version).await {
         Ok(mut definition) => {
             model::layout::arrange_if_stacked(&mut definition);
-            run.graph = Some(RunGraph::of(&definition, context.engine.catalogue()));
+            run.graph = Some(RunGraph::of(&definition, catalogue));
             run.workflow_name = definition.name;
         }
         Err(domain::DomainError::NotFound) => run.workflow_name = "deleted workflow".into(),
