@@ -7,6 +7,7 @@ on_both_backends!(
     unknown_pages_render_the_styled_404,
     system_status_is_served_as_a_server_function,
     theme_cookie_is_rendered_on_the_server,
+    item10_sign_in_returns_only_to_local_paths,
 );
 
 async fn home_page_is_rendered_on_the_server(app: TestApp) {
@@ -113,4 +114,44 @@ async fn site_files_are_served_from_the_site_root() {
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
 
     assert_eq!(app.get("/pkg/missing.js").await.status(), 404);
+}
+
+/// The sign-in page carries `next` on to its "Create an account" link (and
+/// follows it after signing in) only when it is a path on this site.
+async fn item10_sign_in_returns_only_to_local_paths(app: TestApp) {
+    // As typed in the address bar: the query is percent-decoded once.
+    for bypass in [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "%09//evil.example",
+        "//evil.example",
+        "/%5Cevil.example",
+        "/%5C%5Cevil.example",
+        "https:%2F%2Fevil.example",
+        "/%252F/evil.example",
+        "%2F%2Fevil.example",
+        "javascript:alert(1)",
+    ] {
+        let html = app
+            .get(&format!("/login?next={bypass}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(r#"href="/register?next=/workflows""#),
+            "{bypass}: {html}"
+        );
+        assert!(!html.contains("evil.example"), "{bypass}");
+    }
+    let html = app
+        .get("/login?next=/executions%3Fstatus%3Dfailed")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"href="/register?next=/executions%3Fstatus%3Dfailed""#),
+        "{html}"
+    );
 }
