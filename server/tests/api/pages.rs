@@ -8,6 +8,7 @@ on_both_backends!(
     system_status_is_served_as_a_server_function,
     theme_cookie_is_rendered_on_the_server,
     item10_sign_in_returns_only_to_local_paths,
+    item11_server_functions_hide_database_errors,
 );
 
 async fn home_page_is_rendered_on_the_server(app: TestApp) {
@@ -154,4 +155,41 @@ async fn item10_sign_in_returns_only_to_local_paths(app: TestApp) {
         html.contains(r#"href="/register?next=/executions%3Fstatus%3Dfailed""#),
         "{html}"
     );
+}
+
+/// A server function that hits a database error tells the browser only
+/// that something went wrong; answers the user can act on keep their words.
+async fn item11_server_functions_hide_database_errors(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let ada = app.user("ada@example.com").await;
+    let missing = ada
+        .client
+        .post(app.url("/api/run_detail"))
+        .form(&[("id", "0190a5d2-0000-7000-8000-000000000000")])
+        .send()
+        .await
+        .unwrap();
+    assert!(missing.status().is_server_error());
+    assert!(missing.text().await.unwrap().contains("not found"));
+
+    // The table the settings page reads is gone: every query of it fails.
+    app.db
+        .execute_unprepared("ALTER TABLE api_tokens RENAME TO api_tokens_gone")
+        .await
+        .unwrap();
+    let failed = ada
+        .client
+        .post(app.url("/api/my_tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert!(failed.status().is_server_error());
+    let body = failed.text().await.unwrap();
+    assert!(
+        body.contains(app::server_context::SOMETHING_WENT_WRONG),
+        "{body}"
+    );
+    for leak in ["api_tokens", "database", "relation", "table", "SELECT"] {
+        assert!(!body.contains(leak), "{leak} in {body}");
+    }
 }
