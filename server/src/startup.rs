@@ -21,7 +21,7 @@ use tower_sessions::{
 
 use crate::{
     api,
-    auth::{session_store::DbSessionStore, throttle::LoginThrottle},
+    auth::{session_store::DbSessionStore, throttle::Throttle},
     config::Config,
     error::panic_response,
     request_id, routes,
@@ -41,7 +41,8 @@ pub struct AppState {
     pub context: ServerContext,
     pub secret_key: SecretKey,
     pub config: Arc<Config>,
-    pub throttle: Arc<LoginThrottle>,
+    /// Password guesses and other Argon2 work for anonymous callers.
+    pub throttle: Arc<Throttle>,
     pub connections: Connections,
     /// Seals and opens secrets written into workflows.
     pub workflow_secrets: Arc<Vault>,
@@ -154,7 +155,7 @@ impl Application {
             },
             secret_key,
             config: Arc::new(config),
-            throttle: Arc::new(LoginThrottle::default()),
+            throttle: Arc::new(Throttle::default()),
             connections,
             workflow_secrets,
             webhooks: Arc::new(TargetCache::default()),

@@ -200,6 +200,8 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         log: "info".into(),
         site_root: site_root(),
         outbound_allow: engine::outbound::OutboundPolicy::parse("127.0.0.1/32").unwrap(),
+        trusted_proxies: Default::default(),
+        forwarded_header: Default::default(),
         workers: 32,
         intake_target_ms: 2,
         step_output_cap: 1024 * 1024,
