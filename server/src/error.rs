@@ -37,6 +37,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("too many attempts; try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error("at most {limit} live streams can be open at once for an account; close one first")]
+    TooManyStreams { limit: usize },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -70,7 +72,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
-            ApiError::TooManyRequests { .. } => {
+            ApiError::TooManyRequests { .. } | ApiError::TooManyStreams { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

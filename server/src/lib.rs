@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod live_hub;
 pub mod request_id;
 pub mod routes;
 pub mod secret_key;

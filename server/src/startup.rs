@@ -24,6 +24,7 @@ use crate::{
     auth::{session_store::DbSessionStore, throttle::Throttle},
     config::Config,
     error::panic_response,
+    live_hub::{LiveHub, STREAMS_PER_USER},
     request_id, routes,
     secret_key::SecretKey,
     webhooks::{self, TargetCache},
@@ -47,6 +48,8 @@ pub struct AppState {
     /// Seals and opens secrets written into workflows.
     pub workflow_secrets: Arc<Vault>,
     pub webhooks: Arc<TargetCache>,
+    /// Routes live events to their owner's streams and counts the streams.
+    pub live: Arc<LiveHub>,
     /// Set at shutdown: live event streams end so connections can close.
     pub streams_stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -136,6 +139,7 @@ impl Application {
             .site_addr(local_addr)
             .env(leptos::config::Env::PROD)
             .build();
+        let live = LiveHub::start(engine.subscribe(), STREAMS_PER_USER);
         let state = AppState {
             leptos_options,
             context: ServerContext {
@@ -159,6 +163,7 @@ impl Application {
             connections,
             workflow_secrets,
             webhooks: Arc::new(TargetCache::default()),
+            live,
             streams_stop: Arc::new(tokio::sync::watch::channel(false).0),
         };
         let router = router(state.clone());
