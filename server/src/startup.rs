@@ -291,6 +291,9 @@ fn router(state: AppState) -> Router {
 
     let sessions = DbSessionStore::new(state.context.db.clone());
     tokio::spawn(delete_expired_sessions(sessions.clone()));
+    tokio::spawn(webhooks::replay::prune_periodically(
+        state.context.db.clone(),
+    ));
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

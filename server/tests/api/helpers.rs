@@ -231,13 +231,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let database = TestDatabase::create(backend).await?;
     let mut config = test_config(database.dir.path().join("data"), database.url.clone());
     adjust(&mut config);
-    let application = Application::build(config).await.expect("server starts");
-    let address = format!("http://{}", application.local_addr());
-    let db = application.db().clone();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(application.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let (address, db, stop) = serve(config).await;
     Some(TestApp {
         address,
         client: browser(),
@@ -245,6 +239,39 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         _database: database,
         stop: Some(stop),
     })
+}
+
+/// Builds and runs a server; sending on (or dropping) the sender stops it.
+async fn serve(config: Config) -> (String, DatabaseConnection, oneshot::Sender<()>) {
+    let application = Application::build(config).await.expect("server starts");
+    let address = format!("http://{}", application.local_addr());
+    let db = application.db().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(application.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (address, db, stop)
+}
+
+/// Another server on the same database and data directory (so the same
+/// secret key), as several instances share one Postgres.
+pub struct Instance {
+    pub address: String,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn another_instance(&self) -> Instance {
+        let config = test_config(
+            self._database.dir.path().join("data"),
+            self._database.url.clone(),
+        );
+        let (address, _, stop) = serve(config).await;
+        Instance {
+            address,
+            _stop: stop,
+        }
+    }
 }
 
 /// Name of the newest schema migration.
