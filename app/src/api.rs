@@ -139,16 +139,49 @@ pub fn reload_to(path: &str) {
     }
 }
 
-/// Only same-site paths are followed after sign-in (no open redirects).
+/// Where to go after signing in: `next` when it is a path on this site,
+/// else the workflows. Browsers drop tabs and newlines from URLs and read
+/// `\` as `/`, so `/<tab>/evil.example` or `/\evil.example` would leave the
+/// site (as `//evil.example`); such values, and any that only become one
+/// after another round of percent-decoding, are refused.
 pub fn safe_next(next: Option<String>) -> String {
-    match next {
-        Some(next)
-            if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") =>
-        {
-            next
+    next.filter(|next| is_local_path(next))
+        .unwrap_or_else(|| "/workflows".to_owned())
+}
+
+fn is_local_path(next: &str) -> bool {
+    let decoded = percent_decode(next);
+    [next, decoded.as_str()].into_iter().all(|candidate| {
+        candidate.starts_with('/')
+            && !candidate.starts_with("//")
+            && !candidate
+                .chars()
+                .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    })
+}
+
+/// `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
-        _ => "/workflows".to_owned(),
     }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -156,11 +189,37 @@ mod tests {
     use super::safe_next;
 
     #[test]
-    fn only_local_paths_are_followed() {
-        assert_eq!(safe_next(Some("/workflows/1".into())), "/workflows/1");
-        assert_eq!(safe_next(Some("//evil.example".into())), "/workflows");
-        assert_eq!(safe_next(Some("https://evil.example".into())), "/workflows");
-        assert_eq!(safe_next(Some("/\\evil.example".into())), "/workflows");
+    fn item10_only_local_paths_are_followed() {
+        for local in ["/workflows/1", "/executions?status=failed", "/", "/a/b//c"] {
+            assert_eq!(safe_next(Some(local.into())), local);
+        }
+        // Each leaves the site in some browser, would after one more round
+        // of decoding, or is not a path at all.
+        for bypass in [
+            "//evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            "/ /evil.example",
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "/%5cevil.example",
+            "/\u{0}/evil.example",
+            "/\u{3000}/evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bypass.into())), "/workflows", "{bypass:?}");
+        }
         assert_eq!(safe_next(None), "/workflows");
     }
 }

@@ -28,7 +28,7 @@ impl ServerContext {
     /// The context of the current request; an error if the server did not
     /// provide one (a wiring bug, reported instead of panicking).
     pub fn from_leptos() -> Result<Self, ServerFnError> {
-        use_context::<Self>().ok_or_else(|| ServerFnError::new("server context is missing"))
+        use_context::<Self>().ok_or_else(|| internal("server context is missing"))
     }
 
     /// The account signed in on this request's session, if any.
@@ -38,14 +38,9 @@ impl ServerContext {
         let Ok(session) = leptos_axum::extract::<tower_sessions::Session>().await else {
             return Ok(None);
         };
-        let user_id: Option<uuid::Uuid> = session
-            .get(SESSION_USER_ID)
-            .await
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
+        let user_id: Option<uuid::Uuid> = session.get(SESSION_USER_ID).await.map_err(internal)?;
         match user_id {
-            Some(id) => domain::accounts::find(&self.db, id)
-                .await
-                .map_err(|e| ServerFnError::new(e.to_string())),
+            Some(id) => domain::accounts::find(&self.db, id).await.map_err(fail),
             None => Ok(None),
         }
     }
@@ -96,14 +91,33 @@ impl ServerContext {
     }
 }
 
-/// A use case's failure as a server function error. Internal details stay
-/// in the log; the page gets the error's public message.
+/// What the browser is told when a server function failed on our side.
+pub const SOMETHING_WENT_WRONG: &str = "something went wrong, try again";
+
+/// A use case's failure as a server function error. What the caller can act
+/// on (not found, a field to fix, a conflict, a wait) keeps its message;
+/// database and internal failures, whose text names tables, queries or
+/// connections, are logged and replaced by [`SOMETHING_WENT_WRONG`].
 pub fn fail(error: domain::DomainError) -> ServerFnError {
-    if let domain::DomainError::Internal(details) = &error {
-        tracing::error!(%details, "a page's data could not be loaded");
-        return ServerFnError::new("something went wrong on the server");
+    match error {
+        domain::DomainError::Database(_) | domain::DomainError::Internal(_) => internal(error),
+        shown => ServerFnError::new(shown.to_string()),
     }
-    ServerFnError::new(error.to_string())
+}
+
+/// Logs a failure on our side with the request's id, and returns the
+/// generic message for the browser.
+pub fn internal(error: impl std::fmt::Display) -> ServerFnError {
+    // Resources rendered on the server run in tasks of their own, outside
+    // the request's log span: the id is read from the request itself.
+    let request_id = use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            let id = parts.headers.get("x-request-id")?.to_str().ok()?;
+            Some(id.to_owned())
+        })
+        .unwrap_or_else(|| "-".to_owned());
+    tracing::error!(%request_id, %error, "a server function failed");
+    ServerFnError::new(SOMETHING_WENT_WRONG)
 }
 
 /// Converts a use case's answer into the page's own type of the same JSON
@@ -113,8 +127,5 @@ pub fn reshape<From: serde::Serialize, To: serde::de::DeserializeOwned>(
 ) -> Result<To, ServerFnError> {
     serde_json::to_value(value)
         .and_then(serde_json::from_value)
-        .map_err(|e| {
-            tracing::error!(error = %e, "a page's data has an unexpected shape");
-            ServerFnError::new("something went wrong on the server")
-        })
+        .map_err(|e| internal(format!("a page's data has an unexpected shape: {e}")))
 }

@@ -70,19 +70,46 @@ fn check_password(field: &str, password: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Argon2 is deliberately slow: keep it off the async workers.
-async fn hash_password(password: &str) -> Result<String, DomainError> {
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
+/// Argon2 hashes computed at once by this process. Each takes a core (and
+/// about 19 MiB) for tens of milliseconds, so running more at once only
+/// makes every one slower and starves the rest of the server: the bound is
+/// the machine's parallelism, shared by every caller in the process.
+fn hashing() -> &'static tokio::sync::Semaphore {
+    static HASHING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    HASHING.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        tokio::sync::Semaphore::new(cores.max(2))
+    })
+}
+
+/// How long a request waits for a hashing slot before it is told to retry
+/// (429, `Retry-After: 1`): a short burst of sign-ins waits its turn, a
+/// flood is turned away instead of queueing without bound.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs Argon2 work off the async workers, at most [`hashing`] at once.
+async fn argon2<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DomainError> {
+    let _permit = tokio::time::timeout(HASH_WAIT, hashing().acquire())
+        .await
+        .map_err(|_| DomainError::Throttled {
+            retry_after_secs: 1,
+        })?
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| DomainError::Internal(e.to_string()))
 }
 
-async fn verify_password(password: &str, hash: &str) -> bool {
+async fn hash_password(password: &str) -> Result<String, DomainError> {
+    let password = password.to_owned();
+    argon2(move || password_auth::generate_hash(password)).await
+}
+
+async fn verify_password(password: &str, hash: &str) -> Result<bool, DomainError> {
     let (password, hash) = (password.to_owned(), hash.to_owned());
-    tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
-        .await
-        .unwrap_or(false)
+    argon2(move || password_auth::verify_password(password, &hash).is_ok()).await
 }
 
 pub async fn register(
@@ -145,7 +172,7 @@ pub async fn authenticate(
     let hash = found
         .as_ref()
         .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
-    let matches = verify_password(password, &hash).await;
+    let matches = verify_password(password, &hash).await?;
     match found {
         Some(user) if matches => Ok(user.into()),
         _ => Err(refused()),
@@ -172,7 +199,7 @@ pub async fn change_password(
         .one(db)
         .await?
         .ok_or(DomainError::NotFound)?;
-    if !verify_password(current, &user.password_hash).await {
+    if !verify_password(current, &user.password_hash).await? {
         return Err(DomainError::invalid(
             "current_password",
             "the current password is wrong",

@@ -14,6 +14,7 @@ pub mod schedules;
 pub mod secrets;
 pub mod tokens;
 pub mod vault;
+pub mod webhook_replays;
 pub mod webhooks;
 pub mod workflows;
 

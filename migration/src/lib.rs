@@ -13,6 +13,7 @@ mod m20261122_000005_create_sessions_tokens_audit;
 mod m20261122_000006_create_connections;
 mod m20261122_000007_create_triggers;
 mod m20261201_000008_create_queue_indexes;
+mod m20261202_000009_create_webhook_replays;
 mod m20261202_000010_create_step_payloads;
 
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_connections::Migration),
             Box::new(m20261122_000007_create_triggers::Migration),
             Box::new(m20261201_000008_create_queue_indexes::Migration),
+            Box::new(m20261202_000009_create_webhook_replays::Migration),
             Box::new(m20261202_000010_create_step_payloads::Migration),
         ]
     }

@@ -5,7 +5,10 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, ValueEnum, error::ContextKind};
 
-use crate::secret_key::SecretKey;
+use crate::{
+    client_ip::{ForwardedHeader, TrustedProxies},
+    secret_key::SecretKey,
+};
 
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -78,6 +81,19 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_OUTBOUND_ALLOW", default_value = "", value_name = "LIST",
           value_parser = parse_outbound_allow)]
     pub outbound_allow: engine::outbound::OutboundPolicy,
+
+    /// Reverse proxies in front of Switchyard, comma-separated addresses or
+    /// networks (`10.0.0.5, 10.1.0.0/16`). Only requests from these have their
+    /// forwarded header believed for the client's address (sign-in throttling);
+    /// empty: the TCP peer is the client.
+    #[arg(long, env = "SWITCHYARD_TRUSTED_PROXIES", default_value = "", value_name = "LIST",
+          value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: TrustedProxies,
+
+    /// The header the trusted proxies append the client's address to.
+    #[arg(long, env = "SWITCHYARD_FORWARDED_HEADER", value_enum,
+          default_value_t = ForwardedHeader::XForwardedFor)]
+    pub forwarded_header: ForwardedHeader,
 
     /// Workflow runs worked on at the same time by this instance.
     #[arg(long, env = "SWITCHYARD_WORKERS", default_value_t = 128, value_name = "N",
@@ -232,6 +248,10 @@ fn parse_outbound_allow(value: &str) -> Result<engine::outbound::OutboundPolicy,
     engine::outbound::OutboundPolicy::parse(value)
 }
 
+fn parse_trusted_proxies(value: &str) -> Result<TrustedProxies, String> {
+    TrustedProxies::parse(value)
+}
+
 fn parse_log_filter(value: &str) -> Result<String, String> {
     tracing_subscriber::EnvFilter::builder()
         .parse(value)
@@ -284,6 +304,9 @@ mod tests {
 
         let line = invalid(&["--outbound-allow", "10.0.0.0/99"]);
         assert!(line.contains("SWITCHYARD_OUTBOUND_ALLOW"), "{line}");
+
+        let line = invalid(&["--trusted-proxies", "10.0.0.0/99"]);
+        assert!(line.contains("SWITCHYARD_TRUSTED_PROXIES"), "{line}");
 
         let line = invalid(&["--log-format", "xml"]);
         assert!(line.contains("SWITCHYARD_LOG_FORMAT"), "{line}");

@@ -3,9 +3,11 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod live_hub;
 pub mod request_id;
 pub mod routes;
 pub mod secret_key;

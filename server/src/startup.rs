@@ -21,9 +21,10 @@ use tower_sessions::{
 
 use crate::{
     api,
-    auth::{session_store::DbSessionStore, throttle::LoginThrottle},
+    auth::{session_store::DbSessionStore, throttle::Throttle},
     config::Config,
     error::panic_response,
+    live_hub::{LiveHub, STREAMS_PER_USER},
     request_id, routes,
     secret_key::SecretKey,
     webhooks::{self, TargetCache},
@@ -41,11 +42,14 @@ pub struct AppState {
     pub context: ServerContext,
     pub secret_key: SecretKey,
     pub config: Arc<Config>,
-    pub throttle: Arc<LoginThrottle>,
+    /// Password guesses and other Argon2 work for anonymous callers.
+    pub throttle: Arc<Throttle>,
     pub connections: Connections,
     /// Seals and opens secrets written into workflows.
     pub workflow_secrets: Arc<Vault>,
     pub webhooks: Arc<TargetCache>,
+    /// Routes live events to their owner's streams and counts the streams.
+    pub live: Arc<LiveHub>,
     /// Set at shutdown: live event streams end so connections can close.
     pub streams_stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -135,6 +139,7 @@ impl Application {
             .site_addr(local_addr)
             .env(leptos::config::Env::PROD)
             .build();
+        let live = LiveHub::start(engine.subscribe(), STREAMS_PER_USER);
         let state = AppState {
             leptos_options,
             context: ServerContext {
@@ -154,10 +159,11 @@ impl Application {
             },
             secret_key,
             config: Arc::new(config),
-            throttle: Arc::new(LoginThrottle::default()),
+            throttle: Arc::new(Throttle::default()),
             connections,
             workflow_secrets,
             webhooks: Arc::new(TargetCache::default()),
+            live,
             streams_stop: Arc::new(tokio::sync::watch::channel(false).0),
         };
         let router = router(state.clone());
@@ -285,6 +291,9 @@ fn router(state: AppState) -> Router {
 
     let sessions = DbSessionStore::new(state.context.db.clone());
     tokio::spawn(delete_expired_sessions(sessions.clone()));
+    tokio::spawn(webhooks::replay::prune_periodically(
+        state.context.db.clone(),
+    ));
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

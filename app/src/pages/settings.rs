@@ -27,7 +27,7 @@ pub async fn my_tokens() -> Result<Vec<TokenSummary>, ServerFnError> {
     let account = context.require_account().await?;
     let tokens = domain::tokens::list(&context.db, account.id)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(crate::server_context::fail)?;
     Ok(tokens
         .into_iter()
         .map(|t| TokenSummary {

@@ -5,7 +5,7 @@
 //! they subscribe to the live bus first, read what the log holds after the
 //! client's position, then pass on only live events beyond what was sent.
 
-use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
+use std::{collections::VecDeque, convert::Infallible, time::Duration};
 
 use axum::{
     Router,
@@ -22,7 +22,13 @@ use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use super::ErrorResponse;
-use crate::{auth::CurrentUser, error::ApiError, extract::PathId, startup::AppState};
+use crate::{
+    auth::CurrentUser,
+    error::ApiError,
+    extract::PathId,
+    live_hub::{Live, Subscription, TooManyStreams},
+    startup::AppState,
+};
 
 /// Comments sent while nothing happens, so proxies keep the connection.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -41,7 +47,7 @@ pub fn router() -> Router<AppState> {
 /// a sequence number). Each `data` is an event as in `/executions/{id}/log`.
 #[utoipa::path(get, path = "/executions/{id}/events", tag = "executions", params(("id" = Uuid, Path),
     ("Last-Event-ID" = Option<i32>, Header, description = "Resume after this sequence number")),
-    responses((status = 200, content_type = "text/event-stream", body = EventEntry), (status = 404, body = ErrorResponse)),
+    responses((status = 200, content_type = "text/event-stream", body = EventEntry), (status = 404, body = ErrorResponse), (status = 429, body = ErrorResponse)),
     security(("session" = []), ("token" = [])))]
 async fn execution_events(
     State(state): State<AppState>,
@@ -58,7 +64,7 @@ async fn execution_events(
 /// `Last-Event-ID`, a log id): what lists and the dashboard follow.
 #[utoipa::path(get, path = "/stream", tag = "executions",
     params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this log id")),
-    responses((status = 200, content_type = "text/event-stream", body = EventEntry), (status = 401, body = ErrorResponse)),
+    responses((status = 200, content_type = "text/event-stream", body = EventEntry), (status = 401, body = ErrorResponse), (status = 429, body = ErrorResponse)),
     security(("session" = []), ("token" = [])))]
 async fn owner_stream(
     State(state): State<AppState>,
@@ -114,7 +120,8 @@ struct Feed {
     /// Position of the last event sent (a sequence number or a log id).
     sent: i64,
     backlog: VecDeque<EventEntry>,
-    live: broadcast::Receiver<Arc<StoredEvent>>,
+    /// The owner's events only; holds one of the owner's stream slots.
+    live: Subscription,
     stop: watch::Receiver<bool>,
 }
 
@@ -125,7 +132,10 @@ impl Feed {
         scope: Scope,
         after: Option<i64>,
     ) -> Result<Feed, ApiError> {
-        let live = state.context.engine.subscribe();
+        let live = state
+            .live
+            .subscribe(owner)
+            .map_err(|TooManyStreams { limit }| ApiError::TooManyStreams { limit })?;
         let mut feed = Feed {
             db: state.context.db.clone(),
             owner,
@@ -157,6 +167,7 @@ impl Feed {
     }
 
     fn belongs(&self, event: &StoredEvent) -> bool {
+        // The hub routes by owner; checked again since it costs nothing.
         event.row.owner_id == self.owner
             && match self.scope {
                 Scope::Execution(id) => event.row.execution_id == id,
@@ -194,11 +205,11 @@ impl Feed {
                 continue;
             }
             let received = tokio::select! {
-                received = self.live.recv() => received,
+                received = self.live.receiver.recv() => received,
                 _ = self.stop.wait_for(|stop| *stop) => return None,
             };
             match received {
-                Ok(event) if self.belongs(&event) => {
+                Ok(Live::Event(event)) if self.belongs(&event) => {
                     let entry = entry(&event);
                     let position = self.position(&entry);
                     if self.sent == i64::MAX || position > self.sent {
@@ -206,9 +217,9 @@ impl Feed {
                         return Some(to_sse(position, &entry));
                     }
                 }
-                Ok(_) => {}
-                // Fell behind the bus: the log has everything it missed.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
+                Ok(Live::Event(_)) => {}
+                // This stream or the hub fell behind: the log has everything missed.
+                Ok(Live::Lagged) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     if self.sent == i64::MAX || self.read_log().await.is_err() {
                         // Nothing to resume from; the client reconnects with
                         // its Last-Event-ID.

@@ -46,7 +46,7 @@ pub struct ErrorResponse {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// `bad_request`, `malformed_json`, `invalid`, `unauthorized`, `forbidden`,
-    /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `not_found`, `conflict`, `replayed`, `payload_too_large`, `unsupported_media_type`,
     /// `too_many_requests` or `internal`.
     pub code: String,
     pub message: String,

@@ -1,8 +1,10 @@
 //! `/webhooks/{token}`: starts a workflow run from an HTTP request. The
 //! request is checked (token, method, active workflow, size, signature over
-//! the raw body, content type) before anything is parsed; the run is
-//! committed before the answer `202 {"execution_id"}` goes out.
+//! the raw body, content type) before anything is parsed; a signed
+//! delivery seen before is refused (409 `replayed`); the run is committed
+//! before the answer `202 {"execution_id"}` goes out.
 
+pub mod replay;
 pub mod signature;
 
 use std::{
@@ -103,15 +105,19 @@ async fn receive(
     let headers = request.headers().clone();
     let query = request.uri().query().unwrap_or_default().to_owned();
     let body = read_body(request, state.config.webhook_body_limit as usize).await?;
-    if let Some(config) = &target.signature {
-        let now = chrono::Utc::now().timestamp();
-        if let Err(refusal) = signature::check(config, &headers, &body, now) {
-            tracing::warn!(workflow_id = %target.workflow_id, scheme = %config.scheme, reason = %refusal, "webhook signature refused");
-            return Err(ApiError::Unauthorized(format!(
-                "signature check failed: {refusal}"
-            )));
-        }
-    }
+    let now = chrono::Utc::now();
+    let signed = match &target.signature {
+        Some(config) => match signature::check(config, &headers, &body, now.timestamp()) {
+            Ok(signed) => Some(signed),
+            Err(refusal) => {
+                tracing::warn!(workflow_id = %target.workflow_id, scheme = %config.scheme, reason = %refusal, "webhook signature refused");
+                return Err(ApiError::Unauthorized(format!(
+                    "signature check failed: {refusal}"
+                )));
+            }
+        },
+        None => None,
+    };
     let payload = json!({
         "method": method.as_str(),
         "headers": header_object(&headers),
@@ -126,6 +132,19 @@ async fn receive(
         .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= 200)
         .map(|v| format!("delivery:{v}"));
+    // Last of the checks: only a delivery that would run is remembered.
+    let db = &state.context.db;
+    if let Some(signed) = &signed {
+        let delivery = idempotency_key.as_deref();
+        replay::admit(
+            db,
+            target.workflow_id,
+            signed,
+            delivery,
+            now.timestamp_millis(),
+        )
+        .await?;
+    }
     // Subscribe before queueing, so that a fast run's end is not missed.
     let mut events = target
         .respond_with_output
@@ -141,8 +160,16 @@ async fn receive(
             payload,
             idempotency_key,
         })
-        .await
-        .map_err(domain::DomainError::from)?;
+        .await;
+    let started = match started {
+        Ok(started) => started,
+        Err(error) => {
+            if let Some(signed) = &signed {
+                replay::forget(db, target.workflow_id, signed).await;
+            }
+            return Err(domain::DomainError::from(error).into());
+        }
+    };
     let accepted = |duplicate: bool| {
         let mut response = (
             StatusCode::ACCEPTED,

@@ -1,10 +1,12 @@
 //! Webhook signatures, checked over the raw body before anything is parsed,
-//! in constant time: Stripe, GitHub, Slack and generic HMAC.
+//! in constant time: Stripe, GitHub, Slack and generic HMAC. A valid
+//! signature yields what it covers, so that replays can be recognised.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use domain::webhooks::Signature;
 use http::HeaderMap;
 use ring::hmac;
+use sha2::{Digest, Sha256};
 
 /// How far a signed timestamp may be from now (Stripe and Slack).
 pub const TOLERANCE_SECS: i64 = 300;
@@ -50,7 +52,8 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn fresh(timestamp: &str, now: i64) -> Result<(), Refusal> {
+/// The signed timestamp, if it is within the tolerance of `now`.
+fn fresh(timestamp: &str, now: i64) -> Result<i64, Refusal> {
     let at: i64 = timestamp
         .trim()
         .parse()
@@ -58,7 +61,46 @@ fn fresh(timestamp: &str, now: i64) -> Result<(), Refusal> {
     if (now - at).abs() > TOLERANCE_SECS {
         Err(Refusal::Stale)
     } else {
-        Ok(())
+        Ok(at)
+    }
+}
+
+/// What a valid signature covers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Signed {
+    /// Hex SHA-256 of the signed message: equal for a resent delivery
+    /// however its headers were rewritten (other case, extra `v1=`).
+    pub digest: String,
+    /// The signed timestamp (Stripe, Slack), after which the message is
+    /// refused as stale anyway; GitHub and generic HMAC sign none.
+    pub timestamp: Option<i64>,
+}
+
+impl Signed {
+    fn of(scheme: &str, message: &[u8], timestamp: Option<i64>) -> Signed {
+        let digest = Sha256::new()
+            .chain_update(scheme.as_bytes())
+            .chain_update([0])
+            .chain_update(message)
+            .finalize();
+        Signed {
+            digest: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            timestamp,
+        }
+    }
+}
+
+/// `Ok` with what was signed when `valid`.
+fn signed(
+    valid: bool,
+    scheme: &str,
+    message: &[u8],
+    timestamp: Option<i64>,
+) -> Result<Signed, Refusal> {
+    if valid {
+        Ok(Signed::of(scheme, message, timestamp))
+    } else {
+        Err(Refusal::Mismatch)
     }
 }
 
@@ -78,7 +120,7 @@ pub fn check(
     headers: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<(), Refusal> {
+) -> Result<Signed, Refusal> {
     match config.scheme.as_str() {
         "stripe" => {
             let value = header(headers, "stripe-signature")?;
@@ -95,18 +137,14 @@ pub fn check(
             if candidates.is_empty() {
                 return Err(Refusal::Malformed("no v1="));
             }
-            fresh(timestamp, now)?;
+            let at = fresh(timestamp, now)?;
             let message = [timestamp.as_bytes(), b".", body].concat();
             // Several v1 signatures are allowed (while a secret is rolled).
             let matched = candidates
                 .iter()
                 .filter_map(|c| decode_hex(c))
                 .any(|candidate| verify(hmac::HMAC_SHA256, &config.secret, &message, &candidate));
-            if matched {
-                Ok(())
-            } else {
-                Err(Refusal::Mismatch)
-            }
+            signed(matched, "stripe", &message, Some(at))
         }
         "github" => {
             let value = header(headers, "x-hub-signature-256")?;
@@ -114,26 +152,20 @@ pub fn check(
                 .strip_prefix("sha256=")
                 .ok_or(Refusal::Malformed("expected sha256="))?;
             let signature = decode_hex(hex).ok_or(Refusal::Malformed("not hex"))?;
-            if verify(hmac::HMAC_SHA256, &config.secret, body, &signature) {
-                Ok(())
-            } else {
-                Err(Refusal::Mismatch)
-            }
+            let valid = verify(hmac::HMAC_SHA256, &config.secret, body, &signature);
+            signed(valid, "github", body, None)
         }
         "slack" => {
             let timestamp = header(headers, "x-slack-request-timestamp")?;
             let value = header(headers, "x-slack-signature")?;
-            fresh(timestamp, now)?;
+            let at = fresh(timestamp, now)?;
             let hex = value
                 .strip_prefix("v0=")
                 .ok_or(Refusal::Malformed("expected v0="))?;
             let signature = decode_hex(hex).ok_or(Refusal::Malformed("not hex"))?;
             let message = [b"v0:", timestamp.as_bytes(), b":", body].concat();
-            if verify(hmac::HMAC_SHA256, &config.secret, &message, &signature) {
-                Ok(())
-            } else {
-                Err(Refusal::Mismatch)
-            }
+            let valid = verify(hmac::HMAC_SHA256, &config.secret, &message, &signature);
+            signed(valid, "slack", &message, Some(at))
         }
         _ => {
             let name = config
@@ -157,11 +189,8 @@ pub fn check(
             } else {
                 hmac::HMAC_SHA256
             };
-            if verify(algorithm, &config.secret, body, &signature) {
-                Ok(())
-            } else {
-                Err(Refusal::Mismatch)
-            }
+            let valid = verify(algorithm, &config.secret, body, &signature);
+            signed(valid, "hmac", body, None)
         }
     }
 }
@@ -172,6 +201,16 @@ mod tests {
     use ::hmac::{Hmac, Mac};
     use sha1::Sha1;
     use sha2::Sha256;
+
+    /// The check's verdict without what was signed.
+    fn check(
+        config: &Signature,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), Refusal> {
+        super::check(config, headers, body, now).map(drop)
+    }
 
     fn config(scheme: &str, secret: &str) -> Signature {
         Signature {
@@ -282,6 +321,41 @@ mod tests {
             check(&config, &unsigned, body, timestamp),
             Err(Refusal::Malformed("no v1="))
         );
+    }
+
+    #[test]
+    fn item13_a_resent_delivery_has_the_same_digest_however_its_headers_read() {
+        let github = config("github", "s");
+        let body = b"{}";
+        let hex = sha256_hex("s", body);
+        let sent = |value: String| {
+            super::check(
+                &github,
+                &headers(&[("x-hub-signature-256", &value)]),
+                body,
+                0,
+            )
+            .unwrap()
+        };
+        let first = sent(format!("sha256={hex}"));
+        assert_eq!(first, sent(format!("sha256={}", hex.to_uppercase())));
+        assert_eq!(first.timestamp, None);
+
+        let stripe = config("stripe", "s");
+        let at = |t: i64| {
+            let good = sha256_hex("s", format!("{t}.{{}}").as_bytes());
+            let value = format!("t={t},v1={good}");
+            super::check(&stripe, &headers(&[("stripe-signature", &value)]), body, t).unwrap()
+        };
+        let (once, again) = (at(1_700_000_000), at(1_700_000_000));
+        assert_eq!(once, again);
+        assert_eq!(once.timestamp, Some(1_700_000_000));
+        assert_ne!(
+            once.digest,
+            at(1_700_000_001).digest,
+            "a new timestamp is a new delivery"
+        );
+        assert_ne!(once.digest, first.digest);
     }
 
     #[test]

@@ -200,6 +200,8 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         log: "info".into(),
         site_root: site_root(),
         outbound_allow: engine::outbound::OutboundPolicy::parse("127.0.0.1/32").unwrap(),
+        trusted_proxies: Default::default(),
+        forwarded_header: Default::default(),
         workers: 32,
         intake_target_ms: 2,
         step_output_cap: 1024 * 1024,
@@ -229,13 +231,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let database = TestDatabase::create(backend).await?;
     let mut config = test_config(database.dir.path().join("data"), database.url.clone());
     adjust(&mut config);
-    let application = Application::build(config).await.expect("server starts");
-    let address = format!("http://{}", application.local_addr());
-    let db = application.db().clone();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(application.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let (address, db, stop) = serve(config).await;
     Some(TestApp {
         address,
         client: browser(),
@@ -243,6 +239,39 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         _database: database,
         stop: Some(stop),
     })
+}
+
+/// Builds and runs a server; sending on (or dropping) the sender stops it.
+async fn serve(config: Config) -> (String, DatabaseConnection, oneshot::Sender<()>) {
+    let application = Application::build(config).await.expect("server starts");
+    let address = format!("http://{}", application.local_addr());
+    let db = application.db().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(application.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (address, db, stop)
+}
+
+/// Another server on the same database and data directory (so the same
+/// secret key), as several instances share one Postgres.
+pub struct Instance {
+    pub address: String,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn another_instance(&self) -> Instance {
+        let config = test_config(
+            self._database.dir.path().join("data"),
+            self._database.url.clone(),
+        );
+        let (address, _, stop) = serve(config).await;
+        Instance {
+            address,
+            _stop: stop,
+        }
+    }
 }
 
 /// Name of the newest schema migration.

@@ -13,7 +13,8 @@ use crate::{
 
 on_both_backends!(
     a_run_streams_its_events_and_resumes_after_the_last_seen,
-    the_user_stream_follows_new_runs_and_only_the_users_own
+    the_user_stream_follows_new_runs_and_only_the_users_own,
+    item14_open_streams_per_user_are_limited
 );
 
 /// One server-sent event: its id and its JSON data.
@@ -243,4 +244,33 @@ async fn the_user_stream_follows_new_runs_and_only_the_users_own(app: TestApp) {
             .iter()
             .all(|e| e.data["execution_id"] == second.as_str())
     );
+}
+
+/// An account holds at most 16 streams at once: the 17th is refused with
+/// 429 and a JSON error, another account is not affected, and closing a
+/// stream frees its slot.
+async fn item14_open_streams_per_user_are_limited(app: TestApp) {
+    let ada = app.user("ada@example.com").await;
+    let bob = app.user("bob@example.com").await;
+    let mut open = Vec::new();
+    for _ in 0..16 {
+        open.push(EventReader::open(&ada, "/stream", None).await);
+    }
+    assert_error(ada.get("/stream").await, 429, "too_many_requests", None).await;
+    let _bobs = EventReader::open(&bob, "/stream", None).await;
+
+    // The slot is free once the server has seen the connection close.
+    drop(open.pop());
+    let mut reopened = None;
+    for _ in 0..400 {
+        let response = ada.get("/stream").await;
+        if response.status() == 200 {
+            reopened = Some(response);
+            break;
+        }
+        assert_eq!(response.status(), 429);
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(reopened.is_some(), "closing a stream frees its slot");
+    assert_error(ada.get("/stream").await, 429, "too_many_requests", None).await;
 }

@@ -14,7 +14,9 @@ use crate::{
 on_both_backends!(
     a_webhook_starts_a_run_with_the_request,
     signatures_and_duplicates_are_checked_before_any_run,
-    a_duplicate_is_a_draft_with_its_own_url_and_the_same_secret
+    a_duplicate_is_a_draft_with_its_own_url_and_the_same_secret,
+    item13_replayed_signed_deliveries_start_no_run,
+    item13_replay_records_expire_and_are_pruned
 );
 
 fn webhook_workflow(config: Value, last: Value) -> Value {
@@ -182,16 +184,18 @@ async fn a_webhook_starts_a_run_with_the_request(app: TestApp) {
     .await;
 }
 
-fn github_signature(secret: &str, body: &[u8]) -> String {
+fn hmac_hex(secret: &str, message: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
+    mac.update(message);
+    mac.finalize()
         .into_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
+        .collect()
+}
+
+fn github_signature(secret: &str, body: &[u8]) -> String {
+    format!("sha256={}", hmac_hex(secret, body))
 }
 
 async fn signatures_and_duplicates_are_checked_before_any_run(app: TestApp) {
@@ -293,9 +297,11 @@ async fn signatures_and_duplicates_are_checked_before_any_run(app: TestApp) {
             .status(),
         200
     );
+    // (A new body: the same one again would be a replay.)
+    let renamed = br#"{"action":"renamed"}"#.to_vec();
     let signed = send(
-        Some(github_signature("gh-secret", &body)),
-        body.clone(),
+        Some(github_signature("gh-secret", &renamed)),
+        renamed,
         "d-5",
     )
     .await
@@ -385,4 +391,161 @@ async fn a_duplicate_is_a_draft_with_its_own_url_and_the_same_secret(app: TestAp
         .await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(runs_of(&ada, &id).await, 0, "the original did not run");
+}
+
+/// A captured signed delivery sent again, under a new delivery id or none,
+/// to this or another instance on the same database, is refused with 409
+/// and starts no run; the sender retrying the same delivery id still gets
+/// the first run. Timestamped schemes (Stripe, Slack) refuse a resend within
+/// their tolerance, and a newly signed delivery of the same body runs.
+async fn item13_replayed_signed_deliveries_start_no_run(app: TestApp) {
+    let ada = app.user("ada@example.com").await;
+    let config = json!({"signature": {"scheme": "github", "secret": "gh-secret"}, "dedupe_header": "X-GitHub-Delivery"});
+    let (id, url) = active_hook(&ada, config, json!("{{ trigger.body.action }}")).await;
+    let body = br#"{"action":"opened"}"#.to_vec();
+    let signature = github_signature("gh-secret", &body);
+    let send = |url: &str, signature: &str, delivery: Option<&str>| {
+        let mut request = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("X-Hub-Signature-256", signature)
+            .body(body.clone());
+        if let Some(delivery) = delivery {
+            request = request.header("X-GitHub-Delivery", delivery);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let first = send(&url, &signature, Some("d-1")).await;
+    assert_eq!(first.status(), 202);
+    let first: Value = first.json().await.unwrap();
+
+    for delivery in [Some("d-2"), None] {
+        let replay = send(&url, &signature, delivery).await;
+        let refused = assert_error(replay, 409, "replayed", None).await;
+        assert!(!refused.to_string().contains("gh-secret"));
+    }
+    let upper = format!("sha256={}", signature["sha256=".len()..].to_uppercase());
+    assert_error(send(&url, &upper, Some("d-3")).await, 409, "replayed", None).await;
+    let other = app.another_instance().await;
+    let other_url = url.replacen(&app.address, &other.address, 1);
+    assert_error(
+        send(&other_url, &signature, Some("d-4")).await,
+        409,
+        "replayed",
+        None,
+    )
+    .await;
+
+    let retried = send(&url, &signature, Some("d-1")).await;
+    assert_eq!(retried.status(), 202);
+    assert_eq!(retried.headers()["x-switchyard-duplicate"], "true");
+    assert_eq!(retried.json::<Value>().await.unwrap(), first);
+    assert_eq!(runs_of(&ada, &id).await, 1);
+
+    let now = chrono::Utc::now().timestamp();
+    let text = std::str::from_utf8(&body).unwrap();
+    let config = json!({"signature": {"scheme": "stripe", "secret": "whsec_x"}});
+    let (stripe, stripe_url) = active_hook(&ada, config, json!("{{ trigger.body.action }}")).await;
+    let stripe_send = |t: i64| {
+        let value = format!(
+            "t={t},v1={}",
+            hmac_hex("whsec_x", format!("{t}.{text}").as_bytes())
+        );
+        reqwest::Client::new()
+            .post(&stripe_url)
+            .header("content-type", "application/json")
+            .header("stripe-signature", value)
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(stripe_send(now).await.unwrap().status(), 202);
+    assert_error(stripe_send(now).await.unwrap(), 409, "replayed", None).await;
+    assert_eq!(
+        stripe_send(now - 1).await.unwrap().status(),
+        202,
+        "signed anew"
+    );
+    assert_eq!(runs_of(&ada, &stripe).await, 2);
+
+    let config = json!({"signature": {"scheme": "slack", "secret": "slack-secret"}});
+    let (slack, slack_url) = active_hook(&ada, config, json!("{{ trigger.body.action }}")).await;
+    let slack_send = |t: i64| {
+        let value = format!(
+            "v0={}",
+            hmac_hex("slack-secret", format!("v0:{t}:{text}").as_bytes())
+        );
+        reqwest::Client::new()
+            .post(&slack_url)
+            .header("content-type", "application/json")
+            .header("x-slack-request-timestamp", t.to_string())
+            .header("x-slack-signature", value)
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(slack_send(now).await.unwrap().status(), 202);
+    assert_error(slack_send(now).await.unwrap(), 409, "replayed", None).await;
+    assert_eq!(runs_of(&ada, &slack).await, 1);
+}
+
+/// Records end at their expiry (a later delivery of the content runs
+/// again) and pruning keeps each workflow under its cap.
+async fn item13_replay_records_expire_and_are_pruned(app: TestApp) {
+    use domain::webhook_replays::{Seen, prune, remember};
+    let ada = app.user("ada@example.com").await;
+    let config = json!({"signature": {"scheme": "github", "secret": "gh-secret"}});
+    let (id, _) = active_hook(&ada, config, json!("x")).await;
+    let workflow = uuid::Uuid::parse_str(&id).unwrap();
+    let db = &app.db;
+    assert_eq!(
+        remember(db, workflow, "a", None, 3_000, 0).await.unwrap(),
+        Seen::First
+    );
+    assert_eq!(
+        remember(db, workflow, "a", None, 3_000, 2_999)
+            .await
+            .unwrap(),
+        Seen::Replay
+    );
+    assert_eq!(
+        remember(db, workflow, "a", Some("k"), 4_000, 3_000)
+            .await
+            .unwrap(),
+        Seen::First
+    );
+    assert_eq!(
+        remember(db, workflow, "a", Some("k"), 4_000, 3_500)
+            .await
+            .unwrap(),
+        Seen::Redelivery
+    );
+    assert_eq!(
+        remember(db, workflow, "a", Some("j"), 4_000, 3_500)
+            .await
+            .unwrap(),
+        Seen::Replay
+    );
+    for (digest, expires_at) in [("b", 5_000), ("c", 5_001), ("d", 5_002)] {
+        assert_eq!(
+            remember(db, workflow, digest, None, expires_at, 3_000)
+                .await
+                .unwrap(),
+            Seen::First
+        );
+    }
+    // "a" has expired; of the rest, the two expiring last are kept.
+    assert_eq!(prune(db, 4_000, 2).await.unwrap(), 2);
+    for (digest, seen) in [
+        ("a", Seen::First),
+        ("b", Seen::First),
+        ("c", Seen::Replay),
+        ("d", Seen::Replay),
+    ] {
+        assert_eq!(
+            remember(db, workflow, digest, None, 9_000, 4_000)
+                .await
+                .unwrap(),
+            seen,
+            "{digest}"
+        );
+    }
 }
