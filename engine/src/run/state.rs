@@ -13,10 +13,15 @@ use model::{OnError, StepStatus, expr};
 use serde_json::{Value, json};
 
 use super::plan::{Plan, redact};
+
+mod context;
+mod loops;
+
 use crate::{
     error::{ErrorClass, StepError},
     nodes::Outcome,
 };
+use loops::{Instance, LoopProgress};
 
 /// Longest wait a `Retry-After` may impose: one day.
 const MAX_RETRY_AFTER_MS: u64 = 24 * 3600 * 1000;
@@ -103,21 +108,6 @@ pub enum RunEnd {
     Succeeded,
     Failed(Value),
     Cancelled,
-}
-
-struct LoopProgress {
-    items: Arc<Vec<Value>>,
-    concurrency: usize,
-    started: usize,
-    done: usize,
-    results: Vec<Value>,
-}
-
-/// A loop item's instance of the loop body.
-struct Instance {
-    loop_node: usize,
-    parent: ItemKey,
-    index: usize,
 }
 
 /// A step ready to run, with everything it needs.
@@ -231,69 +221,6 @@ impl RunState {
         state
     }
 
-    fn rebuild_loops(&mut self) {
-        let loop_steps: Vec<(StepKey, Value)> = self
-            .steps
-            .iter()
-            .filter(|(k, s)| self.plan.nodes[k.node].is_loop && s.status == StepStatus::Running)
-            .filter_map(|(k, s)| s.input.clone().map(|input| (k.clone(), input)))
-            .collect();
-        for (key, input) in loop_steps {
-            let items: Vec<Value> = input
-                .get("items")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let concurrency = input
-                .get("concurrency")
-                .and_then(Value::as_u64)
-                .unwrap_or(1)
-                .max(1) as usize;
-            let body = self.plan.frame_nodes(Some(key.node)).to_vec();
-            self.loop_steps += (items.len() * body.len()) as u64;
-            let mut progress = LoopProgress {
-                results: vec![Value::Null; items.len()],
-                items: Arc::new(items),
-                concurrency,
-                started: 0,
-                done: 0,
-            };
-            for index in 0..progress.items.len() {
-                let child = child_item(&key.item, index);
-                if !body.iter().any(|&n| {
-                    self.steps.contains_key(&StepKey {
-                        node: n,
-                        item: child.clone(),
-                    })
-                }) {
-                    continue;
-                }
-                progress.started = progress.started.max(index + 1);
-                self.instances.insert(
-                    child.clone(),
-                    Instance {
-                        loop_node: key.node,
-                        parent: key.item.clone(),
-                        index,
-                    },
-                );
-                let complete = body.iter().all(|&n| {
-                    self.steps
-                        .get(&StepKey {
-                            node: n,
-                            item: child.clone(),
-                        })
-                        .is_some_and(Step::lets_run_continue)
-                });
-                if complete {
-                    progress.done += 1;
-                    progress.results[index] = self.item_result(key.node, &child);
-                }
-            }
-            self.loops.insert(key, progress);
-        }
-    }
-
     /// Checks every node of every frame instance for readiness, and tops
     /// up loops to their concurrency.
     fn scan(&mut self, now: i64) {
@@ -373,78 +300,6 @@ impl RunState {
             let loop_node = instance.loop_node;
             if self.finished[&key.item] == plan.frame_nodes(Some(loop_node)).len() {
                 self.item_done(key.item.clone(), now);
-            }
-        }
-    }
-
-    fn item_result(&self, loop_node: usize, item: &str) -> Value {
-        let sinks = &self.plan.sinks[&loop_node];
-        let output_of = |n: usize| {
-            self.step(n, item)
-                .and_then(|s| s.output.as_deref().cloned())
-                .unwrap_or(Value::Null)
-        };
-        match sinks.as_slice() {
-            [only] => output_of(*only),
-            several => Value::Object(
-                several
-                    .iter()
-                    .map(|&n| (self.plan.nodes[n].id.clone(), output_of(n)))
-                    .collect(),
-            ),
-        }
-    }
-
-    fn item_done(&mut self, item: ItemKey, now: i64) {
-        let Some(instance) = self.instances.get(&item) else {
-            return;
-        };
-        let loop_key = StepKey {
-            node: instance.loop_node,
-            item: instance.parent.clone(),
-        };
-        let index = instance.index;
-        let result = self.item_result(loop_key.node, &item);
-        let Some(progress) = self.loops.get_mut(&loop_key) else {
-            return;
-        };
-        progress.results[index] = result;
-        progress.done += 1;
-        if progress.done == progress.items.len() {
-            let results = std::mem::take(&mut progress.results);
-            self.loops.remove(&loop_key);
-            self.succeed(&loop_key, Value::Array(results), "out".into(), now);
-        } else {
-            self.top_up_loop(&loop_key, now);
-        }
-    }
-
-    fn top_up_loop(&mut self, loop_key: &StepKey, now: i64) {
-        if self.failure.is_some() {
-            return;
-        }
-        loop {
-            let Some(progress) = self.loops.get_mut(loop_key) else {
-                return;
-            };
-            if progress.started >= progress.items.len()
-                || progress.started - progress.done >= progress.concurrency
-            {
-                return;
-            }
-            let index = progress.started;
-            progress.started += 1;
-            let child = child_item(&loop_key.item, index);
-            self.instances.insert(
-                child.clone(),
-                Instance {
-                    loop_node: loop_key.node,
-                    parent: loop_key.item.clone(),
-                    index,
-                },
-            );
-            for node in self.plan.frame_nodes(Some(loop_key.node)).to_vec() {
-                self.check_ready(node, &child, now);
             }
         }
     }
@@ -562,73 +417,9 @@ impl RunState {
                 );
             }
             Outcome::ForEach { items, concurrency } => {
-                let count = items.len();
-                if let Err(error) = self.take_on_loop(key, count) {
-                    self.fail_attempt(key, error, now);
-                    return;
-                }
-                if let Some(step) = self.steps.get_mut(key) {
-                    step.input = Some(json!({ "items": items, "concurrency": concurrency }));
-                    step.dirty = true;
-                }
-                if count == 0 {
-                    self.succeed(key, json!([]), "out".into(), now);
-                    return;
-                }
-                self.loops.insert(
-                    key.clone(),
-                    LoopProgress {
-                        items: Arc::new(items),
-                        concurrency: concurrency.max(1),
-                        started: 0,
-                        done: 0,
-                        results: vec![Value::Null; count],
-                    },
-                );
-                self.emit(
-                    "step.looping",
-                    self.step_ref(key, json!({ "items": count, "concurrency": concurrency })),
-                    now,
-                );
-                self.top_up_loop(key, now);
+                self.start_loop(key, items, concurrency, now);
             }
         }
-    }
-
-    /// Counts a loop's body steps against [`MAX_LOOP_STEPS`]. Inside
-    /// another loop, the items that loop has yet to start are assumed to
-    /// bring as many, so that loops within loops over too much fail at the
-    /// first inner loop, not after taking most of the budget.
-    fn take_on_loop(&mut self, key: &StepKey, count: usize) -> Result<(), StepError> {
-        let body = self.plan.frame_nodes(Some(key.node)).len().max(1) as u64;
-        let steps = count as u64 * body;
-        let mut projected = steps;
-        let mut item = key.item.clone();
-        while let Some(instance) = self.instances.get(&item) {
-            let enclosing = StepKey {
-                node: instance.loop_node,
-                item: instance.parent.clone(),
-            };
-            if let Some(progress) = self.loops.get(&enclosing) {
-                let still_to_come = progress.items.len().saturating_sub(instance.index) as u64;
-                projected = projected.saturating_mul(still_to_come.max(1));
-            }
-            item = instance.parent.clone();
-        }
-        if self.loop_steps.saturating_add(projected) > MAX_LOOP_STEPS {
-            let node = &self.plan.nodes[key.node].id;
-            return Err(StepError::validation(format!(
-                "the loop `{node}` would make this run take about {} loop steps ({count} items × {body} steps{}), more than the {MAX_LOOP_STEPS} a run may take; split the work into smaller runs",
-                self.loop_steps.saturating_add(projected),
-                if projected > steps {
-                    ", for each item of the enclosing loops"
-                } else {
-                    ""
-                },
-            )));
-        }
-        self.loop_steps += steps;
-        Ok(())
     }
 
     fn succeed(&mut self, key: &StepKey, output: Value, port: String, now: i64) {
@@ -865,81 +656,6 @@ impl RunState {
             extra["item"] = json!(key.item);
         }
         extra
-    }
-
-    /// What expressions of `key` can read: `trigger`, `execution`, the
-    /// steps they refer to, and `item` and `index` inside loops.
-    fn context(&mut self, key: &StepKey) -> Jinja {
-        let plan = self.plan.clone();
-        let mut steps = std::collections::BTreeMap::new();
-        for &read in &plan.nodes[key.node].reads_steps {
-            let item = self.instance_for_frame(&key.item, plan.nodes[read].frame);
-            let Some(step) = self.steps.get_mut(&StepKey { node: read, item }) else {
-                continue;
-            };
-            if !step.status.is_finished() {
-                continue;
-            }
-            let view = step.context_cache.get_or_insert_with(|| {
-                let mut view = serde_json::Map::new();
-                view.insert(
-                    "output".into(),
-                    step.output.as_deref().cloned().unwrap_or(Value::Null),
-                );
-                view.insert("status".into(), json!(step.status));
-                view.insert("port".into(), json!(step.port));
-                view.insert(
-                    "error".into(),
-                    step.error.as_ref().map_or(Value::Null, StepError::to_json),
-                );
-                Jinja::from(Serde(Value::Object(view)))
-            });
-            steps.insert(plan.nodes[read].id.clone(), view.clone());
-        }
-        let mut context = std::collections::BTreeMap::new();
-        context.insert("trigger", self.trigger_context.clone());
-        context.insert("steps", Jinja::from(steps));
-        context.insert(
-            "execution",
-            Jinja::from(Serde(
-                json!({ "id": self.execution_id, "workflow_id": self.workflow_id }),
-            )),
-        );
-        if let Some(instance) = self.instances.get(&key.item) {
-            let loop_key = StepKey {
-                node: instance.loop_node,
-                item: instance.parent.clone(),
-            };
-            if let Some(item) = self
-                .loops
-                .get(&loop_key)
-                .and_then(|p| p.items.get(instance.index))
-            {
-                context.insert("item", Jinja::from(Serde(item)));
-            }
-            context.insert("index", Jinja::from(instance.index));
-        }
-        Jinja::from(context)
-    }
-
-    /// The instance key, among `item` and its ancestors, that belongs to `frame`.
-    fn instance_for_frame(&self, item: &str, frame: Option<usize>) -> ItemKey {
-        let mut current = item.to_owned();
-        loop {
-            match self.instances.get(&current) {
-                Some(instance) if Some(instance.loop_node) == frame => return current,
-                Some(instance) => current = instance.parent.clone(),
-                None => return String::new(),
-            }
-        }
-    }
-}
-
-fn child_item(parent: &str, index: usize) -> ItemKey {
-    if parent.is_empty() {
-        index.to_string()
-    } else {
-        format!("{parent}/{index}")
     }
 }
 
