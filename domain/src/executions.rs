@@ -179,26 +179,27 @@ pub async fn get(
 ) -> Result<ExecutionDetail, DomainError> {
     let run = owned_run(db, owner, id).await?;
     let of_run = || step_run::Entity::find().filter(step_run::Column::ExecutionId.eq(id));
-    let step_count = of_run().count(db).await?;
     let mut steps = of_run()
         .filter(step_run::Column::ItemKey.eq(""))
         .order_by_asc(step_run::Column::StartedAt)
         .order_by_asc(step_run::Column::NodeId)
         .all(db)
         .await?;
-    let main = steps.len() as u64;
-    if step_count > main {
-        steps.extend(
-            of_run()
-                .filter(step_run::Column::ItemKey.ne(""))
-                .order_by_asc(step_run::Column::StartedAt)
-                .order_by_asc(step_run::Column::NodeId)
-                .order_by_asc(step_run::Column::ItemKey)
-                .limit(DETAIL_LOOP_STEPS)
-                .all(db)
-                .await?,
-        );
-    }
+    let loop_steps = of_run()
+        .filter(step_run::Column::ItemKey.ne(""))
+        .order_by_asc(step_run::Column::StartedAt)
+        .order_by_asc(step_run::Column::NodeId)
+        .order_by_asc(step_run::Column::ItemKey)
+        .limit(DETAIL_LOOP_STEPS)
+        .all(db)
+        .await?;
+    // Counting is needed only when the loop steps did not all fit.
+    let step_count = if (loop_steps.len() as u64) < DETAIL_LOOP_STEPS {
+        (steps.len() + loop_steps.len()) as u64
+    } else {
+        of_run().count(db).await?
+    };
+    steps.extend(loop_steps);
     let steps_omitted = step_count.saturating_sub(steps.len() as u64);
     let input = run.trigger.get("payload").cloned().unwrap_or(Value::Null);
     let run_count = run.run_count;
