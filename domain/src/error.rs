@@ -66,3 +66,19 @@ impl From<engine::EngineError> for DomainError {
         }
     }
 }
+
+/// Whether the database aborted a transaction to break a deadlock or a
+/// serialization conflict (SQLSTATE 40P01, 40001): the same transaction
+/// run again can succeed.
+pub(crate) fn lost_lock_race(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let (sea_orm::DbErr::Exec(RuntimeErr::SqlxError(error))
+    | sea_orm::DbErr::Query(RuntimeErr::SqlxError(error))) = error
+    else {
+        return false;
+    };
+    let sqlx::Error::Database(error) = error.as_ref() else {
+        return false;
+    };
+    matches!(error.code().as_deref(), Some("40P01" | "40001"))
+}

@@ -457,7 +457,31 @@ pub async fn update(
     to_workflow(model, catalogue)
 }
 
+/// Deletes a workflow with its versions and runs.
+///
+/// Its runs may be saved or queued while it goes. Writers lock a run's row
+/// before they check its workflow's (a new run's foreign key), so the runs
+/// are deleted before the workflow, in that same order; a deadlock that
+/// remains possible with several writers is resolved by Postgres aborting
+/// one side, and this side then simply tries again.
 pub async fn delete(db: &DatabaseConnection, owner: Uuid, id: Uuid) -> Result<(), DomainError> {
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        match delete_once(db, owner, id).await {
+            Err(DomainError::Database(error))
+                if attempt < ATTEMPTS && crate::error::lost_lock_race(&error) =>
+            {
+                tracing::info!(%id, attempt, "workflow delete lost a lock race; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+async fn delete_once(db: &DatabaseConnection, owner: Uuid, id: Uuid) -> Result<(), DomainError> {
     let txn = db.begin().await?;
     let model = owned(&txn, owner, id).await?;
     audit::record(
@@ -469,6 +493,10 @@ pub async fn delete(db: &DatabaseConnection, owner: Uuid, id: Uuid) -> Result<()
         json!({ "name": model.name }),
     )
     .await?;
+    execution::Entity::delete_many()
+        .filter(execution::Column::WorkflowId.eq(id))
+        .exec(&txn)
+        .await?;
     workflow::Entity::delete_by_id(id).exec(&txn).await?;
     txn.commit().await?;
     Ok(())
