@@ -23,46 +23,73 @@ use crate::{DomainError, FieldProblem, audit, now, vault::Vault};
 /// The fields of each kind of connection.
 struct KindFields {
     kind: &'static str,
-    plain: &'static [&'static str],
-    secret: &'static [&'static str],
-    required: &'static [&'static str],
+    plain: Vec<&'static str>,
+    secret: Vec<&'static str>,
+    required: Vec<&'static str>,
 }
 
-const KINDS: [KindFields; 4] = [
-    KindFields {
-        kind: "bearer",
-        plain: &[],
-        secret: &["token"],
-        required: &["token"],
-    },
-    KindFields {
-        kind: "basic",
-        plain: &["username"],
-        secret: &["password"],
-        required: &["username", "password"],
-    },
-    KindFields {
-        kind: "header",
-        plain: &["header_name"],
-        secret: &["value"],
-        required: &["header_name", "value"],
-    },
-    KindFields {
-        kind: "oauth2",
-        plain: &["token_url", "client_id", "scope"],
-        secret: &["client_secret", "access_token", "refresh_token"],
-        required: &["token_url", "client_id", "access_token"],
-    },
+/// Kinds that any HTTP request can use.
+const GENERIC: [(&str, &[&str], &[&str], &[&str]); 4] = [
+    ("bearer", &[], &["token"], &["token"]),
+    (
+        "basic",
+        &["username"],
+        &["password"],
+        &["username", "password"],
+    ),
+    (
+        "header",
+        &["header_name"],
+        &["value"],
+        &["header_name", "value"],
+    ),
+    (
+        "oauth2",
+        &["token_url", "client_id", "scope"],
+        &["client_secret", "access_token", "refresh_token"],
+        &["token_url", "client_id", "access_token"],
+    ),
 ];
 
-fn kind_fields(kind: &str) -> Result<&'static KindFields, DomainError> {
-    KINDS.iter().find(|k| k.kind == kind).ok_or_else(|| {
-        let kinds: Vec<&str> = KINDS.iter().map(|k| k.kind).collect();
-        DomainError::invalid(
-            "kind",
-            format!("the kind must be one of: {}", kinds.join(", ")),
-        )
-    })
+/// The fields of a generic kind, or of a provider's connections (its own
+/// fields, and `base_url` to reach a test, staging or self-hosted API).
+fn kind_fields(kind: &str) -> Result<KindFields, DomainError> {
+    if let Some((kind, plain, secret, required)) = GENERIC.iter().find(|(k, ..)| *k == kind) {
+        return Ok(KindFields {
+            kind,
+            plain: plain.to_vec(),
+            secret: secret.to_vec(),
+            required: required.to_vec(),
+        });
+    }
+    if let Some(provider) = engine::providers::find(kind) {
+        let fields = &provider.connection.fields;
+        let names = |secret: bool| {
+            fields
+                .iter()
+                .filter(move |f| f.secret == secret)
+                .map(|f| f.name)
+        };
+        return Ok(KindFields {
+            kind: provider.id,
+            plain: names(false).chain(["base_url"]).collect(),
+            secret: names(true).collect(),
+            required: fields
+                .iter()
+                .filter(|f| f.required)
+                .map(|f| f.name)
+                .collect(),
+        });
+    }
+    let kinds: Vec<&str> = GENERIC
+        .iter()
+        .map(|(k, ..)| *k)
+        .chain(engine::providers::builtin().iter().map(|p| p.id))
+        .collect();
+    Err(DomainError::invalid(
+        "kind",
+        format!("the kind must be one of: {}", kinds.join(", ")),
+    ))
 }
 
 /// What a client sends to create a connection.
@@ -107,6 +134,19 @@ pub struct ConnectionView {
 pub struct Connections {
     db: DatabaseConnection,
     vault: Arc<Vault>,
+    /// For testing connections, through the outbound guard.
+    http: OutboundClient,
+}
+
+/// What testing a connection found.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ConnectionTest {
+    /// Whether the provider accepted the credentials.
+    pub ok: bool,
+    /// What the provider said, in its own words when it refused.
+    pub message: String,
+    /// The HTTP status of the provider's answer, when there was one.
+    pub status: Option<u16>,
 }
 
 fn check_name(name: &str) -> Result<String, DomainError> {
@@ -138,7 +178,7 @@ fn split_fields(
         } else if spec.secret.contains(&name.as_str()) {
             secret.insert(name.clone(), Value::String(text.to_owned()));
         } else {
-            let known: Vec<&str> = spec.plain.iter().chain(spec.secret).copied().collect();
+            let known: Vec<&str> = spec.plain.iter().chain(&spec.secret).copied().collect();
             problems.push(FieldProblem::new(
                 &field,
                 format!(
@@ -149,13 +189,18 @@ fn split_fields(
             ));
         }
     }
-    if let Some(url) = plain.get("token_url").and_then(Value::as_str)
-        && !(url.starts_with("https://") || url.starts_with("http://"))
-    {
-        problems.push(FieldProblem::new(
-            "fields.token_url",
-            "must be an http:// or https:// URL",
-        ));
+    for name in ["token_url", "base_url"] {
+        if let Some(url) = plain.get(name).and_then(Value::as_str)
+            && !url.is_empty()
+            && reqwest::Url::parse(url).map_or(true, |u| {
+                !matches!(u.scheme(), "http" | "https") || u.host_str().is_none()
+            })
+        {
+            problems.push(FieldProblem::new(
+                &format!("fields.{name}"),
+                "must be an http:// or https:// URL",
+            ));
+        }
     }
     if problems.is_empty() {
         Ok((plain, secret))
@@ -200,11 +245,43 @@ fn check_required(
 }
 
 impl Connections {
-    pub fn new(db: DatabaseConnection, secret_key: &[u8; 32]) -> Connections {
+    pub fn new(db: DatabaseConnection, secret_key: &[u8; 32], http: OutboundClient) -> Connections {
         Connections {
             db,
             vault: Arc::new(Vault::new(secret_key, "connections v1")),
+            http,
         }
+    }
+
+    /// Calls the provider's cheap test request with the connection.
+    pub async fn test(&self, owner: Uuid, id: Uuid) -> Result<ConnectionTest, DomainError> {
+        let (model, credential) = self.credential(owner, id).await?;
+        let Some(provider) = engine::providers::find(&model.kind) else {
+            return Err(DomainError::invalid(
+                "kind",
+                format!(
+                    "{} connections belong to no provider and cannot be tested; use them in a step",
+                    model.kind
+                ),
+            ));
+        };
+        Ok(
+            match engine::providers::test_connection(&self.http, provider, credential).await {
+                Ok(_) => ConnectionTest {
+                    ok: true,
+                    message: format!("{} accepted the connection", provider.name),
+                    status: Some(200),
+                },
+                Err(error) => {
+                    let error = error.redacted();
+                    ConnectionTest {
+                        ok: false,
+                        message: error.message,
+                        status: error.status,
+                    }
+                }
+            },
+        )
     }
 
     fn view(&self, model: connection::Model) -> Result<ConnectionView, DomainError> {
@@ -258,8 +335,8 @@ impl Connections {
     ) -> Result<ConnectionView, DomainError> {
         let name = check_name(&new.name)?;
         let spec = kind_fields(&new.kind)?;
-        let (plain, secret) = split_fields(spec, &new.fields)?;
-        check_required(spec, &plain, &secret)?;
+        let (plain, secret) = split_fields(&spec, &new.fields)?;
+        check_required(&spec, &plain, &secret)?;
         let now = now();
         let model = connection::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -299,11 +376,11 @@ impl Connections {
         let mut secret: Map<String, Value> =
             serde_json::from_slice(&self.vault.open(&current.sealed_secrets)?).unwrap_or_default();
         if let Some(fields) = &change.fields {
-            let (new_plain, new_secret) = split_fields(spec, fields)?;
+            let (new_plain, new_secret) = split_fields(&spec, fields)?;
             plain.extend(new_plain);
             secret.extend(new_secret);
         }
-        check_required(spec, &plain, &secret)?;
+        check_required(&spec, &plain, &secret)?;
         let name = change.name.as_deref().map(check_name).transpose()?;
         let changed: Vec<String> = change
             .fields
@@ -370,7 +447,6 @@ impl Connections {
 /// OAuth 2 tokens renewed through the outbound guard.
 pub struct ConnectionCredentials {
     pub connections: Connections,
-    pub http: OutboundClient,
     /// Opens secrets stored sealed in workflows.
     pub workflow_secrets: Arc<Vault>,
 }
@@ -414,7 +490,8 @@ impl CredentialStore for ConnectionCredentials {
             let url = reqwest::Url::parse(&token_url).map_err(|e| {
                 StepError::validation(format!("the connection's token_url is not valid: {e}"))
             })?;
-            self.http
+            self.connections
+                .http
                 .policy
                 .check_url(&url)
                 .map_err(|refused| StepError::validation(refused.to_string()))?;
@@ -434,6 +511,7 @@ impl CredentialStore for ConnectionCredentials {
                 }
             }
             let response = self
+                .connections
                 .http
                 .client
                 .post(url)

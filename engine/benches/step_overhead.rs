@@ -28,6 +28,8 @@ impl NodeKind for NoOp {
             description: String::new(),
             fields: vec![],
             ports: single_output(),
+            provider: None,
+            output: vec![],
             rules: vec![],
         }
     }

@@ -8,6 +8,7 @@ pub mod events;
 mod intake;
 pub mod nodes;
 pub mod outbound;
+pub mod providers;
 pub mod redact;
 pub mod run;
 pub mod store;

@@ -26,8 +26,36 @@ pub struct KindSpec {
     pub description: String,
     pub fields: Vec<FieldSpec>,
     pub ports: Ports,
+    /// The integration this kind belongs to (`stripe`), for grouping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The fields of the step's output, offered as `steps.<id>.output.<name>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output: Vec<OutputField>,
     #[serde(default)]
     pub rules: Vec<Rule>,
+}
+
+/// One field of a step's output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputField {
+    /// A path below `output`: `id`, `customer.email`, `items`.
+    pub name: String,
+    /// `string`, `number`, `integer`, `boolean`, `object` or `array`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+impl OutputField {
+    pub fn new(name: &str, ty: &str, description: &str) -> OutputField {
+        OutputField {
+            name: name.into(),
+            ty: ty.into(),
+            description: description.into(),
+        }
+    }
 }
 
 /// The ports a kind fires on (besides `error`, open to any node that routes errors).
@@ -88,6 +116,11 @@ pub enum FieldType {
     /// A nested object with fields of its own.
     Object {
         fields: Vec<FieldSpec>,
+    },
+    /// The id of one of the user's connections for `provider` (a literal
+    /// id: which account a step acts as is not decided at run time).
+    Connection {
+        provider: String,
     },
     /// A list of objects, each with the given fields.
     List {

@@ -12,7 +12,7 @@ pub mod layout;
 pub mod status;
 pub mod validate;
 
-pub use catalogue::{Catalogue, Category, FieldSpec, FieldType, KindSpec, Ports};
+pub use catalogue::{Catalogue, Category, FieldSpec, FieldType, KindSpec, OutputField, Ports};
 pub use definition::{
     Edge, Node, OnError, Position, RetryPolicy, WorkflowDefinition, WorkflowSettings,
 };

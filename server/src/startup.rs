@@ -101,11 +101,14 @@ impl Application {
         let schema_version = migration::database::schema_version(&db)
             .await
             .map_err(StartError::Migration)?;
-        let connections = Connections::new(db.clone(), secret_key.bytes());
+        let connections = Connections::new(
+            db.clone(),
+            secret_key.bytes(),
+            OutboundClient::new(config.outbound_allow.clone()),
+        );
         let workflow_secrets = Arc::new(Vault::new(secret_key.bytes(), "workflow secrets v1"));
         let credentials = Arc::new(ConnectionCredentials {
             connections: connections.clone(),
-            http: OutboundClient::new(config.outbound_allow.clone()),
             workflow_secrets: workflow_secrets.clone(),
         });
         let engine = Engine::start_with_credentials(

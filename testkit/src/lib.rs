@@ -6,4 +6,4 @@ pub mod database;
 pub mod http;
 
 pub use database::{Backend, TestDatabase};
-pub use http::{Reply, ScriptedServer};
+pub use http::{Received, Reply, ScriptedServer};

@@ -34,6 +34,8 @@ impl NodeKind for Condition {
                     .help("e.g. {{ steps.fetch.output.body.amount > 100 }}"),
             ],
             ports: Ports::Fixed(vec!["true".into(), "false".into()]),
+            provider: None,
+            output: vec![],
             rules: vec![],
         }
     }

@@ -44,6 +44,8 @@ impl NodeKind for Delay {
                     .help("e.g. 2026-12-24T18:00:00Z"),
             ],
             ports: single_output(),
+            provider: None,
+            output: vec![],
             rules: vec![Rule::ExactlyOneOf {
                 fields: vec!["duration_ms".into(), "until".into()],
             }],

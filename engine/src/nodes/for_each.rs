@@ -38,6 +38,8 @@ impl NodeKind for Loop {
                 .help("How many items run at the same time."),
             ],
             ports: Ports::Fixed(vec![model::graph::LOOP_BODY_PORT.into(), "out".into()]),
+            provider: None,
+            output: vec![],
             rules: vec![],
         }
     }

@@ -146,6 +146,8 @@ impl NodeKind for HttpRequest {
                     .help("Sends a key that stays the same across retries, so the API can ignore repeats."),
             ],
             ports: single_output(),
+            provider: None,
+            output: vec![],
             rules: vec![],
         }
     }
@@ -244,20 +246,7 @@ async fn call(step: &StepInput<'_>) -> Result<Value, StepError> {
         .unwrap_or_default()
         .to_ascii_lowercase();
 
-    let mut bytes = Vec::new();
-    let mut cut = false;
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(e, timeout))?
-    {
-        let room = MAX_RESPONSE_BYTES - bytes.len();
-        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if chunk.len() > room {
-            cut = true;
-            break;
-        }
-    }
+    let (bytes, cut) = read_body(&mut response, timeout).await?;
     step.log.line(format!(
         "{method} {shown_url} → {status} in {} ms",
         started.elapsed().as_millis()
@@ -342,7 +331,7 @@ fn build_request(
         .map_err(|e| StepError::validation(format!("invalid request: {e}")))
 }
 
-fn apply_credential(
+pub(crate) fn apply_credential(
     request: reqwest::RequestBuilder,
     credential: &Credential,
 ) -> Result<reqwest::RequestBuilder, StepError> {
@@ -379,8 +368,29 @@ fn apply_credential(
     })
 }
 
+/// Reads at most [`MAX_RESPONSE_BYTES`] of a response body; true when
+/// there was more.
+pub(crate) async fn read_body(
+    response: &mut reqwest::Response,
+    timeout: Duration,
+) -> Result<(Vec<u8>, bool), StepError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(e, timeout))?
+    {
+        let room = MAX_RESPONSE_BYTES - bytes.len();
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if chunk.len() > room {
+            return Ok((bytes, true));
+        }
+    }
+    Ok((bytes, false))
+}
+
 /// Header and query values are text; numbers and booleans are written out.
-fn plain_text(value: &Value) -> String {
+pub(crate) fn plain_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Null => String::new(),
@@ -388,7 +398,7 @@ fn plain_text(value: &Value) -> String {
     }
 }
 
-fn header_map(headers: &HeaderMap) -> Value {
+pub(crate) fn header_map(headers: &HeaderMap) -> Value {
     let mut map = Map::new();
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -406,7 +416,7 @@ fn header_map(headers: &HeaderMap) -> Value {
 }
 
 /// `Retry-After` as seconds or as an HTTP date, in milliseconds from now.
-fn retry_after(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<u64> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
@@ -421,7 +431,7 @@ fn retry_after(headers: &HeaderMap) -> Option<u64> {
     Some((when - crate::time::now_ms()).max(0) as u64)
 }
 
-fn parse_body(content_type: &str, bytes: &[u8], cut: bool, head: bool) -> Value {
+pub(crate) fn parse_body(content_type: &str, bytes: &[u8], cut: bool, head: bool) -> Value {
     if head || bytes.is_empty() {
         return Value::Null;
     }
@@ -448,7 +458,7 @@ fn parse_body(content_type: &str, bytes: &[u8], cut: bool, head: bool) -> Value 
     json!({ "binary": true, "content_type": content_type, "size": bytes.len(), "truncated": cut })
 }
 
-fn outbound_error(error: OutboundError, timeout: Duration) -> StepError {
+pub(crate) fn outbound_error(error: OutboundError, timeout: Duration) -> StepError {
     match error {
         OutboundError::Transport(error) => transport_error(error, timeout),
         OutboundError::Timeout => timed_out(timeout),

@@ -18,6 +18,8 @@ impl NodeKind for Merge {
                 .into(),
             fields: vec![],
             ports: single_output(),
+            provider: None,
+            output: vec![],
             rules: vec![],
         }
     }

@@ -170,6 +170,7 @@ impl Registry {
         registry.register(merge::Merge);
         registry.register(for_each::Loop);
         registry.register(stop_and_fail::StopAndFail);
+        crate::providers::register(&mut registry, crate::providers::all());
         registry
     }
 

@@ -21,6 +21,8 @@ impl NodeKind for StopAndFail {
                     .help("May use expressions: Order {{ trigger.body.id }} has no customer"),
             ],
             ports: Ports::Fixed(vec![]),
+            provider: None,
+            output: vec![],
             rules: vec![],
         }
     }

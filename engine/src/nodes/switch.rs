@@ -32,6 +32,8 @@ impl NodeKind for Switch {
                 .required(),
             ],
             ports: Ports::SwitchCases,
+            provider: None,
+            output: vec![],
             rules: vec![Rule::UniqueNames {
                 list: "cases".into(),
                 field: "port".into(),

@@ -19,6 +19,8 @@ impl NodeKind for Transform {
                 .required()
                 .help(r#"Any JSON; strings may hold expressions, e.g. {"email": "{{ trigger.body.email | lower }}"}"#)],
             ports: single_output(),
+            provider: None,
+            output: vec![],
             rules: vec![],
         }
     }

@@ -18,6 +18,8 @@ fn trigger_spec(kind: &str, label: &str, description: &str, fields: Vec<FieldSpe
         description: description.into(),
         fields,
         ports: single_output(),
+        provider: None,
+        output: vec![],
         rules: vec![],
     }
 }

@@ -26,6 +26,8 @@ impl NodeKind for Record {
             description: String::new(),
             fields: vec![FieldSpec::new("value", "Value", FieldType::Json)],
             ports: single_output(),
+            provider: None,
+            output: vec![],
             rules: vec![],
         }
     }
@@ -63,6 +65,8 @@ impl NodeKind for Flaky {
                 FieldSpec::new("class", "Class", FieldType::text()),
             ],
             ports: single_output(),
+            provider: None,
+            output: vec![],
             rules: vec![],
         }
     }

@@ -108,7 +108,10 @@ impl<'a> ConfigChecker<'a> {
         if let Value::String(text) = value
             && !matches!(
                 field.ty,
-                FieldType::Text { .. } | FieldType::Secret | FieldType::Json
+                FieldType::Text { .. }
+                    | FieldType::Secret
+                    | FieldType::Json
+                    | FieldType::Connection { .. }
             )
             && self.check_template(text, path)
         {
@@ -201,6 +204,13 @@ impl<'a> ConfigChecker<'a> {
                 _ => self.problem(
                     path,
                     format!("{label} must be a date and time like 2026-01-31T09:00:00Z"),
+                ),
+            },
+            FieldType::Connection { provider } => match value.as_str() {
+                Some(id) if looks_like_uuid(id) => {}
+                _ => self.problem(
+                    path,
+                    format!("{label} must be the id of one of your {provider} connections"),
                 ),
             },
             FieldType::Object { fields } => match value.as_object() {
@@ -389,4 +399,14 @@ mod tests {
         assert!(!looks_like_rfc3339("2026-01-31T09:00:00"));
         assert!(!looks_like_rfc3339("2026-01-31T09:00:00.Z"));
     }
+}
+
+/// `8-4-4-4-12` hexadecimal digits, as connection ids are written.
+fn looks_like_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
 }

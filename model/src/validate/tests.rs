@@ -15,6 +15,8 @@ fn spec(kind: &str, category: Category, fields: Vec<FieldSpec>, ports: Ports) ->
         description: String::new(),
         fields,
         ports,
+        provider: None,
+        output: vec![],
         rules: vec![],
     }
 }

@@ -2,7 +2,7 @@
 //! values go in and are never sent back.
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
-use domain::connections::{ConnectionChange, ConnectionView, NewConnection};
+use domain::connections::{ConnectionChange, ConnectionTest, ConnectionView, NewConnection};
 
 use super::ErrorResponse;
 use crate::{
@@ -16,6 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/connections", get(list).post(create))
         .route("/connections/{id}", get(read).put(update).delete(remove))
+        .route("/connections/{id}/test", axum::routing::post(test))
 }
 
 /// Connections, by name.
@@ -75,4 +76,17 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     state.connections.delete(user.id(), id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Calls the provider's cheap test endpoint with the connection: `ok`, or
+/// the provider's own error message (a Slack `ok: false` is a failure).
+#[utoipa::path(post, path = "/connections/{id}/test", tag = "connections", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ConnectionTest), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn test(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+) -> Result<Json<ConnectionTest>, ApiError> {
+    Ok(Json(state.connections.test(user.id(), id).await?))
 }

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`, one module per resource. Handlers are thin:
 //! they check input, call a `domain` use case, and shape the answer.
 
+mod apis;
 mod auth;
 mod catalogue;
 mod connections;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(tokens::router())
         .merge(connections::router())
+        .merge(apis::router())
         .merge(workflows::router())
         .merge(executions::router())
         .merge(live::router())

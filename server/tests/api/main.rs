@@ -11,6 +11,7 @@ mod connections;
 mod crash;
 mod executions;
 mod health;
+mod integrations;
 mod live;
 mod outbound;
 mod pages;

@@ -1,0 +1,182 @@
+//! GitHub: issues and comments through the REST API, which wants a
+//! `User-Agent`, its media type and a pinned API version on every call,
+//! and pages lists through the `Link` header.
+
+use model::{FieldSpec, FieldType};
+use serde_json::json;
+
+use super::{
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
+    RateLimit, Source, TestRequest, paging::Paging,
+};
+
+const ISSUE: &[(&str, &str, &str)] = &[
+    ("id", "integer", ""),
+    ("number", "integer", "The issue's number in its repository."),
+    ("title", "string", ""),
+    ("body", "string", ""),
+    ("state", "string", "open or closed."),
+    ("html_url", "string", "The issue's page."),
+    ("labels", "array", ""),
+    ("user", "object", "Who opened it (login, id, …)."),
+];
+
+fn repo_fields(action: Action) -> Action {
+    action
+        .field(
+            FieldSpec::new("owner", "Owner", FieldType::text())
+                .required()
+                .help("The user or organisation."),
+            Place::Path,
+        )
+        .field(
+            FieldSpec::new("repo", "Repository", FieldType::text()).required(),
+            Place::Path,
+        )
+}
+
+pub fn provider() -> Provider {
+    Provider {
+        id: "github",
+        name: "GitHub",
+        category: "Developer tools",
+        docs: "https://docs.github.com/en/rest",
+        synonyms: &[
+            "issue",
+            "ticket",
+            "bug",
+            "repository",
+            "code",
+            "pull request",
+            "git",
+        ],
+        base_url: "https://api.github.com",
+        connection: ConnectionSpec {
+            fields: vec![ConnectionField::secret(
+                "token",
+                "Token",
+                "A fine-grained personal access token (github_pat_…) or a classic one (ghp_…)",
+            )],
+            auth: Auth::Bearer {
+                token: Source::Field("token"),
+            },
+            derive: None,
+        },
+        headers: &[
+            ("Accept", "application/vnd.github+json"),
+            ("X-GitHub-Api-Version", "2022-11-28"),
+            ("User-Agent", "Switchyard"),
+        ],
+        test: TestRequest {
+            method: "GET",
+            path: "/user",
+            body: None,
+        },
+        rate_limit: RateLimit {
+            per_second: 5000.0 / 3600.0,
+            burst: 80,
+            concurrent: Some(100),
+            note: "GitHub allows 5,000 requests per hour per token, at most 100 concurrent, and about 80 content-creating requests per minute.",
+        },
+        errors: Errors {
+            message_at: &["/message"],
+            in_body: BodyErrors::None,
+            codes: &[],
+        },
+        idempotent_posts: false,
+        default_encoding: Encoding::Json,
+        actions: vec![
+            repo_fields(Action::new(
+                "create_issue",
+                "Create an issue",
+                "POST",
+                "/repos/{owner}/{repo}/issues",
+                Encoding::Json,
+            ))
+            .describe("Opens an issue in a repository.")
+            .field(
+                FieldSpec::new("title", "Title", FieldType::text()).required(),
+                Place::Body,
+            )
+            .field(
+                FieldSpec::new("body", "Body", FieldType::Text { multiline: true })
+                    .help("Markdown."),
+                Place::Body,
+            )
+            .field(
+                FieldSpec::new("labels", "Labels", FieldType::Json).help("A list of label names."),
+                Place::Body,
+            )
+            .field(
+                FieldSpec::new("assignees", "Assignees", FieldType::Json).help("A list of logins."),
+                Place::Body,
+            )
+            .output(ISSUE),
+            repo_fields(Action::new(
+                "create_comment",
+                "Comment on an issue",
+                "POST",
+                "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+                Encoding::Json,
+            ))
+            .describe("Adds a comment to an issue or pull request.")
+            .field(
+                FieldSpec::new(
+                    "issue_number",
+                    "Issue number",
+                    FieldType::Integer {
+                        min: 1,
+                        max: i64::from(i32::MAX),
+                    },
+                )
+                .required(),
+                Place::Path,
+            )
+            .field(
+                FieldSpec::new("body", "Comment", FieldType::Text { multiline: true }).required(),
+                Place::Body,
+            )
+            .output(&[
+                ("id", "integer", ""),
+                ("body", "string", ""),
+                ("html_url", "string", "The comment's page."),
+                ("user", "object", ""),
+            ]),
+            repo_fields(Action::new(
+                "list_issues",
+                "List issues",
+                "GET",
+                "/repos/{owner}/{repo}/issues",
+                Encoding::None,
+            ))
+            .describe("Lists a repository's issues (and pull requests), newest first.")
+            .field(
+                FieldSpec::new(
+                    "state",
+                    "State",
+                    FieldType::select(&["open", "closed", "all"]),
+                )
+                .default_value(json!("open")),
+                Place::Query,
+            )
+            .field(
+                FieldSpec::new("labels", "Labels", FieldType::text())
+                    .help("Label names separated by commas."),
+                Place::Query,
+            )
+            .field(
+                FieldSpec::new("since", "Updated since", FieldType::Timestamp),
+                Place::Query,
+            )
+            .paged(Paging::LinkHeader),
+        ],
+        events: &[
+            "push",
+            "issues",
+            "issue_comment",
+            "pull_request",
+            "release",
+            "star",
+        ],
+    }
+}

@@ -1,0 +1,382 @@
+//! The integrations catalogue: one module per provider, each describing
+//! the API it wraps (base URL, authentication, default headers, errors,
+//! limits) and its actions, declared as data wherever the API allows:
+//! method, path template, body encoding and where each field goes. Every
+//! action becomes a node kind `<provider>.<action>`, and every provider
+//! also gets `<provider>.request`, a call to any path with the
+//! connection's authentication and base URL.
+//!
+//! Adding an integration is one file here plus its line in [`all`].
+
+mod call;
+mod form;
+mod github;
+mod linear;
+mod mailchimp;
+mod node;
+mod paging;
+mod resend;
+mod sendgrid;
+mod slack;
+mod stripe;
+mod twilio;
+
+use model::{FieldSpec, OutputField};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::{ErrorClass, StepError, nodes::Registry};
+
+pub use call::{Endpoint, test_connection};
+
+/// The built-in providers, built once.
+pub fn builtin() -> &'static [Provider] {
+    static BUILTIN: std::sync::LazyLock<Vec<Provider>> = std::sync::LazyLock::new(all);
+    &BUILTIN
+}
+
+/// A built-in provider by id.
+pub fn find(id: &str) -> Option<&'static Provider> {
+    builtin().iter().find(|p| p.id == id)
+}
+
+/// Every built-in provider, in the order the catalogue lists them.
+pub fn all() -> Vec<Provider> {
+    vec![
+        stripe::provider(),
+        slack::provider(),
+        mailchimp::provider(),
+        github::provider(),
+        twilio::provider(),
+        resend::provider(),
+        sendgrid::provider(),
+        linear::provider(),
+    ]
+}
+
+/// Registers each provider's actions and its custom call as node kinds.
+pub fn register(registry: &mut Registry, providers: Vec<Provider>) {
+    for provider in providers {
+        let provider = std::sync::Arc::new(provider);
+        for index in 0..provider.actions.len() {
+            registry.register(node::ActionNode::new(provider.clone(), index));
+        }
+        registry.register(node::RequestNode::new(provider));
+    }
+}
+
+/// An API Switchyard can call on a user's behalf.
+#[derive(Clone, Debug, Serialize)]
+pub struct Provider {
+    /// `stripe`: the prefix of its node kinds and its connections' kind.
+    pub id: &'static str,
+    pub name: &'static str,
+    /// `Payments`, `Chat`, `Email`, …
+    pub category: &'static str,
+    pub docs: &'static str,
+    /// Words people use for what it does ("sms", "text message").
+    pub synonyms: &'static [&'static str],
+    /// Where paths start; `{field}` takes a connection value (Mailchimp's
+    /// `{dc}`). A connection's own `base_url` replaces it.
+    pub base_url: &'static str,
+    pub connection: ConnectionSpec,
+    /// Sent with every request (GitHub's `Accept` and API version).
+    pub headers: &'static [(&'static str, &'static str)],
+    /// A cheap request that succeeds when the connection works.
+    pub test: TestRequest,
+    pub rate_limit: RateLimit,
+    pub errors: Errors,
+    /// Every POST carries the step's `Idempotency-Key` (Stripe).
+    pub idempotent_posts: bool,
+    /// How the custom call encodes a body unless told otherwise.
+    pub default_encoding: Encoding,
+    pub actions: Vec<Action>,
+    /// Event types its trigger can filter on.
+    pub events: &'static [&'static str],
+}
+
+/// What a connection to the provider holds, and how it signs requests.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionSpec {
+    pub fields: Vec<ConnectionField>,
+    pub auth: Auth,
+    /// Values computed from the others before use (Mailchimp's data
+    /// centre, from the key's suffix).
+    #[serde(skip)]
+    pub derive: Option<fn(&mut Map<String, Value>) -> Result<(), String>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub secret: bool,
+    pub required: bool,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub help: &'static str,
+}
+
+impl ConnectionField {
+    pub const fn secret(
+        name: &'static str,
+        label: &'static str,
+        help: &'static str,
+    ) -> ConnectionField {
+        ConnectionField {
+            name,
+            label,
+            secret: true,
+            required: true,
+            help,
+        }
+    }
+
+    pub const fn plain(
+        name: &'static str,
+        label: &'static str,
+        help: &'static str,
+    ) -> ConnectionField {
+        ConnectionField {
+            name,
+            label,
+            secret: false,
+            required: true,
+            help,
+        }
+    }
+
+    pub const fn optional(mut self) -> ConnectionField {
+        self.required = false;
+        self
+    }
+}
+
+/// Where a credential value comes from.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "snake_case", tag = "from", content = "value")]
+pub enum Source {
+    /// A field of the connection.
+    Field(&'static str),
+    /// Fixed text (Mailchimp accepts any user name).
+    Literal(&'static str),
+}
+
+/// How requests carry the connection's credentials.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Auth {
+    /// `Authorization: Bearer <field>`.
+    Bearer { token: Source },
+    /// HTTP basic authentication.
+    Basic { username: Source, password: Source },
+    /// `<name>: <prefix><field>` (Linear's API keys go bare in `Authorization`).
+    Header {
+        name: &'static str,
+        prefix: &'static str,
+        value: Source,
+    },
+    /// `?<param>=<field>`.
+    Query { param: &'static str, value: Source },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TestRequest {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// A GraphQL query or a JSON body, sent as JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<&'static str>,
+}
+
+/// The provider's published limits, the default for its connections.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: u32,
+    /// Requests in flight at once, where the provider limits that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrent: Option<u32>,
+    /// Where the figure comes from.
+    pub note: &'static str,
+}
+
+/// How the provider reports failures.
+#[derive(Clone, Debug, Serialize)]
+pub struct Errors {
+    /// JSON pointers to the message in an error body, tried in order.
+    pub message_at: &'static [&'static str],
+    pub in_body: BodyErrors,
+    /// Error codes reported in the body, by class (others are validation errors).
+    pub codes: &'static [(&'static str, ErrorClass)],
+}
+
+/// Failures reported in a successful (2xx) response.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyErrors {
+    None,
+    /// Slack: `{"ok": false, "error": "channel_not_found"}`.
+    OkFalse,
+    /// GraphQL: `{"errors": [{"message": …}]}`.
+    GraphQl,
+}
+
+/// How an action's body fields are written.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "query")]
+pub enum Encoding {
+    /// No body.
+    None,
+    Json,
+    /// `application/x-www-form-urlencoded`, nested values in brackets
+    /// (`metadata[plan]=pro`), as Stripe and Twilio expect.
+    Form,
+    /// A GraphQL document; the body fields are its variables.
+    GraphQl(&'static str),
+}
+
+/// One operation of a provider.
+#[derive(Clone, Debug, Serialize)]
+pub struct Action {
+    /// `create_customer`; the node kind is `<provider>.<name>`.
+    pub name: &'static str,
+    pub label: &'static str,
+    pub description: &'static str,
+    pub method: &'static str,
+    /// `/v1/customers/{customer}`: each `{name}` is a path field (or a
+    /// connection value), percent-encoded.
+    pub path: &'static str,
+    pub encoding: Encoding,
+    pub fields: Vec<ActionField>,
+    pub output: Vec<OutputField>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paging: Option<paging::Paging>,
+    /// A JSON pointer to the part of the response that is the output
+    /// (`/data/issueCreate/issue`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_at: Option<&'static str>,
+    /// Code for what cannot be declared (Mailchimp's member hash): adds or
+    /// changes field values before they are placed.
+    #[serde(skip)]
+    pub prepare: Option<fn(&mut Map<String, Value>) -> Result<(), StepError>>,
+    /// Values the preparation adds (not form fields), and where they go.
+    #[serde(skip)]
+    pub computed: Vec<(&'static str, Place)>,
+}
+
+/// A field of an action's form, and where its value goes in the request.
+#[derive(Clone, Debug, Serialize)]
+pub struct ActionField {
+    #[serde(flatten)]
+    pub spec: FieldSpec,
+    pub place: Place,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "in", content = "name")]
+pub enum Place {
+    /// Fills `{name}` in the path.
+    Path,
+    Query,
+    /// A body field (a GraphQL variable) named like the form field.
+    Body,
+    /// A body field with another name (`body` is `Body` for Twilio).
+    BodyAs(&'static str),
+    /// An object whose entries become body fields of their own.
+    BodySpread,
+    Header(&'static str),
+    /// Not sent: read by the action's preparation only (Mailchimp's email
+    /// for the member hash of a tag request).
+    Unsent,
+}
+
+impl ActionField {
+    pub fn new(spec: FieldSpec, place: Place) -> ActionField {
+        ActionField { spec, place }
+    }
+}
+
+impl Action {
+    /// A JSON or form action; fields and output are added with the builders.
+    pub fn new(
+        name: &'static str,
+        label: &'static str,
+        method: &'static str,
+        path: &'static str,
+        encoding: Encoding,
+    ) -> Action {
+        Action {
+            name,
+            label,
+            description: "",
+            method,
+            path,
+            encoding,
+            fields: Vec::new(),
+            output: Vec::new(),
+            paging: None,
+            result_at: None,
+            prepare: None,
+            computed: Vec::new(),
+        }
+    }
+
+    pub fn describe(mut self, description: &'static str) -> Action {
+        self.description = description;
+        self
+    }
+
+    pub fn field(mut self, spec: FieldSpec, place: Place) -> Action {
+        self.fields.push(ActionField::new(spec, place));
+        self
+    }
+
+    pub fn output(mut self, fields: &[(&str, &str, &str)]) -> Action {
+        self.output.extend(
+            fields
+                .iter()
+                .map(|(name, ty, about)| OutputField::new(name, ty, about)),
+        );
+        self
+    }
+
+    pub fn paged(mut self, paging: paging::Paging) -> Action {
+        self.paging = Some(paging);
+        self
+    }
+
+    pub fn result_at(mut self, pointer: &'static str) -> Action {
+        self.result_at = Some(pointer);
+        self
+    }
+
+    /// Runs `prepare` on the field values before they are placed; the
+    /// values it adds named in `computed` go where those say.
+    pub fn prepare(
+        mut self,
+        prepare: fn(&mut Map<String, Value>) -> Result<(), StepError>,
+        computed: &[(&'static str, Place)],
+    ) -> Action {
+        self.prepare = Some(prepare);
+        self.computed = computed.to_vec();
+        self
+    }
+}
+
+impl Provider {
+    pub fn action(&self, name: &str) -> Option<&Action> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+
+    /// Node kinds of this provider: its actions and the custom call.
+    pub fn kinds(&self) -> Vec<String> {
+        self.actions
+            .iter()
+            .map(|a| format!("{}.{}", self.id, a.name))
+            .chain([format!("{}.request", self.id)])
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,230 @@
+//! Stripe: payments. Form bodies with nested fields in brackets, a secret
+//! key as bearer token, and an `Idempotency-Key` on every POST so that a
+//! retried step never charges twice.
+
+use model::{FieldSpec, FieldType};
+
+use super::{
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
+    RateLimit, Source, TestRequest, paging::Paging,
+};
+use crate::ErrorClass;
+
+const CUSTOMER: &[(&str, &str, &str)] = &[
+    ("id", "string", "The customer's id (cus_…)."),
+    ("email", "string", ""),
+    ("name", "string", ""),
+    ("phone", "string", ""),
+    ("description", "string", ""),
+    ("metadata", "object", "Your own key-value pairs."),
+    ("created", "integer", "Unix time of creation."),
+];
+
+fn text(name: &str, label: &str) -> FieldSpec {
+    FieldSpec::new(name, label, FieldType::text())
+}
+
+fn metadata() -> FieldSpec {
+    FieldSpec::new("metadata", "Metadata", FieldType::KeyValue)
+        .help("Key-value pairs stored on the object.")
+}
+
+pub fn provider() -> Provider {
+    Provider {
+        id: "stripe",
+        name: "Stripe",
+        category: "Payments",
+        docs: "https://docs.stripe.com/api",
+        synonyms: &[
+            "payments",
+            "charge",
+            "billing",
+            "invoice",
+            "subscription",
+            "refund",
+            "customer",
+        ],
+        base_url: "https://api.stripe.com",
+        connection: ConnectionSpec {
+            fields: vec![ConnectionField::secret(
+                "secret_key",
+                "Secret key",
+                "sk_live_… or sk_test_… (or a restricted key rk_…)",
+            )],
+            auth: Auth::Bearer {
+                token: Source::Field("secret_key"),
+            },
+            derive: None,
+        },
+        headers: &[],
+        test: TestRequest {
+            method: "GET",
+            path: "/v1/balance",
+            body: None,
+        },
+        rate_limit: RateLimit {
+            per_second: 25.0,
+            burst: 25,
+            concurrent: None,
+            note: "Stripe allows 25 requests/s in test mode and 100/s in live mode; set 100 on a live connection.",
+        },
+        errors: Errors {
+            message_at: &["/error/message", "/error/code"],
+            in_body: BodyErrors::None,
+            codes: &[("rate_limit", ErrorClass::RateLimit)],
+        },
+        idempotent_posts: true,
+        default_encoding: Encoding::Form,
+        actions: vec![
+            Action::new(
+                "create_customer",
+                "Create a customer",
+                "POST",
+                "/v1/customers",
+                Encoding::Form,
+            )
+            .describe("Creates a customer (POST /v1/customers).")
+            .field(text("email", "Email"), Place::Body)
+            .field(text("name", "Name"), Place::Body)
+            .field(text("phone", "Phone"), Place::Body)
+            .field(text("description", "Description"), Place::Body)
+            .field(metadata(), Place::Body)
+            .output(CUSTOMER),
+            Action::new(
+                "retrieve_customer",
+                "Retrieve a customer",
+                "GET",
+                "/v1/customers/{customer}",
+                Encoding::None,
+            )
+            .describe("Reads one customer by id (GET /v1/customers/{customer}).")
+            .field(
+                text("customer", "Customer id").required().help("cus_…"),
+                Place::Path,
+            )
+            .output(CUSTOMER),
+            Action::new(
+                "list_customers",
+                "List customers",
+                "GET",
+                "/v1/customers",
+                Encoding::None,
+            )
+            .describe("Lists customers, newest first, optionally those with one email.")
+            .field(
+                text("email", "Email").help("Only customers with exactly this email."),
+                Place::Query,
+            )
+            .paged(Paging::StartingAfter),
+            Action::new(
+                "create_payment_intent",
+                "Create a payment intent",
+                "POST",
+                "/v1/payment_intents",
+                Encoding::Form,
+            )
+            .describe("Starts a payment of an amount in the smallest currency unit (cents).")
+            .field(
+                FieldSpec::new(
+                    "amount",
+                    "Amount",
+                    FieldType::Integer {
+                        min: 1,
+                        max: 99_999_999,
+                    },
+                )
+                .required()
+                .help("In the smallest unit: 1000 is $10.00."),
+                Place::Body,
+            )
+            .field(
+                text("currency", "Currency")
+                    .required()
+                    .help("Three-letter ISO code, lower case: usd, eur."),
+                Place::Body,
+            )
+            .field(text("customer", "Customer id"), Place::Body)
+            .field(text("description", "Description"), Place::Body)
+            .field(text("receipt_email", "Receipt email"), Place::Body)
+            .field(
+                FieldSpec::new(
+                    "payment_method_types",
+                    "Payment method types",
+                    FieldType::Json,
+                )
+                .help(
+                    "A list such as [\"card\"]; Stripe's dashboard settings apply when left out.",
+                ),
+                Place::Body,
+            )
+            .field(metadata(), Place::Body)
+            .output(&[
+                ("id", "string", "The payment intent's id (pi_…)."),
+                ("amount", "integer", ""),
+                ("currency", "string", ""),
+                ("status", "string", "requires_payment_method, succeeded, …"),
+                (
+                    "client_secret",
+                    "string",
+                    "For confirming the payment in the browser.",
+                ),
+                ("customer", "string", ""),
+                ("metadata", "object", ""),
+            ]),
+            Action::new(
+                "create_refund",
+                "Create a refund",
+                "POST",
+                "/v1/refunds",
+                Encoding::Form,
+            )
+            .describe("Refunds a payment intent in full, or the amount given.")
+            .field(
+                text("payment_intent", "Payment intent id")
+                    .required()
+                    .help("pi_…"),
+                Place::Body,
+            )
+            .field(
+                FieldSpec::new(
+                    "amount",
+                    "Amount",
+                    FieldType::Integer {
+                        min: 1,
+                        max: 99_999_999,
+                    },
+                )
+                .help("Leave empty to refund everything."),
+                Place::Body,
+            )
+            .field(
+                FieldSpec::new(
+                    "reason",
+                    "Reason",
+                    FieldType::select(&["duplicate", "fraudulent", "requested_by_customer"]),
+                ),
+                Place::Body,
+            )
+            .field(metadata(), Place::Body)
+            .output(&[
+                ("id", "string", "The refund's id (re_…)."),
+                ("amount", "integer", ""),
+                ("status", "string", "pending, succeeded, failed, …"),
+                ("payment_intent", "string", ""),
+            ]),
+        ],
+        events: &[
+            "customer.created",
+            "customer.updated",
+            "customer.deleted",
+            "payment_intent.succeeded",
+            "payment_intent.payment_failed",
+            "charge.refunded",
+            "invoice.paid",
+            "invoice.payment_failed",
+            "checkout.session.completed",
+            "customer.subscription.created",
+            "customer.subscription.deleted",
+        ],
+    }
+}

@@ -1,0 +1,100 @@
+//! Twilio: text messages. Form bodies with Twilio's capitalised names,
+//! basic authentication with the account SID, which is also in the path.
+
+use model::{FieldSpec, FieldType};
+
+use super::{
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
+    RateLimit, Source, TestRequest,
+};
+
+pub fn provider() -> Provider {
+    Provider {
+        id: "twilio",
+        name: "Twilio",
+        category: "SMS",
+        docs: "https://www.twilio.com/docs/usage/api",
+        synonyms: &["sms", "text", "text message", "phone", "mobile", "whatsapp"],
+        base_url: "https://api.twilio.com",
+        connection: ConnectionSpec {
+            fields: vec![
+                ConnectionField::plain(
+                    "account_sid",
+                    "Account SID",
+                    "AC…, on the Twilio console's home page",
+                ),
+                ConnectionField::secret("auth_token", "Auth token", ""),
+            ],
+            auth: Auth::Basic {
+                username: Source::Field("account_sid"),
+                password: Source::Field("auth_token"),
+            },
+            derive: None,
+        },
+        headers: &[],
+        test: TestRequest {
+            method: "GET",
+            path: "/2010-04-01/Accounts/{account_sid}.json",
+            body: None,
+        },
+        rate_limit: RateLimit {
+            per_second: 10.0,
+            burst: 10,
+            concurrent: Some(100),
+            note: "Twilio allows 100 concurrent API requests; messages beyond a sender's throughput (1/s for a long code) are queued by Twilio.",
+        },
+        errors: Errors {
+            message_at: &["/message"],
+            in_body: BodyErrors::None,
+            codes: &[],
+        },
+        idempotent_posts: false,
+        default_encoding: Encoding::Form,
+        actions: vec![
+            Action::new(
+                "send_sms",
+                "Send an SMS",
+                "POST",
+                "/2010-04-01/Accounts/{account_sid}/Messages.json",
+                Encoding::Form,
+            )
+            .describe("Sends a text message.")
+            .field(
+                FieldSpec::new("to", "To", FieldType::text())
+                    .required()
+                    .help("E.164: +14155550100."),
+                Place::BodyAs("To"),
+            )
+            .field(
+                FieldSpec::new("from", "From", FieldType::text())
+                    .help("Your Twilio number; or give a messaging service."),
+                Place::BodyAs("From"),
+            )
+            .field(
+                FieldSpec::new(
+                    "messaging_service_sid",
+                    "Messaging service SID",
+                    FieldType::text(),
+                ),
+                Place::BodyAs("MessagingServiceSid"),
+            )
+            .field(
+                FieldSpec::new("body", "Message", FieldType::Text { multiline: true }).required(),
+                Place::BodyAs("Body"),
+            )
+            .field(
+                FieldSpec::new("status_callback", "Status callback URL", FieldType::Url),
+                Place::BodyAs("StatusCallback"),
+            )
+            .output(&[
+                ("sid", "string", "The message's id (SM…)."),
+                ("status", "string", "queued, sent, delivered, failed, …"),
+                ("to", "string", ""),
+                ("from", "string", ""),
+                ("body", "string", ""),
+                ("date_created", "string", ""),
+            ]),
+        ],
+        events: &["message.received", "message.status"],
+    }
+}
