@@ -1,7 +1,7 @@
 //! Webhook targets: which workflow a webhook token starts, and how the
 //! request must be checked (methods, signature, deduplication, reply).
 
-use engine::credentials::SecretSlot;
+use engine::{credentials::SecretSlot, providers};
 use entity::workflow;
 use model::{WorkflowDefinition, WorkflowStatus};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -24,12 +24,16 @@ pub struct WebhookTarget {
     pub dedupe_header: Option<String>,
     /// Reply with the run's output instead of at once.
     pub respond_with_output: bool,
+    /// For a provider's trigger: the provider's id (how deliveries are
+    /// typed) and the event types that start a run.
+    pub provider: Option<&'static str>,
+    pub events: Vec<String>,
 }
 
 /// A signature check, with the secret in plain text (kept in memory only).
 #[derive(Clone, PartialEq)]
 pub struct Signature {
-    /// `stripe`, `github`, `slack` or `hmac`.
+    /// `stripe`, `github`, `slack`, `linear`, `twilio` or `hmac`.
     pub scheme: String,
     pub secret: String,
     pub header: Option<String>,
@@ -78,11 +82,54 @@ pub async fn find(
     let Some(node) = definition
         .nodes
         .iter()
-        .find(|n| n.kind == "webhook_trigger")
+        .find(|n| providers::receives_webhooks(&n.kind))
     else {
         return Ok(None);
     };
     let config = &node.config;
+    let active = WorkflowStatus::parse(&model.status) == Some(WorkflowStatus::Active);
+    let unseal = |pointer: &str, text: Option<String>| {
+        secrets::unseal(
+            &text.unwrap_or_default(),
+            SecretSlot {
+                workflow_id: &model.id.to_string(),
+                node_id: &node.id,
+                pointer,
+            },
+            vault,
+        )
+    };
+    if let Some(provider) = providers::trigger_provider(&node.kind) {
+        let scheme = provider.trigger.as_ref().map_or("hmac", |t| t.scheme);
+        let secret = unseal("/secret", text(config, "secret"))?;
+        return Ok(Some(WebhookTarget {
+            workflow_id: model.id,
+            owner_id: model.owner_id,
+            version: model.version,
+            active,
+            methods: vec!["POST".to_owned()],
+            // A trigger without its secret accepts nothing rather than anything.
+            signature: Some(Signature {
+                scheme: scheme.to_owned(),
+                secret,
+                header: None,
+                algorithm: "sha256".into(),
+                prefix: String::new(),
+                encoding: "hex".into(),
+            }),
+            dedupe_header: None,
+            respond_with_output: false,
+            provider: Some(provider.id),
+            events: config
+                .get("events")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        }));
+    }
     let methods = match config.get("methods").and_then(Value::as_array) {
         Some(list) if !list.is_empty() => list
             .iter()
@@ -94,15 +141,7 @@ pub async fn find(
     let signature = match config.get("signature").filter(|s| s.is_object()) {
         Some(signature) => Some(Signature {
             scheme: text(signature, "scheme").unwrap_or_else(|| "hmac".into()),
-            secret: secrets::unseal(
-                &text(signature, "secret").unwrap_or_default(),
-                SecretSlot {
-                    workflow_id: &model.id.to_string(),
-                    node_id: &node.id,
-                    pointer: "/signature/secret",
-                },
-                vault,
-            )?,
+            secret: unseal("/signature/secret", text(signature, "secret"))?,
             header: text(signature, "header"),
             algorithm: text(signature, "algorithm").unwrap_or_else(|| "sha256".into()),
             prefix: text(signature, "prefix").unwrap_or_default(),
@@ -114,10 +153,12 @@ pub async fn find(
         workflow_id: model.id,
         owner_id: model.owner_id,
         version: model.version,
-        active: WorkflowStatus::parse(&model.status) == Some(WorkflowStatus::Active),
+        active,
         methods,
         signature,
         dedupe_header: text(config, "dedupe_header"),
         respond_with_output: text(config, "respond").as_deref() == Some("output"),
+        provider: None,
+        events: Vec::new(),
     }))
 }

@@ -132,7 +132,10 @@ fn to_workflow(model: workflow::Model, catalogue: &Catalogue) -> Result<Workflow
 }
 
 fn has_webhook(definition: &WorkflowDefinition) -> bool {
-    definition.nodes.iter().any(|n| n.kind == "webhook_trigger")
+    definition
+        .nodes
+        .iter()
+        .any(|n| engine::providers::receives_webhooks(&n.kind))
 }
 
 /// A new secret webhook token: 32 random bytes, URL-safe.

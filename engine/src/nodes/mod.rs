@@ -12,7 +12,7 @@ mod merge;
 mod stop_and_fail;
 mod switch;
 mod transform;
-mod triggers;
+pub(crate) mod triggers;
 
 use std::{
     collections::HashMap,

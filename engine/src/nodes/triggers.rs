@@ -25,7 +25,7 @@ fn trigger_spec(kind: &str, label: &str, description: &str, fields: Vec<FieldSpe
 }
 
 /// Triggers pass their payload on unchanged.
-fn pass_payload(step: StepInput<'_>) -> StepFuture<'static> {
+pub(crate) fn pass_payload(step: StepInput<'_>) -> StepFuture<'static> {
     ready(Outcome::out(step.trigger.clone()))
 }
 

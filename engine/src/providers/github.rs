@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{
     Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest, paging::Paging,
+    RateLimit, Source, TestRequest, TriggerSpec, header_text, paging::Paging,
 };
 
 const ISSUE: &[(&str, &str, &str)] = &[
@@ -178,5 +178,11 @@ pub fn provider() -> Provider {
             "release",
             "star",
         ],
+        trigger: Some(TriggerSpec {
+            scheme: "github",
+            secret_help: "The secret you give the repository's webhook (Settings → Webhooks).",
+            event_of: |headers, _| header_text(headers, "x-github-event"),
+            delivery_of: |headers, _| header_text(headers, "x-github-delivery"),
+        }),
     }
 }

@@ -5,7 +5,7 @@ use model::{FieldSpec, FieldType};
 
 use super::{
     Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest,
+    RateLimit, Source, TestRequest, TriggerSpec, body_text, header_text,
 };
 use crate::ErrorClass;
 
@@ -140,5 +140,18 @@ pub fn provider() -> Provider {
             "Issue.remove",
             "Comment.create",
         ],
+        trigger: Some(TriggerSpec {
+            scheme: "linear",
+            secret_help: "The webhook's signing secret (Settings → API → Webhooks).",
+            // `{"type": "Issue", "action": "create"}` is `Issue.create`.
+            event_of: |_, body| {
+                Some(format!(
+                    "{}.{}",
+                    body_text(body, "/type")?,
+                    body_text(body, "/action")?
+                ))
+            },
+            delivery_of: |headers, _| header_text(headers, "linear-delivery"),
+        }),
     }
 }

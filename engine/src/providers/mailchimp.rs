@@ -221,5 +221,6 @@ pub fn provider() -> Provider {
             .prepare(tag_request, &[("tag_objects", Place::BodyAs("tags"))]),
         ],
         events: &["subscribe", "unsubscribe", "profile", "cleaned", "upemail"],
+        trigger: None,
     }
 }

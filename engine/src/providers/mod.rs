@@ -61,6 +61,9 @@ pub fn register(registry: &mut Registry, providers: Vec<Provider>) {
         for index in 0..provider.actions.len() {
             registry.register(node::ActionNode::new(provider.clone(), index));
         }
+        if provider.trigger.is_some() {
+            registry.register(node::TriggerNode::new(provider.clone()));
+        }
         registry.register(node::RequestNode::new(provider));
     }
 }
@@ -93,6 +96,56 @@ pub struct Provider {
     pub actions: Vec<Action>,
     /// Event types its trigger can filter on.
     pub events: &'static [&'static str],
+    /// How its webhook deliveries are signed and typed, when it sends any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<TriggerSpec>,
+}
+
+/// What a provider's webhook deliveries look like: the node kind
+/// `<provider>.trigger` checks their signature with `scheme` and starts
+/// a run only for the event types it lists.
+#[derive(Clone, Debug, Serialize)]
+pub struct TriggerSpec {
+    /// The signature scheme: `stripe`, `github`, `slack`, `linear` or `twilio`.
+    pub scheme: &'static str,
+    /// Where the signing secret is found, for the editor.
+    pub secret_help: &'static str,
+    /// The event type of a delivery (headers, parsed body).
+    #[serde(skip)]
+    pub event_of: fn(&http::HeaderMap, &Value) -> Option<String>,
+    /// The provider's id for a delivery, so that a redelivery starts no
+    /// second run.
+    #[serde(skip)]
+    pub delivery_of: fn(&http::HeaderMap, &Value) -> Option<String>,
+}
+
+/// A header's text, for `event_of` and `delivery_of`.
+pub fn header_text(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// A string in the body at a JSON pointer, for `event_of` and `delivery_of`.
+pub fn body_text(body: &Value, pointer: &str) -> Option<String> {
+    body.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// The provider whose trigger node kind is `kind` (`stripe.trigger`).
+pub fn trigger_provider(kind: &str) -> Option<&'static Provider> {
+    let id = kind.strip_suffix(".trigger")?;
+    find(id).filter(|p| p.trigger.is_some())
+}
+
+/// Whether nodes of `kind` start runs from webhook deliveries.
+pub fn receives_webhooks(kind: &str) -> bool {
+    kind == "webhook_trigger" || trigger_provider(kind).is_some()
 }
 
 /// What a connection to the provider holds, and how it signs requests.
@@ -368,11 +421,16 @@ impl Provider {
         self.actions.iter().find(|a| a.name == name)
     }
 
-    /// Node kinds of this provider: its actions and the custom call.
+    /// Node kinds of this provider: its trigger, actions and the custom call.
     pub fn kinds(&self) -> Vec<String> {
-        self.actions
+        self.trigger
             .iter()
-            .map(|a| format!("{}.{}", self.id, a.name))
+            .map(|_| format!("{}.trigger", self.id))
+            .chain(
+                self.actions
+                    .iter()
+                    .map(|a| format!("{}.{}", self.id, a.name)),
+            )
             .chain([format!("{}.request", self.id)])
             .collect()
     }

@@ -418,3 +418,61 @@ async fn custom_call(provider: &Provider, step: &StepInput<'_>) -> Result<Value,
         .await?;
     Ok(json!({ "status": reply.status, "headers": reply.headers, "body": reply.body }))
 }
+
+/// `<provider>.trigger`: starts a run when the provider delivers one of
+/// the chosen event types to the workflow's webhook URL, signed with the
+/// provider's scheme.
+pub struct TriggerNode {
+    provider: Arc<Provider>,
+}
+
+impl TriggerNode {
+    pub fn new(provider: Arc<Provider>) -> TriggerNode {
+        TriggerNode { provider }
+    }
+}
+
+impl NodeKind for TriggerNode {
+    fn spec(&self) -> KindSpec {
+        let provider = &*self.provider;
+        let help = provider.trigger.as_ref().map_or("", |t| t.secret_help);
+        KindSpec {
+            kind: format!("{}.trigger", provider.id),
+            label: format!("{} event", provider.name),
+            category: Category::Trigger,
+            description: format!(
+                "Starts when {} sends one of the chosen events to the workflow's webhook URL; the delivery becomes `trigger` (its type in `trigger.event`).",
+                provider.name
+            ),
+            fields: vec![
+                FieldSpec::new(
+                    "events",
+                    "Events",
+                    FieldType::MultiSelect {
+                        options: provider.events.iter().map(|e| e.to_string()).collect(),
+                    },
+                )
+                .required(),
+                FieldSpec::new("secret", "Signing secret", FieldType::Secret)
+                    .required()
+                    .help(help),
+            ],
+            ports: single_output(),
+            provider: Some(provider.id.into()),
+            output: vec![
+                OutputField::new("event", "string", "The event type."),
+                OutputField::new("body", "object", "The delivery as the provider sent it."),
+                OutputField::new("headers", "object", ""),
+            ],
+            rules: vec![],
+        }
+    }
+
+    fn is_pure(&self) -> bool {
+        true
+    }
+
+    fn run<'a>(&'a self, step: StepInput<'a>) -> StepFuture<'a> {
+        crate::nodes::triggers::pass_payload(step)
+    }
+}

@@ -90,5 +90,6 @@ pub fn provider() -> Provider {
             "email.opened",
             "email.clicked",
         ],
+        trigger: None,
     }
 }

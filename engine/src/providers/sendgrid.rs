@@ -177,5 +177,6 @@ pub fn provider() -> Provider {
             "spamreport",
             "unsubscribe",
         ],
+        trigger: None,
     }
 }

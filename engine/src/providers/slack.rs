@@ -6,7 +6,7 @@ use model::{FieldSpec, FieldType};
 
 use super::{
     Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest, paging::Paging,
+    RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
 };
 use crate::ErrorClass;
 
@@ -157,5 +157,11 @@ pub fn provider() -> Provider {
             "reaction_added",
             "member_joined_channel",
         ],
+        trigger: Some(TriggerSpec {
+            scheme: "slack",
+            secret_help: "Your Slack app's signing secret (Basic Information → App Credentials).",
+            event_of: |_, body| body_text(body, "/event/type").or_else(|| body_text(body, "/type")),
+            delivery_of: |_, body| body_text(body, "/event_id"),
+        }),
     }
 }

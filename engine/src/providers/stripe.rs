@@ -6,7 +6,7 @@ use model::{FieldSpec, FieldType};
 
 use super::{
     Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest, paging::Paging,
+    RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
 };
 use crate::ErrorClass;
 
@@ -226,5 +226,11 @@ pub fn provider() -> Provider {
             "customer.subscription.created",
             "customer.subscription.deleted",
         ],
+        trigger: Some(TriggerSpec {
+            scheme: "stripe",
+            secret_help: "The endpoint's signing secret (whsec_…), under Developers → Webhooks.",
+            event_of: |_, body| body_text(body, "/type"),
+            delivery_of: |_, body| body_text(body, "/id"),
+        }),
     }
 }

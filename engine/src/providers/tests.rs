@@ -107,6 +107,11 @@ fn the_registry_holds_every_provider_kind_with_a_connection_field() {
                 .get(&kind)
                 .unwrap_or_else(|| panic!("{kind} is not registered"));
             assert_eq!(spec.provider.as_deref(), Some(provider.id));
+            if kind.ends_with(".trigger") {
+                assert!(spec.is_trigger());
+                assert!(receives_webhooks(&kind));
+                continue;
+            }
             assert_eq!(spec.fields[0].name, "connection");
             assert!(spec.fields[0].required);
         }
@@ -129,6 +134,9 @@ fn the_registry_holds_every_provider_kind_with_a_connection_field() {
         "sendgrid.send_email",
         "linear.create_issue",
         "linear.create_comment",
+        "stripe.trigger",
+        "github.trigger",
+        "linear.trigger",
     ] {
         assert!(registry.get(kind).is_some(), "{kind} is missing");
     }

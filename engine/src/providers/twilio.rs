@@ -5,7 +5,7 @@ use model::{FieldSpec, FieldType};
 
 use super::{
     Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest,
+    RateLimit, Source, TestRequest, TriggerSpec, header_text,
 };
 
 pub fn provider() -> Provider {
@@ -96,5 +96,20 @@ pub fn provider() -> Provider {
             ]),
         ],
         events: &["message.received", "message.status"],
+        trigger: Some(TriggerSpec {
+            scheme: "twilio",
+            secret_help: "Your account's auth token: Twilio signs requests with it.",
+            // Status callbacks carry the message's status; incoming messages do not.
+            event_of: |_, body| {
+                Some(
+                    if body.get("MessageStatus").is_some() && body.get("Body").is_none() {
+                        "message.status".to_owned()
+                    } else {
+                        "message.received".to_owned()
+                    },
+                )
+            },
+            delivery_of: |headers, _| header_text(headers, "i-twilio-idempotency-token"),
+        }),
     }
 }

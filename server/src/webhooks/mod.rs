@@ -104,10 +104,12 @@ async fn receive(
     }
     let headers = request.headers().clone();
     let query = request.uri().query().unwrap_or_default().to_owned();
+    // The URL the sender called, as it signs it (Twilio).
+    let called = format!("{}{}", state.context.public_url, request.uri());
     let body = read_body(request, state.config.webhook_body_limit as usize).await?;
     let now = chrono::Utc::now();
     let signed = match &target.signature {
-        Some(config) => match signature::check(config, &headers, &body, now.timestamp()) {
+        Some(config) => match signature::check(config, &headers, &body, &called, now.timestamp()) {
             Ok(signed) => Some(signed),
             Err(refusal) => {
                 tracing::warn!(workflow_id = %target.workflow_id, scheme = %config.scheme, reason = %refusal, "webhook signature refused");
@@ -118,17 +120,29 @@ async fn receive(
         },
         None => None,
     };
-    let payload = json!({
+    let mut payload = json!({
         "method": method.as_str(),
         "headers": header_object(&headers),
         "query": query_object(&query),
         "body": parse_body(&headers, &body)?,
     });
-    let idempotency_key = target
+    let mut delivery = target
         .dedupe_header
         .as_deref()
         .and_then(|name| headers.get(name))
         .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(provider) = target.provider.and_then(engine::providers::find) {
+        match provider_delivery(&target, provider, &headers, &payload["body"]) {
+            ProviderDelivery::Run { event, id } => {
+                payload["event"] = json!(event);
+                delivery = id;
+            }
+            ProviderDelivery::Answer(response) => return Ok(response),
+        }
+    }
+    let idempotency_key = delivery
+        .as_deref()
         .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= 200)
         .map(|v| format!("delivery:{v}"));
@@ -193,6 +207,49 @@ async fn receive(
             )
         }
         _ => Ok(accepted(!started.created)),
+    }
+}
+
+/// What a signed delivery to a provider's trigger comes to.
+enum ProviderDelivery {
+    /// Start a run for this event type; `id` is the provider's delivery id.
+    Run { event: String, id: Option<String> },
+    /// Answer without a run: Slack's URL check, or an event type the
+    /// workflow does not start on (2xx, so the provider does not resend it).
+    Answer(Response),
+}
+
+fn provider_delivery(
+    target: &WebhookTarget,
+    provider: &engine::providers::Provider,
+    headers: &HeaderMap,
+    body: &Value,
+) -> ProviderDelivery {
+    let Some(trigger) = &provider.trigger else {
+        return ProviderDelivery::Answer(StatusCode::NOT_FOUND.into_response());
+    };
+    if trigger.scheme == "slack"
+        && body.get("type").and_then(Value::as_str) == Some("url_verification")
+    {
+        let challenge = body.get("challenge").cloned().unwrap_or(Value::Null);
+        return ProviderDelivery::Answer(
+            (StatusCode::OK, Json(json!({ "challenge": challenge }))).into_response(),
+        );
+    }
+    let event = (trigger.event_of)(headers, body).unwrap_or_default();
+    if !target.events.iter().any(|wanted| *wanted == event) {
+        tracing::info!(workflow_id = %target.workflow_id, %event, "delivery of an event type the workflow does not start on");
+        return ProviderDelivery::Answer(
+            (
+                StatusCode::OK,
+                Json(json!({ "ignored": true, "event": event, "reason": "the workflow does not start on this event type" })),
+            )
+                .into_response(),
+        );
+    }
+    ProviderDelivery::Run {
+        event,
+        id: (trigger.delivery_of)(headers, body),
     }
 }
 

@@ -114,14 +114,45 @@ fn verify(algorithm: hmac::Algorithm, secret: &str, message: &[u8], signature: &
     .is_ok()
 }
 
-/// Checks a request against the workflow's signature settings; `now` in Unix seconds.
+/// Checks a request against the workflow's signature settings; `now` in
+/// Unix seconds, `url` the full URL the sender called (Twilio signs it).
 pub fn check(
     config: &Signature,
     headers: &HeaderMap,
     body: &[u8],
+    url: &str,
     now: i64,
 ) -> Result<Signed, Refusal> {
     match config.scheme.as_str() {
+        "linear" => {
+            let hex = header(headers, "linear-signature")?.trim();
+            let signature = decode_hex(hex).ok_or(Refusal::Malformed("not hex"))?;
+            let valid = verify(hmac::HMAC_SHA256, &config.secret, body, &signature);
+            signed(valid, "linear", body, None)
+        }
+        "twilio" => {
+            // Base64 HMAC-SHA1 of the URL followed by each form parameter's
+            // name and value, sorted by name.
+            let value = header(headers, "x-twilio-signature")?;
+            let signature = STANDARD
+                .decode(value.trim())
+                .map_err(|_| Refusal::Malformed("not base64"))?;
+            let mut params: Vec<(String, String)> =
+                form_urlencoded::parse(body).into_owned().collect();
+            params.sort();
+            let mut message = url.as_bytes().to_vec();
+            for (name, value) in params {
+                message.extend_from_slice(name.as_bytes());
+                message.extend_from_slice(value.as_bytes());
+            }
+            let valid = verify(
+                hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+                &config.secret,
+                &message,
+                &signature,
+            );
+            signed(valid, "twilio", &message, None)
+        }
         "stripe" => {
             let value = header(headers, "stripe-signature")?;
             let mut timestamp = None;
@@ -209,7 +240,7 @@ mod tests {
         body: &[u8],
         now: i64,
     ) -> Result<(), Refusal> {
-        super::check(config, headers, body, now).map(drop)
+        super::check(config, headers, body, "", now).map(drop)
     }
 
     fn config(scheme: &str, secret: &str) -> Signature {
@@ -333,6 +364,7 @@ mod tests {
                 &github,
                 &headers(&[("x-hub-signature-256", &value)]),
                 body,
+                "",
                 0,
             )
             .unwrap()
@@ -345,7 +377,14 @@ mod tests {
         let at = |t: i64| {
             let good = sha256_hex("s", format!("{t}.{{}}").as_bytes());
             let value = format!("t={t},v1={good}");
-            super::check(&stripe, &headers(&[("stripe-signature", &value)]), body, t).unwrap()
+            super::check(
+                &stripe,
+                &headers(&[("stripe-signature", &value)]),
+                body,
+                "",
+                t,
+            )
+            .unwrap()
         };
         let (once, again) = (at(1_700_000_000), at(1_700_000_000));
         assert_eq!(once, again);
@@ -403,5 +442,39 @@ mod tests {
             ),
             Err(Refusal::Mismatch)
         );
+    }
+
+    #[test]
+    fn twilio_documentation_example() {
+        // Twilio's security guide: the URL, then each parameter sorted by name.
+        let body = b"CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234&From=%2B12349013030&To=%2B18005551212";
+        let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+        let signed = headers(&[("x-twilio-signature", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")]);
+        let twilio = config("twilio", "12345");
+        assert!(super::check(&twilio, &signed, body, url, 0).is_ok());
+        assert_eq!(
+            super::check(&twilio, &signed, body, "https://mycompany.com/other", 0).map(drop),
+            Err(Refusal::Mismatch)
+        );
+        assert_eq!(
+            super::check(&twilio, &signed, &body[1..], url, 0).map(drop),
+            Err(Refusal::Mismatch)
+        );
+    }
+
+    #[test]
+    fn linear_signs_the_body_in_hex() {
+        let body = br#"{"action":"create","type":"Issue"}"#;
+        let signed = headers(&[(
+            "linear-signature",
+            "a7bba58b65016c49731160ce8b989d0ca1f59132af4325a869c25a5740179f91",
+        )]);
+        let linear = config("linear", "lin_wh_secret");
+        assert_eq!(check(&linear, &signed, body, 0), Ok(()));
+        assert_eq!(check(&linear, &signed, b"{}", 0), Err(Refusal::Mismatch));
+        assert!(matches!(
+            check(&linear, &HeaderMap::new(), body, 0),
+            Err(Refusal::MissingHeader(_))
+        ));
     }
 }

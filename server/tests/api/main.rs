@@ -16,6 +16,7 @@ mod live;
 mod outbound;
 mod pages;
 mod process;
+mod provider_triggers;
 mod run_limits;
 mod sealed_secrets;
 mod security;

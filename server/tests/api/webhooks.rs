@@ -50,7 +50,7 @@ async fn active_hook(user: &User, config: Value, last: Value) -> (String, String
     (id, url)
 }
 
-async fn runs_of(user: &User, workflow: &str) -> usize {
+pub(crate) async fn runs_of(user: &User, workflow: &str) -> usize {
     let list: Value = user
         .get(&format!("/executions?workflow_id={workflow}"))
         .await
@@ -184,7 +184,7 @@ async fn a_webhook_starts_a_run_with_the_request(app: TestApp) {
     .await;
 }
 
-fn hmac_hex(secret: &str, message: &[u8]) -> String {
+pub(crate) fn hmac_hex(secret: &str, message: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(message);
     mac.finalize()

@@ -1,0 +1,274 @@
+//! Provider triggers (`stripe.trigger`, …): deliveries are checked with the
+//! provider's signature scheme, and only the chosen event types start runs.
+
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{TestApp, User},
+    on_both_backends,
+    webhooks::{hmac_hex, runs_of},
+};
+
+on_both_backends!(a_stripe_trigger_runs_for_its_event_types_only);
+
+/// An active workflow `trigger → note`; its id and webhook URL.
+async fn active(user: &User, kind: &str, config: Value) -> (String, String) {
+    let created: Value = user
+        .post(
+            "/workflows",
+            json!({
+                "name": kind,
+                "nodes": [
+                    {"id": "hook", "kind": kind, "config": config},
+                    {"id": "note", "kind": "transform", "config": {"template": "{{ trigger.event }}"}}
+                ],
+                "edges": [{"source": "hook", "target": "note"}]
+            }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let activated = user
+        .post(&format!("/workflows/{id}/activate"), json!(null))
+        .await;
+    assert_eq!(
+        activated.status(),
+        200,
+        "{}",
+        activated.text().await.unwrap()
+    );
+    let url = created["webhook_url"]
+        .as_str()
+        .expect("provider triggers have a webhook URL")
+        .to_owned();
+    (id, url)
+}
+
+fn stripe_signature(secret: &str, body: &str) -> String {
+    let t = chrono::Utc::now().timestamp();
+    format!(
+        "t={t},v1={}",
+        hmac_hex(secret, format!("{t}.{body}").as_bytes())
+    )
+}
+
+async fn a_stripe_trigger_runs_for_its_event_types_only(app: TestApp) {
+    let ada = app.user("ada@example.com").await;
+    let (id, url) = active(
+        &ada,
+        "stripe.trigger",
+        json!({"events": ["customer.created"], "secret": "whsec_test"}),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let deliver = |body: String, signature: Option<String>| {
+        let mut request = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("Stripe-Signature", signature);
+        }
+        request.send()
+    };
+    let created = json!({"id": "evt_1", "type": "customer.created", "data": {"object": {"id": "cus_1", "email": "ada@example.com"}}}).to_string();
+    let accepted = deliver(
+        created.clone(),
+        Some(stripe_signature("whsec_test", &created)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let run_id = accepted.json::<Value>().await.unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run = ada.finished_run(&run_id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let note = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["node_id"] == "note")
+        .unwrap();
+    assert_eq!(note["output"], "customer.created");
+
+    // Stripe resends an event with a new signature: the same run answers.
+    let again = deliver(
+        created.clone(),
+        Some(stripe_signature("whsec_test", &created)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.headers()["x-switchyard-duplicate"], "true");
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["execution_id"],
+        run_id.as_str()
+    );
+
+    // Another event type is acknowledged (so Stripe stops sending it) and starts nothing.
+    let paid = json!({"id": "evt_2", "type": "invoice.paid", "data": {"object": {}}}).to_string();
+    let ignored = deliver(paid.clone(), Some(stripe_signature("whsec_test", &paid)))
+        .await
+        .unwrap();
+    assert_eq!(ignored.status(), 200);
+    assert_eq!(ignored.json::<Value>().await.unwrap()["ignored"], true);
+
+    // Unsigned or wrongly signed deliveries are refused.
+    let other = json!({"id": "evt_3", "type": "customer.created"}).to_string();
+    assert_eq!(deliver(other.clone(), None).await.unwrap().status(), 401);
+    assert_eq!(
+        deliver(other.clone(), Some(stripe_signature("whsec_wrong", &other)))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(runs_of(&ada, &id).await, 1);
+
+    // The secret is sealed and shown masked.
+    let shown: Value = ada
+        .get(&format!("/workflows/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["nodes"][0]["config"]["secret"], "••••••");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_slack_linear_and_twilio_deliveries_are_typed_and_signed() {
+    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite)
+        .await
+        .unwrap();
+    let ada = app.user("ada@example.com").await;
+    let client = reqwest::Client::new();
+
+    let (github, github_url) = active(
+        &ada,
+        "github.trigger",
+        json!({"events": ["issues", "push"], "secret": "gh"}),
+    )
+    .await;
+    let body = r#"{"action":"opened","issue":{"title":"Broken"}}"#;
+    let send = |event: &'static str, delivery: &'static str| {
+        client
+            .post(&github_url)
+            .header("content-type", "application/json")
+            .header("X-GitHub-Event", event)
+            .header("X-GitHub-Delivery", delivery)
+            .header(
+                "X-Hub-Signature-256",
+                format!("sha256={}", hmac_hex("gh", body.as_bytes())),
+            )
+            .body(body)
+            .send()
+    };
+    let issue = send("issues", "d1").await.unwrap();
+    assert_eq!(issue.status(), 202);
+    let run = ada
+        .finished_run(
+            issue.json::<Value>().await.unwrap()["execution_id"]
+                .as_str()
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(run["steps"][1]["output"], "issues", "{run}");
+    let ping = send("ping", "d2").await.unwrap();
+    assert_eq!(ping.status(), 200, "GitHub's ping is acknowledged");
+    assert_eq!(runs_of(&ada, &github).await, 1);
+
+    // Slack checks the URL once with a signed challenge.
+    let (_, slack_url) = active(
+        &ada,
+        "slack.trigger",
+        json!({"events": ["app_mention"], "secret": "slack-signing"}),
+    )
+    .await;
+    let challenge = r#"{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#;
+    let t = chrono::Utc::now().timestamp().to_string();
+    let answer = client
+        .post(&slack_url)
+        .header("content-type", "application/json")
+        .header("X-Slack-Request-Timestamp", &t)
+        .header(
+            "X-Slack-Signature",
+            format!(
+                "v0={}",
+                hmac_hex("slack-signing", format!("v0:{t}:{challenge}").as_bytes())
+            ),
+        )
+        .body(challenge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer.json::<Value>().await.unwrap()["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+
+    let (_, linear_url) = active(
+        &ada,
+        "linear.trigger",
+        json!({"events": ["Issue.create"], "secret": "lin"}),
+    )
+    .await;
+    let created = r#"{"action":"create","type":"Issue","data":{"title":"Follow up"}}"#;
+    let linear = client
+        .post(&linear_url)
+        .header("content-type", "application/json")
+        .header("Linear-Signature", hmac_hex("lin", created.as_bytes()))
+        .body(created)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(linear.status(), 202);
+    let run = ada
+        .finished_run(
+            linear.json::<Value>().await.unwrap()["execution_id"]
+                .as_str()
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(run["steps"][1]["output"], "Issue.create");
+
+    // Twilio signs the URL it called and the sorted form fields with SHA-1.
+    let (_, twilio_url) = active(
+        &ada,
+        "twilio.trigger",
+        json!({"events": ["message.received"], "secret": "tw-token"}),
+    )
+    .await;
+    let form = "From=%2B14155550100&To=%2B14155550199&Body=Hello";
+    let message = format!(
+        "{twilio_url}Body{}From{}To{}",
+        "Hello", "+14155550100", "+14155550199"
+    );
+    use ::hmac::Mac;
+    use base64::Engine;
+    let mut mac = ::hmac::Hmac::<sha1::Sha1>::new_from_slice(b"tw-token").unwrap();
+    mac.update(message.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let sms = client
+        .post(&twilio_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", &signature)
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sms.status(), 202, "{}", sms.text().await.unwrap());
+    let forged = client
+        .post(&twilio_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", &signature)
+        .body("From=%2B10000000000&To=%2B14155550199&Body=Hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+}
