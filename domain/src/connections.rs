@@ -72,7 +72,9 @@ fn kind_fields(kind: &str) -> Result<KindFields, DomainError> {
         };
         return Ok(KindFields {
             kind: provider.id,
-            plain: names(false).chain(["base_url"]).collect(),
+            plain: names(false)
+                .chain(["base_url", "rate_per_second", "rate_burst"])
+                .collect(),
             secret: names(true).collect(),
             required: fields
                 .iter()
@@ -186,6 +188,20 @@ fn split_fields(
                     spec.kind,
                     known.join(", ")
                 ),
+            ));
+        }
+    }
+    for name in ["rate_per_second", "rate_burst"] {
+        if let Some(text) = plain.get(name).and_then(Value::as_str)
+            && !text.is_empty()
+            && text
+                .trim()
+                .parse::<f64>()
+                .map_or(true, |n| !(n > 0.0 && n <= 1_000_000.0))
+        {
+            problems.push(FieldProblem::new(
+                &format!("fields.{name}"),
+                "must be a number above 0",
             ));
         }
     }

@@ -211,6 +211,7 @@ impl Engine {
         let services = Services {
             http: OutboundClient::new(config.outbound.clone()),
             credentials,
+            limits: Arc::default(),
         };
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {

@@ -42,6 +42,12 @@ pub enum Outcome {
     Sleep {
         until_ms: i64,
     },
+    /// Run the step again at this time (epoch ms), as if it had not run:
+    /// no attempt is counted (it waits for its turn at a rate limit).
+    Defer {
+        until_ms: i64,
+        reason: String,
+    },
     /// Run the loop body once per item, at most `concurrency` at a time.
     ForEach {
         items: Vec<Value>,
@@ -81,6 +87,8 @@ impl StepLog {
 pub struct Services {
     pub http: OutboundClient,
     pub credentials: std::sync::Arc<dyn crate::credentials::CredentialStore>,
+    /// Request slots per connection (provider rate limits).
+    pub limits: Arc<crate::providers::limits::RateLimits>,
 }
 
 impl Services {
@@ -88,6 +96,7 @@ impl Services {
         Services {
             http,
             credentials: std::sync::Arc::new(crate::credentials::NoCredentials),
+            limits: Arc::default(),
         }
     }
 }

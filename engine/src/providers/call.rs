@@ -7,7 +7,12 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, Url};
 use serde_json::{Map, Value, json};
 
-use super::{Auth, BodyErrors, Provider, Source, form};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::{
+    Auth, BodyErrors, Provider, Source, form,
+    limits::{Limit, Slot},
+};
 use crate::{
     ErrorClass, StepError,
     credentials::Credential,
@@ -72,6 +77,25 @@ impl<'p> Endpoint<'p> {
             credential,
             values,
         })
+    }
+
+    /// The provider's published limit, or the connection's own
+    /// (`rate_per_second`, `rate_burst`).
+    pub fn limit(&self) -> Limit {
+        let mut limit = Limit::from(self.provider.rate_limit);
+        let number = |name: &str| {
+            self.values
+                .get(name)
+                .map(plain_text)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        if let Some(rate) = number("rate_per_second").filter(|r| *r > 0.0) {
+            limit.per_second = rate;
+        }
+        if let Some(burst) = number("rate_burst").filter(|b| *b >= 1.0) {
+            limit.burst = burst.min(1_000_000.0) as u32;
+        }
+        limit
     }
 
     /// A connection value by name (Twilio's account SID goes in paths).
@@ -219,10 +243,25 @@ pub struct Reply {
     pub link: Option<String>,
 }
 
+/// Why a provider step did not finish now.
+#[derive(Debug)]
+pub enum Stop {
+    Failed(StepError),
+    /// Its connection's rate limit gave it a slot this much later.
+    Later(std::time::Duration),
+}
+
+impl From<StepError> for Stop {
+    fn from(error: StepError) -> Stop {
+        Stop::Failed(error)
+    }
+}
+
 /// A step's connection, loaded, with what is needed to renew it.
 pub struct Connected<'p> {
     pub id: uuid::Uuid,
     pub endpoint: Endpoint<'p>,
+    limit: Limit,
 }
 
 impl<'p> Connected<'p> {
@@ -246,21 +285,61 @@ impl<'p> Connected<'p> {
         let id = uuid::Uuid::parse_str(text)
             .map_err(|_| StepError::validation(format!("`{text}` is not a connection id")))?;
         let credential = step.services.credentials.load(step.owner_id, id).await?;
+        let endpoint = Endpoint::new(provider, credential)?;
+        let limit = endpoint.limit();
         Ok(Connected {
             id,
-            endpoint: Endpoint::new(provider, credential)?,
+            endpoint,
+            limit,
         })
+    }
+
+    /// Waits for the connection's next request slot: in place when it is
+    /// near, else (`Stop::Later`, when `may_defer`) the step is put back
+    /// until its slot, holding no worker.
+    pub async fn take_turn(
+        &self,
+        step: &StepInput<'_>,
+        may_defer: bool,
+    ) -> Result<Option<OwnedSemaphorePermit>, Stop> {
+        loop {
+            match step
+                .services
+                .limits
+                .acquire(self.id, self.limit, step.step_key)
+                .await
+            {
+                Slot::Now(permit) => return Ok(permit),
+                Slot::Later(wait) if may_defer => return Err(Stop::Later(wait)),
+                Slot::Later(wait) => {
+                    step.log.line(format!(
+                        "waiting {} ms for the connection's rate limit",
+                        wait.as_millis()
+                    ));
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
     }
 
     /// Sends `call`; a token the provider refuses is renewed once (OAuth 2)
     /// and the call made again.
-    pub async fn send(&mut self, step: &StepInput<'_>, call: &Call) -> Result<Reply, StepError> {
+    ///
+    /// The first call of a step may put it back to wait for its rate-limit
+    /// slot (`first`); later ones (pages) wait in place.
+    pub async fn send(
+        &mut self,
+        step: &StepInput<'_>,
+        call: &Call,
+        first: bool,
+    ) -> Result<Reply, Stop> {
+        let _in_flight = self.take_turn(step, first).await?;
         let sender = Sender {
             http: &step.services.http,
             key: Some(step.step_key),
             log: &step.log,
         };
-        match sender.send(&self.endpoint, call).await {
+        let sent = match sender.send(&self.endpoint, call).await {
             Err(error)
                 if error.class == ErrorClass::Auth && self.endpoint.credential.refreshable() =>
             {
@@ -277,7 +356,17 @@ impl<'p> Connected<'p> {
                 sender.send(&self.endpoint, call).await
             }
             done => done,
+        };
+        if let Err(error) = &sent
+            && error.status == Some(429)
+        {
+            // Everyone using the connection backs off, not only this step.
+            let wait = error.retry_after_ms.unwrap_or(1_000).min(60_000);
+            step.services
+                .limits
+                .pause(self.id, std::time::Duration::from_millis(wait));
         }
+        Ok(sent?)
     }
 }
 

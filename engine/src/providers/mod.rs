@@ -11,6 +11,7 @@
 mod call;
 mod form;
 mod github;
+pub mod limits;
 mod linear;
 mod mailchimp;
 mod node;

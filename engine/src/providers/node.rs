@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Action, Encoding, Place, Provider,
-    call::{Body, Call, Connected, Reply},
+    call::{Body, Call, Connected, Reply, Stop},
     paging::{self, Next},
 };
 use crate::{
@@ -96,12 +96,7 @@ impl NodeKind for ActionNode {
     }
 
     fn run<'a>(&'a self, step: StepInput<'a>) -> StepFuture<'a> {
-        Box::pin(async move {
-            match run_action(&self.provider, self.action(), &step).await {
-                Ok(output) => Outcome::out(output),
-                Err(error) => Outcome::Failed(error),
-            }
-        })
+        Box::pin(async move { outcome(run_action(&self.provider, self.action(), &step).await) })
     }
 }
 
@@ -136,11 +131,22 @@ fn field_values(action: &Action, config: &Value) -> Result<Map<String, Value>, S
     Ok(values)
 }
 
+fn outcome(result: Result<Value, Stop>) -> Outcome {
+    match result {
+        Ok(output) => Outcome::out(output),
+        Err(Stop::Failed(error)) => Outcome::Failed(error),
+        Err(Stop::Later(wait)) => Outcome::Defer {
+            until_ms: crate::time::now_ms() + wait.as_millis() as i64,
+            reason: "waiting for the connection's rate limit".into(),
+        },
+    }
+}
+
 async fn run_action(
     provider: &Provider,
     action: &Action,
     step: &StepInput<'_>,
-) -> Result<Value, StepError> {
+) -> Result<Value, Stop> {
     let mut connected = Connected::load(step, provider).await?;
     let values = field_values(action, &step.config)?;
     let method = Method::from_bytes(action.method.as_bytes())
@@ -178,9 +184,9 @@ async fn run_action(
             Place::BodySpread => match value {
                 Value::Object(entries) => body.extend(entries.clone()),
                 _ => {
-                    return Err(StepError::validation(format!(
+                    return Err(Stop::Failed(StepError::validation(format!(
                         "{label} must be an object of fields"
-                    )));
+                    ))));
                 }
             },
         }
@@ -199,8 +205,8 @@ async fn run_action(
     };
     match action.paging {
         None => {
-            let reply = connected.send(step, &call).await?;
-            result_of(action, reply)
+            let reply = connected.send(step, &call, true).await?;
+            Ok(result_of(action, reply)?)
         }
         Some(paging) => {
             let max_items = step
@@ -235,7 +241,7 @@ async fn collect_pages(
     first: Call,
     paging: paging::Paging,
     max_items: usize,
-) -> Result<Value, StepError> {
+) -> Result<Value, Stop> {
     let page_size = max_items.min(paging::PAGE_SIZE).to_string();
     let mut call = first.clone();
     call.url
@@ -244,10 +250,16 @@ async fn collect_pages(
     let mut items: Vec<Value> = Vec::new();
     let mut page = 1;
     loop {
-        let reply = connected.send(step, &call).await.map_err(|e| StepError {
-            message: format!("page {page}: {}", e.message),
-            ..e
-        })?;
+        let reply = connected
+            .send(step, &call, page == 1)
+            .await
+            .map_err(|stop| match stop {
+                Stop::Failed(e) => Stop::Failed(StepError {
+                    message: format!("page {page}: {}", e.message),
+                    ..e
+                }),
+                later => later,
+            })?;
         let found = paging
             .items(&reply.body)
             .map_err(|why| StepError::validation(format!("page {page}: {why}")))?;
@@ -339,16 +351,11 @@ impl NodeKind for RequestNode {
     }
 
     fn run<'a>(&'a self, step: StepInput<'a>) -> StepFuture<'a> {
-        Box::pin(async move {
-            match custom_call(&self.provider, &step).await {
-                Ok(output) => Outcome::out(output),
-                Err(error) => Outcome::Failed(error),
-            }
-        })
+        Box::pin(async move { outcome(custom_call(&self.provider, &step).await) })
     }
 }
 
-async fn custom_call(provider: &Provider, step: &StepInput<'_>) -> Result<Value, StepError> {
+async fn custom_call(provider: &Provider, step: &StepInput<'_>) -> Result<Value, Stop> {
     let mut connected = Connected::load(step, provider).await?;
     let text = |name: &str| {
         step.config
@@ -365,15 +372,17 @@ async fn custom_call(provider: &Provider, step: &StepInput<'_>) -> Result<Value,
         method_text.to_ascii_uppercase()
     };
     if !METHODS.contains(&method_text.as_str()) {
-        return Err(StepError::validation(format!(
+        return Err(Stop::Failed(StepError::validation(format!(
             "`{method_text}` is not an HTTP method"
-        )));
+        ))));
     }
     let method = Method::from_bytes(method_text.as_bytes())
         .map_err(|e| StepError::validation(e.to_string()))?;
     let path = text("path");
     if !path.starts_with('/') {
-        return Err(StepError::validation("the path must start with /"));
+        return Err(Stop::Failed(StepError::validation(
+            "the path must start with /",
+        )));
     }
     let mut url = connected.endpoint.url(&path)?;
     if let Some(query) = step.config.get("query").and_then(Value::as_object) {
@@ -399,9 +408,9 @@ async fn custom_call(provider: &Provider, step: &StepInput<'_>) -> Result<Value,
         None | Some(Value::Null) => Body::None,
         Some(Value::Object(fields)) if form => Body::Form(fields.clone()),
         Some(_) if form => {
-            return Err(StepError::validation(
+            return Err(Stop::Failed(StepError::validation(
                 "a form body must be an object of fields",
-            ));
+            )));
         }
         Some(value) => Body::Json(value.clone()),
     };
@@ -414,6 +423,7 @@ async fn custom_call(provider: &Provider, step: &StepInput<'_>) -> Result<Value,
                 headers,
                 body,
             },
+            true,
         )
         .await?;
     Ok(json!({ "status": reply.status, "headers": reply.headers, "body": reply.body }))

@@ -414,6 +414,17 @@ impl RunState {
                     now,
                 );
             }
+            Outcome::Defer { until_ms, reason } => {
+                if let Some(step) = self.steps.get_mut(key) {
+                    // Waiting for its turn is not a failed attempt.
+                    step.attempts = step.attempts.saturating_sub(1);
+                    step.status = StepStatus::Retrying;
+                    step.wake_at = Some(until_ms);
+                    step.dirty = true;
+                }
+                let data = json!({ "until": crate::time::to_rfc3339(until_ms), "reason": reason });
+                self.emit("step.deferred", self.step_ref(key, data), now);
+            }
             Outcome::ForEach { items, concurrency } => {
                 self.start_loop(key, items, concurrency, now);
             }

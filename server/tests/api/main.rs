@@ -17,6 +17,7 @@ mod outbound;
 mod pages;
 mod process;
 mod provider_triggers;
+mod rate_limits;
 mod run_limits;
 mod sealed_secrets;
 mod security;
