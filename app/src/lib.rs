@@ -27,13 +27,13 @@ use leptos_router::{
 use components::nav::TopNav;
 use pages::{
     api_docs::ApiDocsPage,
+    connections::ConnectionsPage,
     dashboard::DashboardPage,
     events::EventsPage,
     executions::{detail::ExecutionPage, list::ExecutionsPage},
     home::HomePage,
     login::{LoginPage, RegisterPage},
     not_found::NotFound,
-    section::ConnectionsPage,
     settings::SettingsPage,
     workflows::{editor::WorkflowEditorPage, list::WorkflowsPage},
 };

@@ -4,9 +4,8 @@
 // activation; undo, redo, delete, auto-layout and zoom; owner-only access.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Page } from "@playwright/test";
 import { test, expect, hydrated, snapshot } from "./fixtures";
-import { createWorkflow, localWorkflow, signUp } from "./helpers";
+import { connect, createWorkflow, localWorkflow, node, signUp } from "./helpers";
 
 /** A local HTTP server answering each request with the next status. */
 async function scripted(statuses: number[]): Promise<{ url: string; server: Server; hits: () => number }> {
@@ -22,17 +21,6 @@ async function scripted(statuses: number[]): Promise<{ url: string; server: Serv
   return { url: `http://127.0.0.1:${port}/orders`, server, hits: () => hits };
 }
 
-const node = (page: Page, id: string) => page.locator(`[data-testid=node][data-node-id="${id}"]`);
-
-/** Drags from `source`'s `port` onto the node `target`. */
-async function connect(page: Page, source: string, port: string, target: string) {
-  const from = await node(page, source).locator(`circle[data-port="${port}"]`).boundingBox();
-  const to = await node(page, target).locator(".node-box").boundingBox();
-  await page.mouse.move(from!.x + from!.width / 2, from!.y + from!.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(to!.x + to!.width / 2, to!.y + to!.height / 2, { steps: 8 });
-  await page.mouse.up();
-}
 
 test("build, save and run a workflow, watching each step turn green", async ({ page }) => {
   const api = await scripted([200]);

@@ -47,3 +47,16 @@ export function localWorkflow(name: string): object {
     ],
   };
 }
+
+/** A node on the editor's canvas. */
+export const node = (page: Page, id: string) => page.locator(`[data-testid=node][data-node-id="${id}"]`);
+
+/** Drags from `source`'s `port` onto the node `target`. */
+export async function connect(page: Page, source: string, port: string, target: string) {
+  const from = await node(page, source).locator(`circle[data-port="${port}"]`).boundingBox();
+  const to = await node(page, target).locator(".node-box").boundingBox();
+  await page.mouse.move(from!.x + from!.width / 2, from!.y + from!.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(to!.x + to!.width / 2, to!.y + to!.height / 2, { steps: 8 });
+  await page.mouse.up();
+}

@@ -1,12 +1,12 @@
 //! One module per routed page.
 
 pub mod api_docs;
+pub mod connections;
 pub mod dashboard;
 pub mod events;
 pub mod executions;
 pub mod home;
 pub mod login;
 pub mod not_found;
-pub mod section;
 pub mod settings;
 pub mod workflows;

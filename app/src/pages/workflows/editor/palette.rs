@@ -1,5 +1,5 @@
-//! The node palette: every kind of the catalogue grouped by category, with
-//! a search. Drag a kind onto the canvas, or press Enter on it (or
+//! The node palette: every kind of the catalogue grouped by category, and
+//! integrations by provider, with a search. Drag a kind onto the canvas, or press Enter on it (or
 //! double-click it) to add it beside the selected node, or in the middle of
 //! the view, in free space either way.
 
@@ -8,11 +8,10 @@ use model::{Category, Position};
 
 use super::{canvas::KIND_MIME, state::Editor};
 
-const GROUPS: [(Category, &str); 4] = [
+const GROUPS: [(Category, &str); 3] = [
     (Category::Trigger, "Triggers"),
     (Category::Action, "Actions"),
     (Category::Logic, "Logic"),
-    (Category::Integration, "Integrations"),
 ];
 
 #[component]
@@ -46,24 +45,37 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
     let groups = move || {
         let needle = search.get().to_lowercase();
         editor.catalogue.with_value(|catalogue| {
-            GROUPS
+            let matches = |k: &&model::KindSpec| {
+                needle.is_empty()
+                    || k.label.to_lowercase().contains(&needle)
+                    || k.kind.contains(&needle)
+                    || k.description.to_lowercase().contains(&needle)
+            };
+            let item = |k: &model::KindSpec| (k.kind.clone(), k.label.clone(), k.description.clone());
+            let mut groups: Vec<(String, Vec<(String, String, String)>)> = GROUPS
                 .iter()
-                .filter_map(|(category, title)| {
-                    let kinds: Vec<(String, String, String)> = catalogue
+                .map(|(category, title)| {
+                    let kinds = catalogue
                         .kinds
                         .iter()
                         .filter(|k| k.category == *category)
-                        .filter(|k| {
-                            needle.is_empty()
-                                || k.label.to_lowercase().contains(&needle)
-                                || k.kind.contains(&needle)
-                                || k.description.to_lowercase().contains(&needle)
-                        })
-                        .map(|k| (k.kind.clone(), k.label.clone(), k.description.clone()))
+                        .filter(matches)
+                        .map(item)
                         .collect();
-                    (!kinds.is_empty()).then(|| (*title, kinds))
+                    (title.to_string(), kinds)
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            // Integrations come one group per provider, named by it.
+            for k in catalogue.kinds.iter().filter(|k| k.category == Category::Integration).filter(matches) {
+                let provider = k.label.split_once(": ").map_or("Integrations", |(p, _)| p);
+                let entry = item(k);
+                match groups.iter_mut().find(|(title, _)| title == provider) {
+                    Some((_, kinds)) => kinds.push(entry),
+                    None => groups.push((provider.to_owned(), vec![entry])),
+                }
+            }
+            groups.retain(|(_, kinds)| !kinds.is_empty());
+            groups
         })
     };
     view! {
@@ -96,7 +108,8 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
                                 }
                                 on:dblclick=move |_| add_in_view(clicked.clone())
                                 on:keydown=on_key>
-                                {label.clone()}
+                                // In a provider's group its name need not be repeated.
+                                {label.split_once(": ").map_or(label.clone(), |(_, action)| action.to_owned())}
                             </li>
                         }
                     }).collect_view()}

@@ -47,7 +47,11 @@ fn NodeForm(editor: Editor, id: String, notice: RwSignal<Option<(bool, String)>>
     let spec = editor.spec(&first.kind);
     let variables = {
         let id = id.clone();
-        Memo::new(move |_| editor.doc.with(|d| variables_at(d, &id)))
+        Memo::new(move |_| {
+            editor
+                .catalogue
+                .with_value(|catalogue| editor.doc.with(|d| variables_at(d, &id, catalogue)))
+        })
     };
     let problems = {
         let id = id.clone();
@@ -150,18 +154,36 @@ fn NodeForm(editor: Editor, id: String, notice: RwSignal<Option<(bool, String)>>
 }
 
 /// Trigger fields and upstream step outputs an expression at `id` can use.
-pub fn variables_at(doc: &model::WorkflowDefinition, id: &str) -> Vec<String> {
+pub fn variables_at(
+    doc: &model::WorkflowDefinition,
+    id: &str,
+    catalogue: &model::Catalogue,
+) -> Vec<String> {
     let graph = model::graph::Graph::new(doc);
     let mut names = vec![
         "trigger.body".to_owned(),
         "trigger.headers".to_owned(),
         "trigger.query".to_owned(),
     ];
+    // Provider triggers say which event came.
+    if doc
+        .nodes
+        .iter()
+        .any(|n| catalogue.get(&n.kind).is_some_and(|k| k.is_trigger() && k.provider.is_some()))
+    {
+        names.push("trigger.event".to_owned());
+    }
     if let Some(index) = graph.index_of(id) {
         for (i, upstream) in graph.ancestors(index).into_iter().enumerate() {
             let node = &doc.nodes[i];
-            if upstream && !node.kind.ends_with("_trigger") {
+            let spec = catalogue.get(&node.kind);
+            let is_trigger = spec.map_or(node.kind.ends_with("_trigger"), |k| k.is_trigger());
+            if upstream && !is_trigger {
                 names.push(format!("steps.{}.output", node.id));
+                // The fields its kind declares, for the picker.
+                for field in spec.map(|k| k.output.as_slice()).unwrap_or_default() {
+                    names.push(format!("steps.{}.output.{}", node.id, field.name));
+                }
             }
         }
     }
@@ -260,6 +282,44 @@ fn ConfigField(
             }
             .into_any()
         }
+        FieldType::MultiSelect { options } => {
+            let chosen = move || -> Vec<String> {
+                current
+                    .get()
+                    .and_then(|v| v.as_array().cloned())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            };
+            view! {
+                <div class="checkbox-list" id=input_id.clone() role="group">
+                    {options.iter().map(|option| {
+                        let (checked_option, toggled_option) = (option.clone(), option.clone());
+                        let write = write.clone();
+                        view! {
+                            <label class="checkbox-option">
+                                <input type="checkbox" class="checkbox" value=option.clone()
+                                    prop:checked=move || chosen().contains(&checked_option)
+                                    on:change=move |ev| {
+                                        let mut list = chosen();
+                                        list.retain(|o| *o != toggled_option);
+                                        if event_target_checked(&ev) {
+                                            list.push(toggled_option.clone());
+                                        }
+                                        write((!list.is_empty()).then(|| Value::from(list)));
+                                    } />
+                                " " {option.clone()}
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+            }
+            .into_any()
+        }
+        FieldType::Connection { provider } => {
+            view! { <ConnectionField id=input_id.clone() provider=provider.clone() current write=write.clone() /> }.into_any()
+        }
         _ => view! { <JsonField id=input_id.clone() current write /> }.into_any(),
     };
     let expressions = !matches!(
@@ -268,6 +328,8 @@ fn ConfigField(
             | FieldType::Integer { .. }
             | FieldType::Select { .. }
             | FieldType::Secret
+            | FieldType::MultiSelect { .. }
+            | FieldType::Connection { .. }
     );
     view! {
         <div class="field" data-field=field.name.clone()>
@@ -281,6 +343,51 @@ fn ConfigField(
                 </p>
             })}
         </div>
+    }
+}
+
+/// One of the user's connections for `provider` (or a generic one such as
+/// an OAuth 2 token), with a way to add one.
+#[component]
+fn ConnectionField(
+    id: String,
+    provider: String,
+    current: Memo<Option<Value>>,
+    write: impl Fn(Option<Value>) + Clone + 'static,
+) -> impl IntoView {
+    let connections = LocalResource::new(|| {
+        crate::api::call::<Vec<crate::pages::connections::ConnectionRow>>("GET", "/connections", None)
+    });
+    let usable = {
+        let provider = provider.clone();
+        Signal::derive(move || {
+            connections
+                .get()
+                .and_then(|list| list.ok())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| c.kind == provider || matches!(c.kind.as_str(), "bearer" | "basic" | "header" | "oauth2"))
+                .collect::<Vec<_>>()
+        })
+    };
+    let selected = move || current.get().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let add = format!("/connections?provider={provider}");
+    view! {
+        <select id=id data-connection-for=provider.clone() prop:value=selected
+            on:change=move |ev| {
+                let chosen = event_target_value(&ev);
+                write((!chosen.is_empty()).then_some(Value::String(chosen)));
+            }>
+            <option value="">"— choose a connection —"</option>
+            {move || usable.get().into_iter().map(|c| {
+                let chosen = selected() == c.id;
+                view! { <option value=c.id.clone() selected=chosen>{format!("{} ({})", c.name, c.kind)}</option> }
+            }).collect_view()}
+        </select>
+        <p class="hint">
+            {move || usable.with(Vec::is_empty).then_some("No connection for this service yet. ")}
+            <a href=add target="_blank" rel="noopener">"Add a connection"</a>
+        </p>
     }
 }
 
@@ -335,7 +442,7 @@ mod tests {
             "edges": [{"source": "start", "target": "a"}, {"source": "a", "target": "b"}, {"source": "start", "target": "side"}]
         }))
         .unwrap();
-        let at_b = super::variables_at(&doc, "b");
+        let at_b = super::variables_at(&doc, "b", &model::Catalogue::default());
         assert!(at_b.contains(&"trigger.body".to_owned()));
         assert!(at_b.contains(&"steps.a.output".to_owned()));
         assert!(

@@ -435,10 +435,12 @@ pub fn bounds(nodes: &[Node]) -> Option<(f64, f64, f64, f64)> {
 
 /// `slack.post_message` → `post_message`: ids are identifiers.
 fn base_id(kind: &str) -> &str {
-    kind.rsplit('.')
-        .next()
-        .unwrap_or(kind)
-        .trim_end_matches("_trigger")
+    match kind.split_once('.') {
+        // `stripe.trigger` is the Stripe trigger; `stripe.create_customer` an action.
+        Some((provider, "trigger")) => provider,
+        Some((_, action)) => action,
+        None => kind.trim_end_matches("_trigger"),
+    }
 }
 
 /// `base`, or `base_2`, `base_3`, … whichever is free.
@@ -486,6 +488,7 @@ mod tests {
         );
         assert_eq!(base_id("slack.post_message"), "post_message");
         assert_eq!(base_id("manual_trigger"), "manual");
+        assert_eq!(base_id("stripe.trigger"), "stripe");
     }
 
     #[test]
