@@ -58,6 +58,24 @@ impl OutboundPolicy {
         !is_forbidden(ip) || self.networks.iter().any(|net| net.contains(&canonical(ip)))
     }
 
+    /// Resolves `host` and checks every address it has (for connections
+    /// made outside the HTTP client, such as SMTP).
+    pub async fn check_host(&self, host: &str, port: u16) -> Result<(), String> {
+        let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| format!("{host} cannot be resolved: {e}"))?
+            .collect();
+        if addresses.is_empty() {
+            return Err(format!("{host} has no address"));
+        }
+        if !self.allows_host(host)
+            && let Some(bad) = addresses.iter().find(|a| !self.allows_ip(a.ip()))
+        {
+            return Err(Refused::address(host, bad.ip()).to_string());
+        }
+        Ok(())
+    }
+
     /// Checks a URL before it is requested: scheme, and the address when
     /// the host is written as one (names are checked when resolved).
     pub fn check_url(&self, url: &Url) -> Result<(), Refused> {

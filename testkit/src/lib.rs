@@ -1,9 +1,11 @@
 //! Test support shared by the crates' integration tests: fresh databases
 //! (a SQLite file or a new Postgres database per test, dropped afterwards)
-//! and scripted HTTP servers on 127.0.0.1.
+//! and scripted HTTP and SMTP servers on 127.0.0.1.
 
 pub mod database;
 pub mod http;
+pub mod smtp;
 
 pub use database::{Backend, TestDatabase};
 pub use http::{Received, Reply, ScriptedServer};
+pub use smtp::{Mail, SmtpServer};

@@ -109,7 +109,8 @@ const GENERIC: [(&str, &str); 4] = [
 fn advanced_fields() -> Vec<CredentialField> {
     vec![
         CredentialField {
-            help: "Another address for the API: a test server, a proxy, a self-hosted instance.".into(),
+            help: "Another address for the API: a test server, a proxy, a self-hosted instance."
+                .into(),
             ..field("base_url", "Base URL", false, false)
         },
         CredentialField {
@@ -136,7 +137,8 @@ pub fn ConnectionsPage() -> impl IntoView {
 
 #[component]
 fn Connections() -> impl IntoView {
-    let connections = LocalResource::new(|| api::call::<Vec<ConnectionRow>>("GET", "/connections", None));
+    let connections =
+        LocalResource::new(|| api::call::<Vec<ConnectionRow>>("GET", "/connections", None));
     let providers = LocalResource::new(|| api::call::<Vec<ProviderRow>>("GET", "/apis", None));
     let tested = RwSignal::new(BTreeMap::<String, TestResult>::new());
     let error = RwSignal::new(None::<ApiError>);
@@ -147,7 +149,13 @@ fn Connections() -> impl IntoView {
                     t.insert(id, result);
                 }),
                 Err(failure) => tested.update(|t| {
-                    t.insert(id, TestResult { ok: false, message: failure.describe() });
+                    t.insert(
+                        id,
+                        TestResult {
+                            ok: false,
+                            message: failure.describe(),
+                        },
+                    );
                 }),
             }
         });
@@ -165,7 +173,12 @@ fn Connections() -> impl IntoView {
             .get()
             .and_then(|p| p.ok())
             .and_then(|list| list.into_iter().find(|p| p.id == kind).map(|p| p.name))
-            .or_else(|| GENERIC.iter().find(|(k, _)| *k == kind).map(|(_, label)| label.to_string()))
+            .or_else(|| {
+                GENERIC
+                    .iter()
+                    .find(|(k, _)| *k == kind)
+                    .map(|(_, label)| label.to_string())
+            })
             .unwrap_or_else(|| kind.to_owned())
     };
     view! {
@@ -225,7 +238,11 @@ fn NewConnection(
     on_created: Callback<()>,
 ) -> impl IntoView {
     let query = use_query_map();
-    let kind = RwSignal::new(query.with_untracked(|q| q.get("provider")).unwrap_or_else(|| "stripe".into()));
+    let kind = RwSignal::new(
+        query
+            .with_untracked(|q| q.get("provider"))
+            .unwrap_or_else(|| "stripe".into()),
+    );
     let name = RwSignal::new(String::new());
     let values = RwSignal::new(BTreeMap::<String, String>::new());
     let error = RwSignal::new(None::<ApiError>);
@@ -237,7 +254,12 @@ fn NewConnection(
                 return generic_fields(&kind);
             }
             match api::call::<ProviderDetail>("GET", &format!("/apis/{kind}"), None).await {
-                Ok(detail) => detail.connection.fields.into_iter().chain(advanced_fields()).collect(),
+                Ok(detail) => detail
+                    .connection
+                    .fields
+                    .into_iter()
+                    .chain(advanced_fields())
+                    .collect(),
                 Err(_) => Vec::new(),
             }
         }
@@ -252,7 +274,8 @@ fn NewConnection(
                 fields.insert(field, Value::String(value));
             }
         }
-        let body = json!({ "name": name.get_untracked(), "kind": kind.get_untracked(), "fields": fields });
+        let body =
+            json!({ "name": name.get_untracked(), "kind": kind.get_untracked(), "fields": fields });
         leptos::task::spawn_local(async move {
             match api::call::<ConnectionRow>("POST", "/connections", Some(&body)).await {
                 Ok(connection) => {
@@ -266,7 +289,12 @@ fn NewConnection(
         });
     };
     let problem = move |field: String| move || error.get().and_then(|e| e.field(&field));
-    let general = Signal::derive(move || error.get().filter(|e| e.fields.is_empty()).map(|e| e.message));
+    let general = Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| e.fields.is_empty())
+            .map(|e| e.message)
+    });
     view! {
         <section class="card settings-wide" aria-labelledby="new-connection-heading">
             <h2 id="new-connection-heading">"Add a connection"</h2>

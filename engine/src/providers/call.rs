@@ -98,6 +98,11 @@ impl<'p> Endpoint<'p> {
         limit
     }
 
+    /// The connection as loaded.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
     /// A connection value by name (Twilio's account SID goes in paths).
     pub fn value(&self, name: &str) -> Option<&Value> {
         self.values.get(name)
@@ -377,6 +382,9 @@ pub async fn test_connection(
     provider: &Provider,
     credential: Credential,
 ) -> Result<Value, StepError> {
+    if provider.protocol == super::Protocol::Smtp {
+        return super::smtp::test(&http.policy, &credential).await;
+    }
     let endpoint = Endpoint::new(provider, credential)?;
     let path = endpoint.path(provider.test.path, &Map::new())?;
     let body = match provider.test.body {

@@ -6,8 +6,8 @@ use model::{FieldSpec, FieldType};
 use serde_json::json;
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest, TriggerSpec, header_text, paging::Paging,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
+    Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text, paging::Paging,
 };
 
 const ISSUE: &[(&str, &str, &str)] = &[
@@ -83,6 +83,7 @@ pub fn provider() -> Provider {
             in_body: BodyErrors::None,
             codes: &[],
         },
+        protocol: Protocol::Http,
         idempotent_posts: false,
         default_encoding: Encoding::Json,
         actions: vec![

@@ -4,8 +4,8 @@
 use model::{FieldSpec, FieldType};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest, TriggerSpec, body_text, header_text,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
+    Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, header_text,
 };
 use crate::ErrorClass;
 
@@ -57,6 +57,7 @@ pub fn provider() -> Provider {
                 ("INTERNAL_SERVER_ERROR", ErrorClass::Transient),
             ],
         },
+        protocol: Protocol::Http,
         idempotent_posts: false,
         default_encoding: Encoding::Json,
         actions: vec![

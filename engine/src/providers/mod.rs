@@ -19,6 +19,7 @@ mod paging;
 mod resend;
 mod sendgrid;
 mod slack;
+mod smtp;
 mod stripe;
 mod twilio;
 
@@ -52,6 +53,7 @@ pub fn all() -> Vec<Provider> {
         resend::provider(),
         sendgrid::provider(),
         linear::provider(),
+        smtp::provider(),
     ]
 }
 
@@ -59,6 +61,10 @@ pub fn all() -> Vec<Provider> {
 pub fn register(registry: &mut Registry, providers: Vec<Provider>) {
     for provider in providers {
         let provider = std::sync::Arc::new(provider);
+        if provider.protocol == Protocol::Smtp {
+            registry.register(smtp::SendEmail::new(provider));
+            continue;
+        }
         for index in 0..provider.actions.len() {
             registry.register(node::ActionNode::new(provider.clone(), index));
         }
@@ -90,6 +96,8 @@ pub struct Provider {
     pub test: TestRequest,
     pub rate_limit: RateLimit,
     pub errors: Errors,
+    /// How it is reached: an HTTP API, or SMTP (e-mail, not an API).
+    pub protocol: Protocol,
     /// Every POST carries the step's `Idempotency-Key` (Stripe).
     pub idempotent_posts: bool,
     /// How the custom call encodes a body unless told otherwise.
@@ -147,6 +155,15 @@ pub fn trigger_provider(kind: &str) -> Option<&'static Provider> {
 /// Whether nodes of `kind` start runs from webhook deliveries.
 pub fn receives_webhooks(kind: &str) -> bool {
     kind == "webhook_trigger" || trigger_provider(kind).is_some()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// Declared actions and a custom API call over HTTP.
+    Http,
+    /// `<provider>.send_email` through an SMTP server ([`smtp`]).
+    Smtp,
 }
 
 /// What a connection to the provider holds, and how it signs requests.
@@ -424,6 +441,9 @@ impl Provider {
 
     /// Node kinds of this provider: its trigger, actions and the custom call.
     pub fn kinds(&self) -> Vec<String> {
+        if self.protocol == Protocol::Smtp {
+            return vec![format!("{}.send_email", self.id)];
+        }
         self.trigger
             .iter()
             .map(|_| format!("{}.trigger", self.id))

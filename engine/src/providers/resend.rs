@@ -4,8 +4,8 @@
 use model::{FieldSpec, FieldType};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
+    Provider, RateLimit, Source, TestRequest,
 };
 
 pub fn provider() -> Provider {
@@ -40,6 +40,7 @@ pub fn provider() -> Provider {
             in_body: BodyErrors::None,
             codes: &[],
         },
+        protocol: Protocol::Http,
         idempotent_posts: true,
         default_encoding: Encoding::Json,
         actions: vec![

@@ -6,8 +6,8 @@ use model::{FieldSpec, FieldType};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
+    Provider, RateLimit, Source, TestRequest,
 };
 use crate::StepError;
 
@@ -109,6 +109,7 @@ pub fn provider() -> Provider {
             in_body: BodyErrors::None,
             codes: &[],
         },
+        protocol: Protocol::Http,
         idempotent_posts: false,
         default_encoding: Encoding::Json,
         actions: vec![

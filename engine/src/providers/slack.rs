@@ -5,8 +5,8 @@
 use model::{FieldSpec, FieldType};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
+    Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
 };
 use crate::ErrorClass;
 
@@ -93,6 +93,7 @@ pub fn provider() -> Provider {
                 ("request_timeout", ErrorClass::Transient),
             ],
         },
+        protocol: Protocol::Http,
         idempotent_posts: false,
         default_encoding: Encoding::Json,
         actions: vec![

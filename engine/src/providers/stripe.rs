@@ -5,8 +5,8 @@
 use model::{FieldSpec, FieldType};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
+    Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
 };
 use crate::ErrorClass;
 
@@ -73,6 +73,7 @@ pub fn provider() -> Provider {
             in_body: BodyErrors::None,
             codes: &[("rate_limit", ErrorClass::RateLimit)],
         },
+        protocol: Protocol::Http,
         idempotent_posts: true,
         default_encoding: Encoding::Form,
         actions: vec![

@@ -4,8 +4,8 @@
 use model::{FieldSpec, FieldType};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Provider,
-    RateLimit, Source, TestRequest, TriggerSpec, header_text,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
+    Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text,
 };
 
 pub fn provider() -> Provider {
@@ -48,6 +48,7 @@ pub fn provider() -> Provider {
             in_body: BodyErrors::None,
             codes: &[],
         },
+        protocol: Protocol::Http,
         idempotent_posts: false,
         default_encoding: Encoding::Form,
         actions: vec![

@@ -832,3 +832,108 @@ async fn the_api_catalogue_lists_describes_and_searches_providers() {
             .any(|f| f["name"] == "ts")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_sends_through_the_mail_server_and_reports_its_refusals() {
+    let app = app().await;
+    let mail = testkit::SmtpServer::start("mailer", "smtp-s3cret").await;
+    let ada = app.user("ada@example.com").await;
+    let fields = |password: &str| {
+        json!({"host": "127.0.0.1", "port": mail.port.to_string(), "security": "none",
+               "username": "mailer", "password": password, "from": "Acme <hi@acme.test>"})
+    };
+    let create = |fields: Value| {
+        ada.post(
+            "/connections",
+            json!({"name": "Mail", "kind": "smtp", "fields": fields}),
+        )
+    };
+    let good: Value = create(fields("smtp-s3cret")).await.json().await.unwrap();
+    let bad: Value = create(fields("wrong")).await.json().await.unwrap();
+    let (good, bad) = (
+        good["id"].as_str().unwrap().to_owned(),
+        bad["id"].as_str().unwrap().to_owned(),
+    );
+
+    let tested: Value = ada
+        .post(&format!("/connections/{good}/test"), json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tested["ok"], true, "{tested}");
+    let refused: Value = ada
+        .post(&format!("/connections/{bad}/test"), json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["ok"], false);
+    assert!(
+        refused["message"].as_str().unwrap().contains("535"),
+        "{refused}"
+    );
+
+    let run = run_chain(
+        &ada,
+        json!([{"id": "welcome", "kind": "smtp.send_email", "config": {
+            "connection": good, "to": "Ada <{{ trigger.email }}>, bob@example.com", "cc": ["carol@example.com"],
+            "subject": "Welcome, {{ trigger.name }}", "text": "Hello {{ trigger.name }}", "html": "<p>Hello <b>{{ trigger.name }}</b></p>"}}]),
+        json!({"email": "ada@example.com", "name": "Ada"}),
+    )
+    .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let sent = &mail.mails()[0];
+    assert_eq!(sent.login.as_deref(), Some("mailer:smtp-s3cret"));
+    assert_eq!(sent.from, "hi@acme.test");
+    assert_eq!(
+        sent.to,
+        ["ada@example.com", "bob@example.com", "carol@example.com"]
+    );
+    for part in [
+        "Subject: Welcome, Ada",
+        "From: Acme <hi@acme.test>",
+        "text/plain",
+        "Hello Ada",
+        "text/html",
+        "<p>Hello <b>Ada</b></p>",
+    ] {
+        assert!(
+            sent.data.contains(part),
+            "{part} missing from {}",
+            sent.data
+        );
+    }
+    let output = &step(&run, "welcome")["output"];
+    let execution = run["id"].as_str().unwrap();
+    assert_eq!(
+        output["message_id"],
+        format!("<{}.welcome@switchyard.invalid>", execution)
+    );
+    assert!(
+        sent.data.contains(output["message_id"].as_str().unwrap()),
+        "{}",
+        sent.data
+    );
+    assert!(
+        !run.to_string().contains("smtp-s3cret"),
+        "no secret in the run"
+    );
+
+    // A recipient the server refuses (5xx) fails the step without retrying.
+    let refused_run = run_chain(
+        &ada,
+        json!([{"id": "welcome", "kind": "smtp.send_email", "config": {
+            "connection": good, "to": "reject@example.com", "subject": "x", "text": "x"}}]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(refused_run["status"], "failed");
+    let error = &step(&refused_run, "welcome")["error"];
+    assert_eq!(error["class"], "validation", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("550"),
+        "{error}"
+    );
+    assert_eq!(mail.mails().len(), 1, "nothing else was delivered");
+}

@@ -51,7 +51,8 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
                     || k.kind.contains(&needle)
                     || k.description.to_lowercase().contains(&needle)
             };
-            let item = |k: &model::KindSpec| (k.kind.clone(), k.label.clone(), k.description.clone());
+            let item =
+                |k: &model::KindSpec| (k.kind.clone(), k.label.clone(), k.description.clone());
             let mut groups: Vec<(String, Vec<(String, String, String)>)> = GROUPS
                 .iter()
                 .map(|(category, title)| {
@@ -66,7 +67,12 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
                 })
                 .collect();
             // Integrations come one group per provider, named by it.
-            for k in catalogue.kinds.iter().filter(|k| k.category == Category::Integration).filter(matches) {
+            for k in catalogue
+                .kinds
+                .iter()
+                .filter(|k| k.category == Category::Integration)
+                .filter(matches)
+            {
                 let provider = k.label.split_once(": ").map_or("Integrations", |(p, _)| p);
                 let entry = item(k);
                 match groups.iter_mut().find(|(title, _)| title == provider) {

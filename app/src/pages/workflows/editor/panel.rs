@@ -166,11 +166,11 @@ pub fn variables_at(
         "trigger.query".to_owned(),
     ];
     // Provider triggers say which event came.
-    if doc
-        .nodes
-        .iter()
-        .any(|n| catalogue.get(&n.kind).is_some_and(|k| k.is_trigger() && k.provider.is_some()))
-    {
+    if doc.nodes.iter().any(|n| {
+        catalogue
+            .get(&n.kind)
+            .is_some_and(|k| k.is_trigger() && k.provider.is_some())
+    }) {
         names.push("trigger.event".to_owned());
     }
     if let Some(index) = graph.index_of(id) {
@@ -356,7 +356,11 @@ fn ConnectionField(
     write: impl Fn(Option<Value>) + Clone + 'static,
 ) -> impl IntoView {
     let connections = LocalResource::new(|| {
-        crate::api::call::<Vec<crate::pages::connections::ConnectionRow>>("GET", "/connections", None)
+        crate::api::call::<Vec<crate::pages::connections::ConnectionRow>>(
+            "GET",
+            "/connections",
+            None,
+        )
     });
     let usable = {
         let provider = provider.clone();
@@ -366,11 +370,19 @@ fn ConnectionField(
                 .and_then(|list| list.ok())
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|c| c.kind == provider || matches!(c.kind.as_str(), "bearer" | "basic" | "header" | "oauth2"))
+                .filter(|c| {
+                    c.kind == provider
+                        || matches!(c.kind.as_str(), "bearer" | "basic" | "header" | "oauth2")
+                })
                 .collect::<Vec<_>>()
         })
     };
-    let selected = move || current.get().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let selected = move || {
+        current
+            .get()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
     let add = format!("/connections?provider={provider}");
     view! {
         <select id=id data-connection-for=provider.clone() prop:value=selected

@@ -22,7 +22,9 @@ pub fn TriggerDetails(
     match kind.as_str() {
         // Provider triggers receive the provider's deliveries at the same URL.
         "webhook_trigger" => view! { <WebhookAddress editor notice /> }.into_any(),
-        provider if provider.ends_with(".trigger") => view! { <WebhookAddress editor notice /> }.into_any(),
+        provider if provider.ends_with(".trigger") => {
+            view! { <WebhookAddress editor notice /> }.into_any()
+        }
         "schedule_trigger" => view! { <FireTimes editor id /> }.into_any(),
         _ => ().into_any(),
     }
