@@ -4,12 +4,7 @@
 
 use std::sync::Arc;
 
-use engine::{
-    StepError,
-    credentials::{Credential, CredentialFuture, CredentialStore, SecretSlot},
-    error::ErrorClass,
-    outbound::OutboundClient,
-};
+use engine::{credentials::Credential, outbound::OutboundClient};
 use entity::connection;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -45,7 +40,7 @@ const GENERIC: [(&str, &[&str], &[&str], &[&str]); 4] = [
     ),
     (
         "oauth2",
-        &["token_url", "client_id", "scope"],
+        &["token_url", "client_id", "scope", "expires_at"],
         &["client_secret", "access_token", "refresh_token"],
         &["token_url", "client_id", "access_token"],
     ),
@@ -136,8 +131,8 @@ pub struct ConnectionView {
 pub struct Connections {
     db: DatabaseConnection,
     vault: Arc<Vault>,
-    /// For testing connections, through the outbound guard.
-    http: OutboundClient,
+    /// For testing connections and renewing tokens, through the outbound guard.
+    pub(crate) http: OutboundClient,
 }
 
 /// What testing a connection found.
@@ -395,6 +390,9 @@ impl Connections {
             let (new_plain, new_secret) = split_fields(&spec, fields)?;
             plain.extend(new_plain);
             secret.extend(new_secret);
+            // New credentials: whatever made it need reconnecting is past.
+            plain.remove("status");
+            plain.remove("status_reason");
         }
         check_required(&spec, &plain, &secret)?;
         let name = change.name.as_deref().map(check_name).transpose()?;
@@ -441,7 +439,37 @@ impl Connections {
     }
 
     /// Everything a step needs to use the connection.
-    async fn credential(
+    /// Marks a connection as needing the user (`reconnect`), with why;
+    /// steps using it fail at once until its credentials are changed.
+    pub(crate) async fn mark_for_reconnection(
+        &self,
+        id: Uuid,
+        reason: &str,
+    ) -> Result<(), DomainError> {
+        let Some(model) = connection::Entity::find_by_id(id).one(&self.db).await? else {
+            return Err(DomainError::NotFound);
+        };
+        let owner = model.owner_id;
+        let mut settings = model.settings.as_object().cloned().unwrap_or_default();
+        settings.insert("status".into(), json!("reconnect"));
+        settings.insert("status_reason".into(), json!(reason));
+        let mut active: connection::ActiveModel = model.into();
+        active.settings = Set(Value::Object(settings));
+        active.updated_at = Set(now());
+        active.update(&self.db).await?;
+        audit::record(
+            &self.db,
+            owner,
+            owner,
+            None,
+            "connection.needs_reconnection",
+            json!({ "connection_id": id, "reason": reason }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn credential(
         &self,
         owner: Uuid,
         id: Uuid,
@@ -456,128 +484,5 @@ impl Connections {
             fields,
         };
         Ok((model, credential))
-    }
-}
-
-/// The engine's view of connections: decrypted for the run's owner, and
-/// OAuth 2 tokens renewed through the outbound guard.
-pub struct ConnectionCredentials {
-    pub connections: Connections,
-    /// Opens secrets stored sealed in workflows.
-    pub workflow_secrets: Arc<Vault>,
-}
-
-fn step_error(error: DomainError) -> StepError {
-    match error {
-        DomainError::NotFound => {
-            StepError::validation("the connection does not exist (or belongs to someone else)")
-        }
-        other => StepError::internal(other.to_string()),
-    }
-}
-
-impl CredentialStore for ConnectionCredentials {
-    fn unseal(&self, text: &str, slot: SecretSlot<'_>) -> Result<String, StepError> {
-        crate::secrets::unseal(text, slot, &self.workflow_secrets)
-            .map_err(|e| StepError::internal(e.to_string()))
-    }
-
-    fn load(&self, owner: Uuid, id: Uuid) -> CredentialFuture<'_, Credential> {
-        Box::pin(async move {
-            self.connections
-                .credential(owner, id)
-                .await
-                .map(|(_, c)| c)
-                .map_err(step_error)
-        })
-    }
-
-    fn refresh(&self, owner: Uuid, id: Uuid) -> CredentialFuture<'_, Credential> {
-        Box::pin(async move {
-            let (model, credential) = self
-                .connections
-                .credential(owner, id)
-                .await
-                .map_err(step_error)?;
-            if !credential.refreshable() {
-                return Ok(credential);
-            }
-            let token_url = credential.field("token_url").unwrap_or_default().to_owned();
-            let url = reqwest::Url::parse(&token_url).map_err(|e| {
-                StepError::validation(format!("the connection's token_url is not valid: {e}"))
-            })?;
-            self.connections
-                .http
-                .policy
-                .check_url(&url)
-                .map_err(|refused| StepError::validation(refused.to_string()))?;
-            let mut form = vec![
-                ("grant_type", "refresh_token".to_owned()),
-                (
-                    "refresh_token",
-                    credential
-                        .field("refresh_token")
-                        .unwrap_or_default()
-                        .to_owned(),
-                ),
-            ];
-            for name in ["client_id", "client_secret", "scope"] {
-                if let Some(value) = credential.field(name).filter(|v| !v.is_empty()) {
-                    form.push((name, value.to_owned()));
-                }
-            }
-            let response = self
-                .connections
-                .http
-                .client
-                .post(url)
-                .form(&form)
-                .timeout(std::time::Duration::from_secs(30))
-                .send()
-                .await
-                .map_err(|e| {
-                    // reqwest quotes the URL, query keys included.
-                    StepError::transient(format!(
-                        "could not reach the token endpoint: {}",
-                        e.without_url()
-                    ))
-                })?;
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            let Some(access_token) = body
-                .get("access_token")
-                .and_then(Value::as_str)
-                .filter(|_| status < 400)
-            else {
-                return Err(StepError::new(
-                    ErrorClass::Auth,
-                    format!(
-                        "the token endpoint refused to renew the connection's token ({status})"
-                    ),
-                )
-                .with_status(status));
-            };
-            let mut fields = Map::new();
-            fields.insert("access_token".into(), json!(access_token));
-            if let Some(refresh) = body.get("refresh_token").and_then(Value::as_str) {
-                fields.insert("refresh_token".into(), json!(refresh));
-            }
-            self.connections
-                .update(
-                    model.owner_id,
-                    id,
-                    ConnectionChange {
-                        name: None,
-                        fields: Some(fields),
-                    },
-                )
-                .await
-                .map_err(step_error)?;
-            self.connections
-                .credential(owner, id)
-                .await
-                .map(|(_, c)| c)
-                .map_err(step_error)
-        })
     }
 }

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod apis;
 pub mod audit;
+pub mod connection_tokens;
 pub mod connections;
 pub mod dashboard;
 pub mod error;

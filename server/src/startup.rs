@@ -5,10 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use app::{App, server_context::ServerContext, shell};
 use axum::{Router, extract::FromRef, middleware};
-use domain::{
-    connections::{ConnectionCredentials, Connections},
-    vault::Vault,
-};
+use domain::{connection_tokens::ConnectionCredentials, connections::Connections, vault::Vault};
 use engine::{Engine, EngineConfig, Registry, outbound::OutboundClient};
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
@@ -107,10 +104,10 @@ impl Application {
             OutboundClient::new(config.outbound_allow.clone()),
         );
         let workflow_secrets = Arc::new(Vault::new(secret_key.bytes(), "workflow secrets v1"));
-        let credentials = Arc::new(ConnectionCredentials {
-            connections: connections.clone(),
-            workflow_secrets: workflow_secrets.clone(),
-        });
+        let credentials = Arc::new(ConnectionCredentials::new(
+            connections.clone(),
+            workflow_secrets.clone(),
+        ));
         let engine = Engine::start_with_credentials(
             db.clone(),
             Registry::builtin(),

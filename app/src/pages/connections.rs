@@ -26,7 +26,22 @@ pub struct ConnectionRow {
     #[serde(default)]
     pub secrets: Vec<String>,
     #[serde(default)]
+    pub settings: Value,
+    #[serde(default)]
     pub created_at: String,
+}
+
+impl ConnectionRow {
+    /// Why the connection needs new credentials, if it does.
+    pub fn needs_reconnection(&self) -> Option<String> {
+        (self.settings.get("status").and_then(Value::as_str) == Some("reconnect")).then(|| {
+            self.settings
+                .get("status_reason")
+                .and_then(Value::as_str)
+                .unwrap_or("its token was refused")
+                .to_owned()
+        })
+    }
 }
 
 /// A provider as `/apis` lists it.
@@ -203,16 +218,19 @@ fn Connections() -> impl IntoView {
                                         {list.into_iter().map(|connection| {
                                             let (test_id, remove_id, status_id) = (connection.id.clone(), connection.id.clone(), connection.id.clone());
                                             let status = move || tested.with(|t| t.get(&status_id).cloned());
+                                            let reconnect = connection.needs_reconnection();
                                             view! {
                                                 <tr data-connection=connection.name.clone()>
                                                     <td>{connection.name.clone()}</td>
                                                     <td>{provider_name(&connection.kind)}</td>
                                                     <td>{connection.secrets.join(", ")}</td>
-                                                    <td data-testid="connection-status">{move || match status() {
+                                                    <td data-testid="connection-status">{move || match (status(), reconnect.clone()) {
+                                                        (None, Some(reason)) => view! { <span class="badge badge-danger">"Reconnect"</span> " " <span>{format!("Enter new credentials: {reason}")}</span> }.into_any(),
+                                                        (status, _) => match status {
                                                         Some(result) if result.ok => view! { <span class="badge badge-success">"Works"</span> " " <span class="muted">{result.message}</span> }.into_any(),
                                                         Some(result) => view! { <span class="badge badge-danger">"Failed"</span> " " <span>{result.message}</span> }.into_any(),
                                                         None => view! { <span class="muted">"Not tested"</span> }.into_any(),
-                                                    }}</td>
+                                                    }}}</td>
                                                     <td class="row-actions">
                                                         <button type="button" class="btn btn-secondary btn-sm" on:click=move |_| test(test_id.clone())>"Test"</button>
                                                         <button type="button" class="btn btn-danger btn-sm" aria-label=format!("Delete {}", connection.name) on:click=move |_| remove(remove_id.clone())>"Delete"</button>

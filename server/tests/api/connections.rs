@@ -12,7 +12,8 @@ use crate::{
 
 on_both_backends!(
     connections_keep_their_secrets,
-    http_steps_use_connections_and_renew_oauth_tokens
+    http_steps_use_connections_and_renew_oauth_tokens,
+    oauth_tokens_are_renewed_once_ahead_of_expiry_and_a_refused_grant_asks_to_reconnect
 );
 
 async fn connections_keep_their_secrets(app: TestApp) {
@@ -257,5 +258,164 @@ async fn http_steps_use_connections_and_renew_oauth_tokens(app: TestApp) {
         remote.received("/me").len(),
         1,
         "nothing was sent with Ada's key"
+    );
+}
+
+async fn oauth_tokens_are_renewed_once_ahead_of_expiry_and_a_refused_grant_asks_to_reconnect(
+    app: TestApp,
+) {
+    let remote = ScriptedServer::start().await;
+    remote.script("/orders", vec![Reply::json(200, json!({"orders": []}))]);
+    remote.script(
+        "/token",
+        vec![Reply::json(
+            200,
+            json!({"access_token": "fresh-token", "refresh_token": "r2", "expires_in": 3600, "token_type": "bearer"}),
+        )],
+    );
+    remote.script(
+        "/revoked-token",
+        vec![Reply::json(400, json!({"error": "invalid_grant"}))],
+    );
+    let ada = app.user("ada@example.com").await;
+    let expired = (chrono::Utc::now().timestamp() - 5).to_string();
+    let oauth: Value = ada
+        .post(
+            "/connections",
+            json!({"name": "OAuth", "kind": "oauth2", "fields": {
+                "token_url": remote.url("/token"), "client_id": "app", "access_token": "stale-token",
+                "refresh_token": "r1", "expires_at": expired}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let workflow = ada
+        .create_workflow(json!({
+            "name": "Orders",
+            "nodes": [
+                {"id": "start", "kind": "manual_trigger"},
+                {"id": "orders", "kind": "http_request", "config": {"url": remote.url("/orders"), "connection_id": oauth["id"]}}
+            ],
+            "edges": [{"source": "start", "target": "orders"}]
+        }))
+        .await;
+    // 40 runs at once need the expiring token: one renewal serves them all.
+    let path = format!("/workflows/{workflow}/execute");
+    let starts = (0..40).map(|_| ada.post(&path, json!({})));
+    let mut ids = Vec::new();
+    for started in futures_util::future::join_all(starts).await {
+        ids.push(
+            started.json::<Value>().await.unwrap()["execution_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for id in &ids {
+        assert_eq!(ada.finished_run(id).await["status"], "succeeded");
+    }
+    let renewals = remote.received("/token");
+    assert_eq!(renewals.len(), 1, "exactly one renewal");
+    let sent: Vec<String> = remote
+        .received("/orders")
+        .iter()
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sent.len(), 40);
+    assert!(
+        sent.iter().all(|auth| auth == "Bearer fresh-token"),
+        "{sent:?}"
+    );
+    let shown: Value = ada
+        .get(&format!("/connections/{}", oauth["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let expires: i64 = shown["settings"]["expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        expires > chrono::Utc::now().timestamp() + 3000,
+        "the new expiry is kept: {shown}"
+    );
+
+    // A refresh token the service refuses: the connection asks to be reconnected.
+    let revoked: Value = ada
+        .post(
+            "/connections",
+            json!({"name": "Revoked", "kind": "oauth2", "fields": {
+                "token_url": remote.url("/revoked-token"), "client_id": "app", "access_token": "old",
+                "refresh_token": "gone", "expires_at": expired}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let revoked_id = revoked["id"].as_str().unwrap();
+    let failing = ada
+        .create_workflow(json!({
+            "name": "Revoked orders",
+            "nodes": [
+                {"id": "start", "kind": "manual_trigger"},
+                {"id": "orders", "kind": "http_request", "config": {"url": remote.url("/orders"), "connection_id": revoked_id}}
+            ],
+            "edges": [{"source": "start", "target": "orders"}]
+        }))
+        .await;
+    for _ in 0..2 {
+        let started: Value = ada
+            .post(&format!("/workflows/{failing}/execute"), json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let run = ada
+            .finished_run(started["execution_id"].as_str().unwrap())
+            .await;
+        assert_eq!(run["status"], "failed");
+        let error = &run["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["node_id"] == "orders")
+            .unwrap()["error"];
+        assert_eq!(error["class"], "auth", "{error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("needs to be reconnected"),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        remote.received("/revoked-token").len(),
+        1,
+        "a refused grant is not tried again"
+    );
+    let shown: Value = ada
+        .get(&format!("/connections/{revoked_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["settings"]["status"], "reconnect", "{shown}");
+    // New credentials clear it.
+    let reconnected: Value = ada
+        .put(
+            &format!("/connections/{revoked_id}"),
+            json!({"fields": {"access_token": "new", "refresh_token": "r9", "expires_at": ""}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        reconnected["settings"].get("status").is_none(),
+        "{reconnected}"
     );
 }
