@@ -9,6 +9,7 @@
 //! Adding an integration is one file here plus its line in [`all`].
 
 mod call;
+mod errors;
 mod form;
 mod github;
 pub mod limits;

@@ -16,6 +16,7 @@ mod live;
 mod outbound;
 mod pages;
 mod process;
+mod provider_connections;
 mod provider_triggers;
 mod rate_limits;
 mod run_limits;
