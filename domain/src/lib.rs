@@ -16,6 +16,7 @@ pub mod schedules;
 pub mod secrets;
 pub mod tokens;
 pub mod vault;
+pub mod webhook_registrations;
 pub mod webhook_replays;
 pub mod webhooks;
 pub mod workflows;

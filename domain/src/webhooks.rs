@@ -101,7 +101,13 @@ pub async fn find(
     };
     if let Some(provider) = providers::trigger_provider(&node.kind) {
         let scheme = provider.trigger.as_ref().map_or("hmac", |t| t.scheme);
-        let secret = unseal("/secret", text(config, "secret"))?;
+        let mut secret = unseal("/secret", text(config, "secret"))?;
+        if secret.is_empty() {
+            // Registered with the provider on activation, which chose it.
+            secret = crate::webhook_registrations::secret(db, vault, model.id)
+                .await?
+                .unwrap_or_default();
+        }
         return Ok(Some(WebhookTarget {
             workflow_id: model.id,
             owner_id: model.owner_id,

@@ -106,7 +106,7 @@ fn status_of(model: &workflow::Model) -> WorkflowStatus {
     WorkflowStatus::parse(&model.status).unwrap_or(WorkflowStatus::Draft)
 }
 
-fn definition_of(model: &workflow::Model) -> Result<WorkflowDefinition, DomainError> {
+pub(crate) fn definition_of(model: &workflow::Model) -> Result<WorkflowDefinition, DomainError> {
     serde_json::from_value(model.definition.clone()).map_err(|e| {
         DomainError::Internal(format!("stored workflow {} cannot be read: {e}", model.id))
     })
@@ -181,7 +181,7 @@ fn check_savable(definition: &WorkflowDefinition) -> Result<(), DomainError> {
     Ok(())
 }
 
-async fn owned(
+pub(crate) async fn owned(
     db: &impl sea_orm::ConnectionTrait,
     owner: Uuid,
     id: Uuid,

@@ -11,6 +11,7 @@ pub mod schedule;
 pub mod session;
 pub mod step_run;
 pub mod user;
+pub mod webhook_registration;
 pub mod webhook_replay;
 pub mod workflow;
 pub mod workflow_version;

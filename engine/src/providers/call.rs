@@ -409,15 +409,19 @@ pub async fn test_connection(
 }
 
 /// Sends calls for a step (or a connection test).
-struct Sender<'a> {
-    http: &'a OutboundClient,
+pub(super) struct Sender<'a> {
+    pub(super) http: &'a OutboundClient,
     /// The step's idempotency key, for providers that take one.
-    key: Option<&'a str>,
-    log: &'a StepLog,
+    pub(super) key: Option<&'a str>,
+    pub(super) log: &'a StepLog,
 }
 
 impl Sender<'_> {
-    async fn send(&self, endpoint: &Endpoint<'_>, call: &Call) -> Result<Reply, StepError> {
+    pub(super) async fn send(
+        &self,
+        endpoint: &Endpoint<'_>,
+        call: &Call,
+    ) -> Result<Reply, StepError> {
         let http = self.http;
         http.policy
             .check_url(&call.url)

@@ -6,8 +6,9 @@ use model::{FieldSpec, FieldType};
 use serde_json::json;
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
-    Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text, paging::Paging,
+    Action, Auth, Body, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place,
+    Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text, paging::Paging,
+    registration::Registration,
 };
 
 const ISSUE: &[(&str, &str, &str)] = &[
@@ -184,6 +185,21 @@ pub fn provider() -> Provider {
             secret_help: "The secret you give the repository's webhook (Settings → Webhooks).",
             event_of: |headers, _| header_text(headers, "x-github-event"),
             delivery_of: |headers, _| header_text(headers, "x-github-delivery"),
+            registration: Some(Registration {
+                fields: &[("owner", "Owner"), ("repo", "Repository")],
+                path: "/repos/{owner}/{repo}/hooks",
+                body: |hook| {
+                    Body::Json(json!({
+                        "name": "web",
+                        "active": true,
+                        "events": hook.events,
+                        "config": {"url": hook.url, "content_type": "json", "secret": hook.secret, "insecure_ssl": "0"}
+                    }))
+                },
+                id_at: "/id",
+                secret_at: None,
+                delete: "/repos/{owner}/{repo}/hooks/{id}",
+            }),
         }),
     }
 }

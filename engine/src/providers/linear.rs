@@ -153,6 +153,7 @@ pub fn provider() -> Provider {
                 ))
             },
             delivery_of: |headers, _| header_text(headers, "linear-delivery"),
+            registration: None,
         }),
     }
 }

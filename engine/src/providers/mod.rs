@@ -17,6 +17,7 @@ mod linear;
 mod mailchimp;
 mod node;
 mod paging;
+pub mod registration;
 mod resend;
 mod sendgrid;
 mod slack;
@@ -30,7 +31,7 @@ use serde_json::{Map, Value};
 
 use crate::{ErrorClass, StepError, nodes::Registry};
 
-pub use call::{Endpoint, test_connection};
+pub use call::{Body, Endpoint, test_connection};
 
 /// The built-in providers, built once.
 pub fn builtin() -> &'static [Provider] {
@@ -127,6 +128,10 @@ pub struct TriggerSpec {
     /// second run.
     #[serde(skip)]
     pub delivery_of: fn(&http::HeaderMap, &Value) -> Option<String>,
+    /// How the webhook is registered with the provider's API, where it
+    /// has one (Stripe, GitHub); others are set up by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration: Option<registration::Registration>,
 }
 
 /// A header's text, for `event_of` and `delivery_of`.

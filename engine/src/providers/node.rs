@@ -446,6 +446,47 @@ impl NodeKind for TriggerNode {
     fn spec(&self) -> KindSpec {
         let provider = &*self.provider;
         let help = provider.trigger.as_ref().map_or("", |t| t.secret_help);
+        let registration = provider
+            .trigger
+            .as_ref()
+            .and_then(|t| t.registration.as_ref());
+        let mut fields = vec![
+            FieldSpec::new(
+                "events",
+                "Events",
+                FieldType::MultiSelect {
+                    options: provider.events.iter().map(|e| e.to_string()).collect(),
+                },
+            )
+            .required(),
+        ];
+        match registration {
+            Some(registration) => {
+                fields
+                    .push(FieldSpec::new("secret", "Signing secret", FieldType::Secret).help(help));
+                fields.push(
+                    FieldSpec::new(
+                        "connection",
+                        "Register with",
+                        FieldType::Connection {
+                            provider: provider.id.into(),
+                        },
+                    )
+                    .help("Instead of a secret: on activation the webhook is registered with this connection (and removed on pause or delete)."),
+                );
+                for (name, label) in registration.fields {
+                    fields.push(
+                        FieldSpec::new(name, label, FieldType::text())
+                            .help("Where the webhook is registered."),
+                    );
+                }
+            }
+            None => fields.push(
+                FieldSpec::new("secret", "Signing secret", FieldType::Secret)
+                    .required()
+                    .help(help),
+            ),
+        }
         KindSpec {
             kind: format!("{}.trigger", provider.id),
             label: format!("{} event", provider.name),
@@ -454,19 +495,7 @@ impl NodeKind for TriggerNode {
                 "Starts when {} sends one of the chosen events to the workflow's webhook URL; the delivery becomes `trigger` (its type in `trigger.event`).",
                 provider.name
             ),
-            fields: vec![
-                FieldSpec::new(
-                    "events",
-                    "Events",
-                    FieldType::MultiSelect {
-                        options: provider.events.iter().map(|e| e.to_string()).collect(),
-                    },
-                )
-                .required(),
-                FieldSpec::new("secret", "Signing secret", FieldType::Secret)
-                    .required()
-                    .help(help),
-            ],
+            fields,
             ports: single_output(),
             provider: Some(provider.id.into()),
             output: vec![

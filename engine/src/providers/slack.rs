@@ -163,6 +163,7 @@ pub fn provider() -> Provider {
             secret_help: "Your Slack app's signing secret (Basic Information → App Credentials).",
             event_of: |_, body| body_text(body, "/event/type").or_else(|| body_text(body, "/type")),
             delivery_of: |_, body| body_text(body, "/event_id"),
+            registration: None,
         }),
     }
 }

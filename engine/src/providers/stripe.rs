@@ -3,10 +3,12 @@
 //! retried step never charges twice.
 
 use model::{FieldSpec, FieldType};
+use serde_json::{Map, json};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
-    Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
+    Action, Auth, Body, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place,
+    Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
+    registration::Registration,
 };
 use crate::ErrorClass;
 
@@ -232,6 +234,20 @@ pub fn provider() -> Provider {
             secret_help: "The endpoint's signing secret (whsec_…), under Developers → Webhooks.",
             event_of: |_, body| body_text(body, "/type"),
             delivery_of: |_, body| body_text(body, "/id"),
+            registration: Some(Registration {
+                fields: &[],
+                path: "/v1/webhook_endpoints",
+                body: |hook| {
+                    let mut fields = Map::new();
+                    fields.insert("url".into(), json!(hook.url));
+                    fields.insert("enabled_events".into(), json!(hook.events));
+                    fields.insert("description".into(), json!("Switchyard workflow"));
+                    Body::Form(fields)
+                },
+                id_at: "/id",
+                secret_at: Some("/secret"),
+                delete: "/v1/webhook_endpoints/{id}",
+            }),
         }),
     }
 }

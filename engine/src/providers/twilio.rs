@@ -111,6 +111,7 @@ pub fn provider() -> Provider {
                 )
             },
             delivery_of: |headers, _| header_text(headers, "i-twilio-idempotency-token"),
+            registration: None,
         }),
     }
 }

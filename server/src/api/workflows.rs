@@ -229,6 +229,7 @@ async fn remove(
     user: CurrentUser,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
+    hooks(&state).deactivate(user.id(), id).await?;
     domain::workflows::delete(&state.context.db, user.id(), id).await?;
     state.webhooks.clear();
     Ok(StatusCode::NO_CONTENT)
@@ -257,7 +258,26 @@ async fn activate(
     user: CurrentUser,
     PathId(id): PathId,
 ) -> Result<Json<WorkflowResponse>, ApiError> {
-    change_status(&state, &user, id, WorkflowStatus::Active).await
+    // A provider trigger with a connection gets its webhook registered
+    // first; if the workflow then cannot be activated, it is removed again.
+    let hooks = hooks(&state);
+    hooks.activate(user.id(), id).await?;
+    let activated = change_status(&state, &user, id, WorkflowStatus::Active).await;
+    if activated.is_err() {
+        hooks.deactivate(user.id(), id).await?;
+    }
+    state.webhooks.clear();
+    activated
+}
+
+/// Registers and removes provider webhooks for this server.
+fn hooks(state: &AppState) -> domain::webhook_registrations::Hooks<'_> {
+    domain::webhook_registrations::Hooks {
+        db: &state.context.db,
+        connections: &state.connections,
+        vault: &state.workflow_secrets,
+        public_url: &state.context.public_url,
+    }
 }
 
 /// Pauses an active workflow: its triggers stop starting runs.
@@ -268,7 +288,9 @@ async fn pause(
     user: CurrentUser,
     PathId(id): PathId,
 ) -> Result<Json<WorkflowResponse>, ApiError> {
-    change_status(&state, &user, id, WorkflowStatus::Paused).await
+    let paused = change_status(&state, &user, id, WorkflowStatus::Paused).await?;
+    hooks(&state).deactivate(user.id(), id).await?;
+    Ok(paused)
 }
 
 /// Gives the workflow a new webhook URL; the old one stops working at once.

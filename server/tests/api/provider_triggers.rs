@@ -281,3 +281,161 @@ async fn github_slack_linear_and_twilio_deliveries_are_typed_and_signed() {
         .unwrap();
     assert_eq!(forged.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_registered_on_activation_and_removed_on_pause_and_delete() {
+    use testkit::{Reply, ScriptedServer};
+    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite)
+        .await
+        .unwrap();
+    let ada = app.user("ada@example.com").await;
+    let remote = ScriptedServer::start().await;
+    remote.script(
+        "/v1/webhook_endpoints",
+        vec![Reply::json(
+            200,
+            json!({"id": "we_1", "object": "webhook_endpoint", "secret": "whsec_registered"}),
+        )],
+    );
+    remote.script(
+        "/v1/webhook_endpoints/we_1",
+        vec![Reply::json(200, json!({"id": "we_1", "deleted": true}))],
+    );
+    remote.script(
+        "/repos/octo/hello/hooks",
+        vec![Reply::json(201, json!({"id": 42, "active": true}))],
+    );
+    remote.script(
+        "/repos/octo/hello/hooks/42",
+        vec![Reply::json(204, Value::Null)],
+    );
+    let connect = |kind: &'static str, fields: Value| {
+        let mut fields = fields;
+        fields["base_url"] = json!(remote.url(""));
+        ada.post(
+            "/connections",
+            json!({"name": kind, "kind": kind, "fields": fields}),
+        )
+    };
+    let stripe: Value = connect("stripe", json!({"secret_key": "sk_test_hooks"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let github: Value = connect("github", json!({"token": "ghp_hooks"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    // Neither a secret nor a connection: nothing could check the deliveries.
+    let bare: Value = ada
+        .post("/workflows", json!({"name": "Bare", "nodes": [{"id": "hook", "kind": "stripe.trigger", "config": {"events": ["customer.created"]}}], "edges": []}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    crate::helpers::assert_error(
+        ada.post(
+            &format!("/workflows/{}/activate", bare["id"].as_str().unwrap()),
+            json!(null),
+        )
+        .await,
+        422,
+        "invalid",
+        Some("nodes.hook.config.secret"),
+    )
+    .await;
+
+    let (id, url) = active(
+        &ada,
+        "stripe.trigger",
+        json!({"events": ["customer.created", "invoice.paid"], "connection": stripe["id"]}),
+    )
+    .await;
+    let created = &remote.received("/v1/webhook_endpoints")[0];
+    assert_eq!(created.method, "POST");
+    assert_eq!(created.headers["authorization"], "Bearer sk_test_hooks");
+    let form: std::collections::BTreeMap<String, String> =
+        url::form_urlencoded::parse(&created.body)
+            .into_owned()
+            .collect();
+    assert_eq!(form["url"], url);
+    assert_eq!(form["enabled_events[0]"], "customer.created");
+    assert_eq!(form["enabled_events[1]"], "invoice.paid");
+    // Deliveries are checked with the secret Stripe answered with.
+    let event = json!({"id": "evt_9", "type": "customer.created"}).to_string();
+    let delivered = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header(
+            "Stripe-Signature",
+            stripe_signature("whsec_registered", &event),
+        )
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), 202);
+    assert_eq!(
+        ada.post(&format!("/workflows/{id}/pause"), json!(null))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        remote.received("/v1/webhook_endpoints/we_1")[0].method,
+        "DELETE"
+    );
+    assert_eq!(
+        ada.post(&format!("/workflows/{id}/activate"), json!(null))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        remote.received("/v1/webhook_endpoints").len(),
+        2,
+        "registered again"
+    );
+
+    // GitHub takes a secret Switchyard makes.
+    let (repo_hooked, hook_url) = active(
+        &ada,
+        "github.trigger",
+        json!({"events": ["issues"], "connection": github["id"], "owner": "octo", "repo": "hello"}),
+    )
+    .await;
+    let registered = &remote.received("/repos/octo/hello/hooks")[0];
+    assert_eq!(registered.headers["authorization"], "Bearer ghp_hooks");
+    let body: Value = serde_json::from_slice(&registered.body).unwrap();
+    assert_eq!(body["events"], json!(["issues"]));
+    assert_eq!(body["config"]["url"], hook_url.as_str());
+    assert_eq!(body["config"]["content_type"], "json");
+    let secret = body["config"]["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 64);
+    let issue = r#"{"action":"opened"}"#;
+    let delivered = reqwest::Client::new()
+        .post(&hook_url)
+        .header("content-type", "application/json")
+        .header("X-GitHub-Event", "issues")
+        .header(
+            "X-Hub-Signature-256",
+            format!("sha256={}", hmac_hex(secret, issue.as_bytes())),
+        )
+        .body(issue)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), 202);
+    assert_eq!(
+        ada.delete(&format!("/workflows/{repo_hooked}"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        remote.received("/repos/octo/hello/hooks/42")[0].method,
+        "DELETE"
+    );
+}
