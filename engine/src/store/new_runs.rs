@@ -47,12 +47,17 @@ pub(crate) async fn commit(
     });
     // The statements are independent transactions: they insert side by
     // side and take their turns on the event log one after the other.
-    let answers = futures_util::future::try_join_all(
+    // Every slice is waited for, also when one fails: a slice left running
+    // would still hold its runs uncommitted while the batch is retried run
+    // by run, and the retry would wait for it (or deadlock with it).
+    let answers: Vec<_> = futures_util::future::join_all(
         slices
             .into_iter()
             .map(|given| db.query_all_raw(statement(given, now).build())),
     )
-    .await?;
+    .await
+    .into_iter()
+    .collect::<Result<_, DbErr>>()?;
     let mut event_ids: HashMap<Uuid, i64> = HashMap::new();
     for row in answers.iter().flatten() {
         event_ids.insert(get(row, "execution_id")?, get(row, "event_id")?);
@@ -103,9 +108,13 @@ fn statement(given: String, now: i64) -> Sql {
          RETURNING id, owner_id, workflow_id, trigger ->> 'kind' AS kind), ",
     );
     // The turn is taken only when a run was inserted, and before any event
-    // id is drawn: the events' rows come out of the join with it.
+    // id is drawn: the events' rows come out of the join with it. It is
+    // taken after the whole insert (count, not the first row): a statement
+    // holding the turn must not still be inserting, or it could wait for
+    // another statement's uncommitted run with the same idempotency key
+    // while that one waits for the turn (a deadlock).
     sql.push(&format!(
-        "turn AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK}) FROM (SELECT 1 FROM runs LIMIT 1) AS one), "
+        "turn AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK}) FROM (SELECT count(*) AS inserted FROM runs) AS done WHERE inserted > 0), "
     ));
     sql.push(
         "queued AS (INSERT INTO execution_events (execution_id, owner_id, seq, kind, data, created_at) \

@@ -19,6 +19,7 @@ on_both_backends!(
     item1_a_step_output_the_database_cannot_store_ends_the_run,
     item1_a_run_no_task_works_on_is_taken_over_when_its_lease_expires,
     item2_a_failing_part_of_an_intake_batch_queues_no_run_twice,
+    item2_redeliveries_racing_in_several_writers_queue_one_run_per_key,
     item3_a_large_output_survives_a_durable_wait_whole,
     item3_a_loop_over_more_than_the_cap_resumes_with_every_item,
     item4_loops_within_loops_over_too_much_fail_at_once,
@@ -167,6 +168,46 @@ async fn item2_a_failing_part_of_an_intake_batch_queues_no_run_twice(h: Harness)
         .collect();
     assert_eq!(stored.len(), 60, "exactly one run per accepted request");
     assert_eq!(stored.into_iter().collect::<HashSet<_>>(), accepted);
+}
+
+/// Duplicates of one delivery arriving together land in different
+/// writers' statements; the second of a key waits for the first to commit.
+/// Neither may hold the event log's turn meanwhile (that deadlocked).
+async fn item2_redeliveries_racing_in_several_writers_queue_one_run_per_key(h: Harness) {
+    let simple = workflow(
+        json!([{"id": "start", "kind": "manual_trigger"}]),
+        json!([]),
+    );
+    let (owner, kept) = h.workflow(&simple).await;
+    let pad = "p".repeat(1_500);
+    let mut tasks = Vec::new();
+    for i in 0..400 {
+        let engine = h.engine.clone();
+        let mut run = Harness::new_run(owner, kept, json!({ "i": i, "pad": pad }));
+        run.idempotency_key = Some(format!("delivery:{}", i % 40));
+        tasks.push(tokio::spawn(
+            async move { (i % 40, engine.enqueue(run).await) },
+        ));
+    }
+    let mut by_key: std::collections::HashMap<usize, HashSet<Uuid>> = Default::default();
+    for task in tasks {
+        let (key, answer) = task.await.unwrap();
+        let run = answer.unwrap_or_else(|e| panic!("delivery {key}: {e:?}"));
+        by_key.entry(key).or_default().insert(run.id);
+    }
+    assert_eq!(by_key.len(), 40);
+    assert!(
+        by_key.values().all(|ids| ids.len() == 1),
+        "every copy of a delivery answers with one run"
+    );
+    let rows =
+        h.db.query_all_raw(Statement::from_string(
+            h.db.get_database_backend(),
+            "SELECT id FROM executions",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 40);
 }
 
 async fn item3_a_large_output_survives_a_durable_wait_whole(h: Harness) {
