@@ -144,15 +144,18 @@ fn kind_specific_mistakes_are_caught() {
 #[test]
 fn catalogue_lists_every_builtin_kind_once() {
     let registry = Registry::builtin();
-    let mut kinds: Vec<&str> = registry
+    let kinds: Vec<&str> = registry
         .catalogue()
         .kinds
         .iter()
         .map(|k| k.kind.as_str())
         .collect();
-    kinds.sort();
+    let unique: std::collections::HashSet<&&str> = kinds.iter().collect();
+    assert_eq!(unique.len(), kinds.len(), "a kind is listed twice");
+    let mut builtin: Vec<&str> = kinds.iter().copied().filter(|k| !k.contains('.')).collect();
+    builtin.sort();
     assert_eq!(
-        kinds,
+        builtin,
         [
             "condition",
             "delay",
@@ -168,4 +171,9 @@ fn catalogue_lists_every_builtin_kind_once() {
             "webhook_trigger"
         ]
     );
+    // Integrations are `<provider>.<action>`, each of a known provider.
+    for kind in kinds.iter().filter(|k| k.contains('.')) {
+        let provider = kind.split('.').next().unwrap_or_default();
+        assert!(crate::providers::find(provider).is_some(), "{kind}");
+    }
 }
