@@ -489,7 +489,7 @@ impl NodeKind for TriggerNode {
         }
         KindSpec {
             kind: format!("{}.trigger", provider.id),
-            label: format!("{} event", provider.name),
+            label: format!("{}: Event", provider.name),
             category: Category::Trigger,
             description: format!(
                 "Starts when {} sends one of the chosen events to the workflow's webhook URL; the delivery becomes `trigger` (its type in `trigger.event`).",

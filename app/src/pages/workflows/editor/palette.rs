@@ -1,5 +1,5 @@
 //! The node palette: every kind of the catalogue grouped by category, and
-//! integrations by provider, with a search. Drag a kind onto the canvas, or press Enter on it (or
+//! integrations in a folded group per provider, with a search. Drag a kind onto the canvas, or press Enter on it (or
 //! double-click it) to add it beside the selected node, or in the middle of
 //! the view, in free space either way.
 
@@ -42,6 +42,10 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
         });
         editor.add_node(&kind, position);
     };
+    // Built-in kinds by category, then one folded group per provider (its
+    // trigger and actions), opened while a search is typed: dozens of
+    // integration steps would otherwise bury the rest, and every item is a
+    // stop for the Tab key.
     let groups = move || {
         let needle = search.get().to_lowercase();
         editor.catalogue.with_value(|catalogue| {
@@ -53,34 +57,36 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
             };
             let item =
                 |k: &model::KindSpec| (k.kind.clone(), k.label.clone(), k.description.clone());
-            let mut groups: Vec<(String, Vec<(String, String, String)>)> = GROUPS
+            let mut groups: Vec<(String, bool, Vec<(String, String, String)>)> = GROUPS
                 .iter()
                 .map(|(category, title)| {
                     let kinds = catalogue
                         .kinds
                         .iter()
-                        .filter(|k| k.category == *category)
+                        .filter(|k| k.category == *category && k.provider.is_none())
                         .filter(matches)
                         .map(item)
                         .collect();
-                    (title.to_string(), kinds)
+                    (title.to_string(), false, kinds)
                 })
                 .collect();
-            // Integrations come one group per provider, named by it.
             for k in catalogue
                 .kinds
                 .iter()
-                .filter(|k| k.category == Category::Integration)
+                .filter(|k| k.provider.is_some())
                 .filter(matches)
             {
                 let provider = k.label.split_once(": ").map_or("Integrations", |(p, _)| p);
                 let entry = item(k);
-                match groups.iter_mut().find(|(title, _)| title == provider) {
-                    Some((_, kinds)) => kinds.push(entry),
-                    None => groups.push((provider.to_owned(), vec![entry])),
+                match groups
+                    .iter_mut()
+                    .find(|(title, folded, _)| *folded && title == provider)
+                {
+                    Some((_, _, kinds)) => kinds.push(entry),
+                    None => groups.push((provider.to_owned(), true, vec![entry])),
                 }
             }
-            groups.retain(|(_, kinds)| !kinds.is_empty());
+            groups.retain(|(_, _, kinds)| !kinds.is_empty());
             groups
         })
     };
@@ -89,8 +95,8 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
             <label class="visually-hidden" for="palette-search">"Search node kinds"</label>
             <input id="palette-search" type="search" placeholder="Search steps" prop:value=move || search.get()
                 on:input=move |e| search.set(event_target_value(&e)) />
-            {move || groups().into_iter().map(|(title, kinds)| view! {
-                <h3 class="palette-group">{title}</h3>
+            {move || groups().into_iter().map(|(title, folded, kinds)| {
+                let list = view! {
                 <ul class="palette-list" role="list">
                     {kinds.into_iter().map(|(kind, label, description)| {
                         let dragged = kind.clone();
@@ -120,6 +126,19 @@ pub fn Palette(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView 
                         }
                     }).collect_view()}
                 </ul>
+                };
+                if folded {
+                    let provider = title.clone();
+                    view! {
+                        <details class="palette-provider" data-provider=provider open=move || !search.get().is_empty()>
+                            <summary class="palette-group">{title}</summary>
+                            {list}
+                        </details>
+                    }
+                    .into_any()
+                } else {
+                    view! { <h3 class="palette-group">{title}</h3> {list} }.into_any()
+                }
             }).collect_view()}
         </aside>
     }
