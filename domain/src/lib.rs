@@ -19,6 +19,7 @@ pub mod vault;
 pub mod webhook_registrations;
 pub mod webhook_replays;
 pub mod webhooks;
+pub mod workflow_versions;
 pub mod workflows;
 
 pub use error::{DomainError, FieldProblem};

@@ -5,7 +5,7 @@ use engine::{
     Engine,
     store::{Enqueued, NewExecution},
 };
-use entity::{execution, workflow, workflow_version};
+use entity::{execution, workflow};
 use model::{
     Catalogue, Problem, Severity, WorkflowDefinition, WorkflowStatus, validate::has_errors,
 };
@@ -17,7 +17,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::{DomainError, FieldProblem, audit, now};
+use crate::{DomainError, FieldProblem, audit, now, workflow_versions::save_version};
+
+pub use crate::workflow_versions::{version, versions};
 
 /// A workflow in lists.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -360,25 +362,6 @@ async fn insert_new(
     to_workflow(model, catalogue)
 }
 
-async fn save_version(
-    txn: &impl sea_orm::ConnectionTrait,
-    workflow: Uuid,
-    version: i32,
-    definition: Value,
-    actor: Uuid,
-) -> Result<(), DomainError> {
-    workflow_version::ActiveModel {
-        workflow_id: Set(workflow),
-        version: Set(version),
-        definition: Set(definition),
-        created_by: Set(Some(actor)),
-        created_at: Set(now()),
-    }
-    .insert(txn)
-    .await?;
-    Ok(())
-}
-
 pub async fn get(
     db: &DatabaseConnection,
     catalogue: &Catalogue,
@@ -555,45 +538,6 @@ pub async fn change_status(
     .await?;
     txn.commit().await?;
     to_workflow(model, catalogue)
-}
-
-pub async fn versions(
-    db: &DatabaseConnection,
-    owner: Uuid,
-    id: Uuid,
-) -> Result<Vec<VersionInfo>, DomainError> {
-    owned(db, owner, id).await?;
-    Ok(workflow_version::Entity::find()
-        .filter(workflow_version::Column::WorkflowId.eq(id))
-        .order_by_desc(workflow_version::Column::Version)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|v| VersionInfo {
-            version: v.version,
-            created_by: v.created_by,
-            created_at: v.created_at,
-        })
-        .collect())
-}
-
-/// The document of one saved version, secrets masked.
-pub async fn version(
-    db: &DatabaseConnection,
-    catalogue: &Catalogue,
-    owner: Uuid,
-    id: Uuid,
-    version: i32,
-) -> Result<WorkflowDefinition, DomainError> {
-    owned(db, owner, id).await?;
-    let model = workflow_version::Entity::find_by_id((id, version))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let mut definition: WorkflowDefinition = serde_json::from_value(model.definition)
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
-    crate::secrets::mask(&mut definition, catalogue);
-    Ok(definition)
 }
 
 /// Gives a workflow a new webhook URL; the old one stops working at once.

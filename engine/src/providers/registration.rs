@@ -87,7 +87,7 @@ pub async fn register(
         }
     }
     let endpoint = Endpoint::new(provider, credential)?;
-    let made = new_secret()?;
+    let made = new_secret();
     let hook = HookRequest {
         url,
         events,
@@ -158,7 +158,7 @@ pub async fn unregister(
 }
 
 /// 32 random bytes, hex.
-fn new_secret() -> Result<String, StepError> {
+fn new_secret() -> String {
     let bytes: [u8; 32] = rand::random();
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,13 +1,13 @@
 //! Provider connections through the API: tested against the provider (or
-//! the mail server), kept to their provider; the API catalogue; e-mail over
-//! SMTP to a local mail server.
+//! the mail server), kept to their provider; the API catalogue; e-mail
+//! through Resend, SendGrid and SMTP (to a local mail server); the custom call.
 
 use serde_json::{Value, json};
 use testkit::{Reply, ScriptedServer};
 
 use crate::{
     helpers::assert_error,
-    integrations::{app, connect, header, run_chain, step},
+    integrations::{app, connect, form, header, json_body, pairs, run_chain, step},
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,4 +343,88 @@ async fn smtp_sends_through_the_mail_server_and_reports_its_refusals() {
         "{error}"
     );
     assert_eq!(mail.mails().len(), 1, "nothing else was delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_apis_and_the_custom_call() {
+    let app = app().await;
+    let remote = ScriptedServer::start().await;
+    remote.script(
+        "/emails",
+        vec![Reply::json(
+            200,
+            json!({"id": "49a3999c-0ce1-4ea6-ab68-afcd6dc2e794"}),
+        )],
+    );
+    remote.script(
+        "/v3/mail/send",
+        vec![Reply::json(202, Value::Null).header("x-message-id", "sg-1")],
+    );
+    remote.script(
+        "/v1/products",
+        vec![Reply::json(200, json!({"id": "prod_1"}))],
+    );
+    let ada = app.user("ada@example.com").await;
+    let resend = connect(&ada, "resend", json!({"api_key": "re_secret"}), &remote, "").await;
+    let sendgrid = connect(
+        &ada,
+        "sendgrid",
+        json!({"api_key": "SG.secret"}),
+        &remote,
+        "",
+    )
+    .await;
+    let stripe = connect(
+        &ada,
+        "stripe",
+        json!({"secret_key": "sk_test_y"}),
+        &remote,
+        "",
+    )
+    .await;
+    let run = run_chain(
+        &ada,
+        json!([
+            {"id": "resend", "kind": "resend.send_email", "config": {
+                "connection": resend, "from": "Acme <hi@acme.test>", "to": ["ada@example.com"], "subject": "Hi", "html": "<p>Hi</p>"}},
+            {"id": "sendgrid", "kind": "sendgrid.send_email", "config": {
+                "connection": sendgrid, "from": "hi@acme.test", "from_name": "Acme", "to": "ada@example.com, bob@example.com",
+                "subject": "Hi", "text": "Hi", "html": "<p>Hi</p>"}},
+            {"id": "custom", "kind": "stripe.request", "config": {
+                "connection": stripe, "method": "POST", "path": "/v1/products", "body": {"name": "Gold", "metadata": {"tier": "1"}}}}
+        ]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let resend_call = &remote.received("/emails")[0];
+    assert_eq!(
+        header(resend_call, "authorization"),
+        Some("Bearer re_secret")
+    );
+    assert!(header(resend_call, "idempotency-key").is_some());
+    assert_eq!(
+        json_body(resend_call),
+        json!({"from": "Acme <hi@acme.test>", "to": ["ada@example.com"], "subject": "Hi", "html": "<p>Hi</p>"})
+    );
+    assert_eq!(
+        json_body(&remote.received("/v3/mail/send")[0]),
+        json!({
+            "personalizations": [{"to": [{"email": "ada@example.com"}, {"email": "bob@example.com"}]}],
+            "from": {"email": "hi@acme.test", "name": "Acme"},
+            "subject": "Hi",
+            "content": [{"type": "text/plain", "value": "Hi"}, {"type": "text/html", "value": "<p>Hi</p>"}]
+        })
+    );
+    let sent = &step(&run, "sendgrid")["output"];
+    assert_eq!(sent["status"], 202);
+    assert_eq!(sent["headers"]["x-message-id"], "sg-1");
+    let custom = &remote.received("/v1/products")[0];
+    assert_eq!(
+        form(custom),
+        pairs(&[("name", "Gold"), ("metadata[tier]", "1")])
+    );
+    assert_eq!(header(custom, "authorization"), Some("Bearer sk_test_y"));
+    assert!(header(custom, "idempotency-key").is_some());
+    assert_eq!(step(&run, "custom")["output"]["body"]["id"], "prod_1");
 }
