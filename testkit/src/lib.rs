@@ -3,9 +3,11 @@
 //! and scripted HTTP and SMTP servers on 127.0.0.1.
 
 pub mod database;
+pub mod documents;
 pub mod http;
 pub mod smtp;
 
 pub use database::{Backend, TestDatabase};
+pub use documents::{openapi_dir, openapi_document};
 pub use http::{Received, Reply, ScriptedServer};
 pub use smtp::{Mail, SmtpServer};

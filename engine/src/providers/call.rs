@@ -64,7 +64,7 @@ impl<'p> Endpoint<'p> {
             .filter(|u| !u.trim().is_empty())
         {
             Some(own) => own.trim().to_owned(),
-            None => fill(provider.base_url, &values, |v| v.to_owned()).map_err(|name| {
+            None => fill(&provider.base_url, &values, |v| v.to_owned()).map_err(|name| {
                 StepError::validation(format!("the connection has no `{name}` for the base URL"))
             })?,
         };
@@ -147,12 +147,12 @@ impl<'p> Endpoint<'p> {
         if self.credential.kind != self.provider.id {
             return apply_credential(request, &self.credential);
         }
-        let read = |source: Source| -> Result<String, StepError> {
+        let read = |source: &Source| -> Result<String, StepError> {
             match source {
-                Source::Literal(text) => Ok(text.to_owned()),
+                Source::Literal(text) => Ok(text.to_string()),
                 Source::Field(name) => self
                     .values
-                    .get(name)
+                    .get(name.as_ref())
                     .map(plain_text)
                     .filter(|v| !v.is_empty())
                     .ok_or_else(|| {
@@ -160,7 +160,8 @@ impl<'p> Endpoint<'p> {
                     }),
             }
         };
-        Ok(match self.provider.connection.auth {
+        Ok(match &self.provider.connection.auth {
+            Auth::None => request,
             Auth::Bearer { token } => request.bearer_auth(read(token)?),
             Auth::Basic { username, password } => {
                 request.basic_auth(read(username)?, Some(read(password)?))
@@ -169,8 +170,8 @@ impl<'p> Endpoint<'p> {
                 name,
                 prefix,
                 value,
-            } => request.header(name, format!("{prefix}{}", read(value)?)),
-            Auth::Query { param, value } => request.query(&[(param, read(value)?)]),
+            } => request.header(name.as_ref(), format!("{prefix}{}", read(value)?)),
+            Auth::Query { param, value } => request.query(&[(param.as_ref(), read(value)?)]),
         })
     }
 
@@ -382,16 +383,22 @@ pub async fn test_connection(
     if provider.protocol == super::Protocol::Smtp {
         return super::smtp::test(&http.policy, &credential).await;
     }
+    let Some(test) = &provider.test else {
+        return Err(StepError::validation(format!(
+            "{} has no request that can test a connection without side effects; run a step instead",
+            provider.name
+        )));
+    };
     let endpoint = Endpoint::new(provider, credential)?;
-    let path = endpoint.path(provider.test.path, &Map::new())?;
-    let body = match provider.test.body {
+    let path = endpoint.path(&test.path, &Map::new())?;
+    let body = match &test.body {
         Some(text) => {
             Body::Json(serde_json::from_str(text).map_err(|e| StepError::internal(e.to_string()))?)
         }
         None => Body::None,
     };
     let call = Call {
-        method: Method::from_bytes(provider.test.method.as_bytes())
+        method: Method::from_bytes(test.method.as_bytes())
             .map_err(|e| StepError::internal(e.to_string()))?,
         url: endpoint.url(&path)?,
         headers: Vec::new(),

@@ -38,10 +38,10 @@ fn repo_fields(action: Action) -> Action {
 
 pub fn provider() -> Provider {
     Provider {
-        id: "github",
-        name: "GitHub",
-        category: "Developer tools",
-        docs: "https://docs.github.com/en/rest",
+        id: "github".into(),
+        name: "GitHub".into(),
+        category: "Developer tools".into(),
+        docs: "https://docs.github.com/en/rest".into(),
         synonyms: &[
             "issue",
             "ticket",
@@ -51,7 +51,7 @@ pub fn provider() -> Provider {
             "pull request",
             "git",
         ],
-        base_url: "https://api.github.com",
+        base_url: "https://api.github.com".into(),
         connection: ConnectionSpec {
             fields: vec![ConnectionField::secret(
                 "token",
@@ -59,7 +59,7 @@ pub fn provider() -> Provider {
                 "A fine-grained personal access token (github_pat_…) or a classic one (ghp_…)",
             )],
             auth: Auth::Bearer {
-                token: Source::Field("token"),
+                token: Source::field("token"),
             },
             derive: None,
         },
@@ -68,11 +68,11 @@ pub fn provider() -> Provider {
             ("X-GitHub-Api-Version", "2022-11-28"),
             ("User-Agent", "Switchyard"),
         ],
-        test: TestRequest {
-            method: "GET",
-            path: "/user",
+        test: Some(TestRequest {
+            method: "GET".into(),
+            path: "/user".into(),
             body: None,
-        },
+        }),
         rate_limit: RateLimit {
             per_second: 5000.0 / 3600.0,
             burst: 80,

@@ -15,12 +15,12 @@ const CREATE_COMMENT: &str = "mutation CommentCreate($issueId: String!, $body: S
 
 pub fn provider() -> Provider {
     Provider {
-        id: "linear",
-        name: "Linear",
-        category: "Project management",
-        docs: "https://developers.linear.app/docs/graphql/working-with-the-graphql-api",
+        id: "linear".into(),
+        name: "Linear".into(),
+        category: "Project management".into(),
+        docs: "https://developers.linear.app/docs/graphql/working-with-the-graphql-api".into(),
         synonyms: &["issue", "ticket", "bug", "task", "project", "tracker"],
-        base_url: "https://api.linear.app",
+        base_url: "https://api.linear.app".into(),
         connection: ConnectionSpec {
             fields: vec![ConnectionField::secret(
                 "api_key",
@@ -29,18 +29,18 @@ pub fn provider() -> Provider {
             )],
             // Personal API keys go bare in `Authorization` (OAuth tokens use Bearer).
             auth: Auth::Header {
-                name: "Authorization",
-                prefix: "",
-                value: Source::Field("api_key"),
+                name: "Authorization".into(),
+                prefix: "".into(),
+                value: Source::field("api_key"),
             },
             derive: None,
         },
         headers: &[],
-        test: TestRequest {
-            method: "POST",
-            path: "/graphql",
-            body: Some(r#"{"query": "{ viewer { id name } }"}"#),
-        },
+        test: Some(TestRequest {
+            method: "POST".into(),
+            path: "/graphql".into(),
+            body: Some(r#"{"query": "{ viewer { id name } }"}"#.into()),
+        }),
         rate_limit: RateLimit {
             per_second: 1500.0 / 3600.0,
             burst: 60,
@@ -71,7 +71,7 @@ pub fn provider() -> Provider {
             .describe("Creates an issue in a team.")
             .field(
                 FieldSpec::new("team_id", "Team id", FieldType::text()).required(),
-                Place::BodyAs("teamId"),
+                Place::body_as("teamId"),
             )
             .field(
                 FieldSpec::new("title", "Title", FieldType::text()).required(),
@@ -97,11 +97,11 @@ pub fn provider() -> Provider {
             )
             .field(
                 FieldSpec::new("assignee_id", "Assignee id", FieldType::text()),
-                Place::BodyAs("assigneeId"),
+                Place::body_as("assigneeId"),
             )
             .field(
                 FieldSpec::new("label_ids", "Label ids", FieldType::Json),
-                Place::BodyAs("labelIds"),
+                Place::body_as("labelIds"),
             )
             .result_at("/data/issueCreate/issue")
             .output(&[
@@ -122,7 +122,7 @@ pub fn provider() -> Provider {
                 FieldSpec::new("issue_id", "Issue id", FieldType::text())
                     .required()
                     .help("The id or identifier (ENG-123)."),
-                Place::BodyAs("issueId"),
+                Place::body_as("issueId"),
             )
             .field(
                 FieldSpec::new("body", "Comment", FieldType::Text { multiline: true }).required(),

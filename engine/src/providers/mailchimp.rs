@@ -111,10 +111,10 @@ fn email() -> FieldSpec {
 
 pub fn provider() -> Provider {
     Provider {
-        id: "mailchimp",
-        name: "Mailchimp",
-        category: "Marketing",
-        docs: "https://mailchimp.com/developer/marketing/api/",
+        id: "mailchimp".into(),
+        name: "Mailchimp".into(),
+        category: "Marketing".into(),
+        docs: "https://mailchimp.com/developer/marketing/api/".into(),
         synonyms: &[
             "newsletter",
             "email",
@@ -124,7 +124,7 @@ pub fn provider() -> Provider {
             "marketing",
             "campaign",
         ],
-        base_url: "https://{dc}.api.mailchimp.com/3.0",
+        base_url: "https://{dc}.api.mailchimp.com/3.0".into(),
         connection: ConnectionSpec {
             fields: vec![ConnectionField::secret(
                 "api_key",
@@ -132,17 +132,17 @@ pub fn provider() -> Provider {
                 "Account → Extras → API keys; it ends in your data centre (-us21)",
             )],
             auth: Auth::Basic {
-                username: Source::Literal("switchyard"),
-                password: Source::Field("api_key"),
+                username: Source::literal("switchyard"),
+                password: Source::field("api_key"),
             },
             derive: Some(data_centre),
         },
         headers: &[],
-        test: TestRequest {
-            method: "GET",
-            path: "/ping",
+        test: Some(TestRequest {
+            method: "GET".into(),
+            path: "/ping".into(),
             body: None,
-        },
+        }),
         rate_limit: RateLimit {
             per_second: 10.0,
             burst: 10,
@@ -219,7 +219,7 @@ pub fn provider() -> Provider {
                 FieldSpec::new("remove_tags", "Tags to remove", FieldType::Json),
                 Place::Unsent,
             )
-            .prepare(tag_request, &[("tag_objects", Place::BodyAs("tags"))]),
+            .prepare(tag_request, &[("tag_objects", Place::body_as("tags"))]),
         ],
         events: &["subscribe", "unsubscribe", "profile", "cleaned", "upemail"],
         trigger: None,

@@ -16,6 +16,7 @@ pub mod limits;
 mod linear;
 mod mailchimp;
 mod node;
+pub mod openapi;
 mod paging;
 pub mod registration;
 mod resend;
@@ -77,25 +78,30 @@ pub fn register(registry: &mut Registry, providers: Vec<Provider>) {
     }
 }
 
+/// Catalogue text: written in the code for built-in providers, owned for
+/// the ones imported from an OpenAPI document.
+pub type Text = std::borrow::Cow<'static, str>;
+
 /// An API Switchyard can call on a user's behalf.
 #[derive(Clone, Debug, Serialize)]
 pub struct Provider {
     /// `stripe`: the prefix of its node kinds and its connections' kind.
-    pub id: &'static str,
-    pub name: &'static str,
+    pub id: Text,
+    pub name: Text,
     /// `Payments`, `Chat`, `Email`, …
-    pub category: &'static str,
-    pub docs: &'static str,
+    pub category: Text,
+    pub docs: Text,
     /// Words people use for what it does ("sms", "text message").
     pub synonyms: &'static [&'static str],
     /// Where paths start; `{field}` takes a connection value (Mailchimp's
     /// `{dc}`). A connection's own `base_url` replaces it.
-    pub base_url: &'static str,
+    pub base_url: Text,
     pub connection: ConnectionSpec,
     /// Sent with every request (GitHub's `Accept` and API version).
     pub headers: &'static [(&'static str, &'static str)],
-    /// A cheap request that succeeds when the connection works.
-    pub test: TestRequest,
+    /// A cheap request that succeeds when the connection works, where the
+    /// API has one.
+    pub test: Option<TestRequest>,
     pub rate_limit: RateLimit,
     pub errors: Errors,
     /// How it is reached: an HTTP API, or SMTP (e-mail, not an API).
@@ -185,12 +191,12 @@ pub struct ConnectionSpec {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ConnectionField {
-    pub name: &'static str,
-    pub label: &'static str,
+    pub name: Text,
+    pub label: Text,
     pub secret: bool,
     pub required: bool,
     #[serde(skip_serializing_if = "str::is_empty")]
-    pub help: &'static str,
+    pub help: Text,
 }
 
 impl ConnectionField {
@@ -200,11 +206,11 @@ impl ConnectionField {
         help: &'static str,
     ) -> ConnectionField {
         ConnectionField {
-            name,
-            label,
+            name: Text::Borrowed(name),
+            label: Text::Borrowed(label),
             secret: true,
             required: true,
-            help,
+            help: Text::Borrowed(help),
         }
     }
 
@@ -214,55 +220,67 @@ impl ConnectionField {
         help: &'static str,
     ) -> ConnectionField {
         ConnectionField {
-            name,
-            label,
+            name: Text::Borrowed(name),
+            label: Text::Borrowed(label),
             secret: false,
             required: true,
-            help,
+            help: Text::Borrowed(help),
         }
     }
 
-    pub const fn optional(mut self) -> ConnectionField {
+    pub fn optional(mut self) -> ConnectionField {
         self.required = false;
         self
     }
 }
 
 /// Where a credential value comes from.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "snake_case", tag = "from", content = "value")]
 pub enum Source {
     /// A field of the connection.
-    Field(&'static str),
+    Field(Text),
     /// Fixed text (Mailchimp accepts any user name).
-    Literal(&'static str),
+    Literal(Text),
+}
+
+impl Source {
+    pub const fn field(name: &'static str) -> Source {
+        Source::Field(Text::Borrowed(name))
+    }
+
+    pub const fn literal(text: &'static str) -> Source {
+        Source::Literal(Text::Borrowed(text))
+    }
 }
 
 /// How requests carry the connection's credentials.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Auth {
+    /// Requests carry no credentials (an imported API without a scheme).
+    None,
     /// `Authorization: Bearer <field>`.
     Bearer { token: Source },
     /// HTTP basic authentication.
     Basic { username: Source, password: Source },
     /// `<name>: <prefix><field>` (Linear's API keys go bare in `Authorization`).
     Header {
-        name: &'static str,
-        prefix: &'static str,
+        name: Text,
+        prefix: Text,
         value: Source,
     },
     /// `?<param>=<field>`.
-    Query { param: &'static str, value: Source },
+    Query { param: Text, value: Source },
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct TestRequest {
-    pub method: &'static str,
-    pub path: &'static str,
+    pub method: Text,
+    pub path: Text,
     /// A GraphQL query or a JSON body, sent as JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<&'static str>,
+    pub body: Option<Text>,
 }
 
 /// The provider's published limits, the default for its connections.
@@ -316,13 +334,13 @@ pub enum Encoding {
 #[derive(Clone, Debug, Serialize)]
 pub struct Action {
     /// `create_customer`; the node kind is `<provider>.<name>`.
-    pub name: &'static str,
-    pub label: &'static str,
-    pub description: &'static str,
-    pub method: &'static str,
+    pub name: Text,
+    pub label: Text,
+    pub description: Text,
+    pub method: Text,
     /// `/v1/customers/{customer}`: each `{name}` is a path field (or a
     /// connection value), percent-encoded.
-    pub path: &'static str,
+    pub path: Text,
     pub encoding: Encoding,
     pub fields: Vec<ActionField>,
     pub output: Vec<OutputField>,
@@ -342,29 +360,43 @@ pub struct Action {
 }
 
 /// A field of an action's form, and where its value goes in the request.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ActionField {
     #[serde(flatten)]
     pub spec: FieldSpec,
     pub place: Place,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "in", content = "name")]
 pub enum Place {
     /// Fills `{name}` in the path.
     Path,
     Query,
+    /// A query parameter with another name (an imported `page[size]`).
+    QueryAs(Text),
     /// A body field (a GraphQL variable) named like the form field.
     Body,
     /// A body field with another name (`body` is `Body` for Twilio).
-    BodyAs(&'static str),
+    BodyAs(Text),
     /// An object whose entries become body fields of their own.
     BodySpread,
-    Header(&'static str),
+    /// The whole body (an imported operation whose body is not an object).
+    BodyWhole,
+    Header(Text),
     /// Not sent: read by the action's preparation only (Mailchimp's email
     /// for the member hash of a tag request).
     Unsent,
+}
+
+impl Place {
+    pub const fn body_as(name: &'static str) -> Place {
+        Place::BodyAs(Text::Borrowed(name))
+    }
+
+    pub const fn header(name: &'static str) -> Place {
+        Place::Header(Text::Borrowed(name))
+    }
 }
 
 impl ActionField {
@@ -376,18 +408,18 @@ impl ActionField {
 impl Action {
     /// A JSON or form action; fields and output are added with the builders.
     pub fn new(
-        name: &'static str,
-        label: &'static str,
-        method: &'static str,
-        path: &'static str,
+        name: impl Into<Text>,
+        label: impl Into<Text>,
+        method: impl Into<Text>,
+        path: impl Into<Text>,
         encoding: Encoding,
     ) -> Action {
         Action {
-            name,
-            label,
-            description: "",
-            method,
-            path,
+            name: name.into(),
+            label: label.into(),
+            description: Text::Borrowed(""),
+            method: method.into(),
+            path: path.into(),
             encoding,
             fields: Vec::new(),
             output: Vec::new(),
@@ -398,8 +430,8 @@ impl Action {
         }
     }
 
-    pub fn describe(mut self, description: &'static str) -> Action {
-        self.description = description;
+    pub fn describe(mut self, description: impl Into<Text>) -> Action {
+        self.description = description.into();
         self
     }
 

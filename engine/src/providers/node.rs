@@ -24,7 +24,7 @@ fn connection_field(provider: &Provider) -> FieldSpec {
         "connection",
         "Connection",
         FieldType::Connection {
-            provider: provider.id.into(),
+            provider: provider.id.to_string(),
         },
     )
     .required()
@@ -86,10 +86,10 @@ impl NodeKind for ActionNode {
             kind: format!("{}.{}", provider.id, action.name),
             label: format!("{}: {}", provider.name, action.label),
             category: Category::Integration,
-            description: action.description.into(),
+            description: action.description.to_string(),
             fields,
             ports: single_output(),
-            provider: Some(provider.id.into()),
+            provider: Some(provider.id.to_string()),
             output,
             rules: vec![],
         }
@@ -151,19 +151,20 @@ async fn run_action(
     let values = field_values(action, &step.config)?;
     let method = Method::from_bytes(action.method.as_bytes())
         .map_err(|e| StepError::internal(e.to_string()))?;
-    let path = connected.endpoint.path(action.path, &values)?;
+    let path = connected.endpoint.path(&action.path, &values)?;
     let mut url = connected.endpoint.url(&path)?;
     let mut headers = Vec::new();
     let mut body = Map::new();
+    let mut whole_body = None;
     let places = action
         .fields
         .iter()
-        .map(|f| (f.spec.name.as_str(), f.spec.label.as_str(), f.place))
+        .map(|f| (f.spec.name.as_str(), f.spec.label.as_str(), &f.place))
         .chain(
             action
                 .computed
                 .iter()
-                .map(|(name, place)| (*name, *name, *place)),
+                .map(|(name, place)| (*name, *name, place)),
         );
     for (name, label, place) in places {
         let Some(value) = values.get(name) else {
@@ -174,13 +175,17 @@ async fn run_action(
             Place::Query => {
                 url.query_pairs_mut().append_pair(name, &plain_text(value));
             }
-            Place::Header(name) => headers.push((name.to_owned(), plain_text(value))),
+            Place::QueryAs(name) => {
+                url.query_pairs_mut().append_pair(name, &plain_text(value));
+            }
+            Place::Header(name) => headers.push((name.to_string(), plain_text(value))),
             Place::Body => {
                 body.insert(name.to_owned(), value.clone());
             }
             Place::BodyAs(name) => {
-                body.insert(name.to_owned(), value.clone());
+                body.insert(name.to_string(), value.clone());
             }
+            Place::BodyWhole => whole_body = Some(value.clone()),
             Place::BodySpread => match value {
                 Value::Object(entries) => body.extend(entries.clone()),
                 _ => {
@@ -191,11 +196,20 @@ async fn run_action(
             },
         }
     }
-    let body = match action.encoding {
-        Encoding::None => Body::None,
-        Encoding::Json => Body::Json(Value::Object(body)),
-        Encoding::Form => Body::Form(body),
-        Encoding::GraphQl(query) => Body::Json(json!({ "query": query, "variables": body })),
+    let body = match (action.encoding, whole_body) {
+        (Encoding::None, _) => Body::None,
+        (Encoding::Json, Some(whole)) => Body::Json(whole),
+        (Encoding::Form, Some(Value::Object(whole))) => Body::Form(whole),
+        (Encoding::Form, Some(_)) => {
+            return Err(Stop::Failed(StepError::validation(
+                "the body must be an object of form fields",
+            )));
+        }
+        (Encoding::Json, None) => Body::Json(Value::Object(body)),
+        (Encoding::Form, None) => Body::Form(body),
+        (Encoding::GraphQl(query), _) => {
+            Body::Json(json!({ "query": query, "variables": body }))
+        }
     };
     let call = Call {
         method,
@@ -336,7 +350,7 @@ impl NodeKind for RequestNode {
                 .default_value(json!(default_encoding)),
             ],
             ports: single_output(),
-            provider: Some(provider.id.into()),
+            provider: Some(provider.id.to_string()),
             output: vec![
                 OutputField::new("status", "integer", "The HTTP status."),
                 OutputField::new("headers", "object", "The response headers."),
@@ -469,7 +483,7 @@ impl NodeKind for TriggerNode {
                         "connection",
                         "Register with",
                         FieldType::Connection {
-                            provider: provider.id.into(),
+                            provider: provider.id.to_string(),
                         },
                     )
                     .help("Instead of a secret: on activation the webhook is registered with this connection (and removed on pause or delete)."),
@@ -497,7 +511,7 @@ impl NodeKind for TriggerNode {
             ),
             fields,
             ports: single_output(),
-            provider: Some(provider.id.into()),
+            provider: Some(provider.id.to_string()),
             output: vec![
                 OutputField::new("event", "string", "The event type."),
                 OutputField::new("body", "object", "The delivery as the provider sent it."),

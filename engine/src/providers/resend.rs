@@ -10,25 +10,25 @@ use super::{
 
 pub fn provider() -> Provider {
     Provider {
-        id: "resend",
-        name: "Resend",
-        category: "Email",
-        docs: "https://resend.com/docs/api-reference",
+        id: "resend".into(),
+        name: "Resend".into(),
+        category: "Email".into(),
+        docs: "https://resend.com/docs/api-reference".into(),
         synonyms: &["email", "mail", "send email", "transactional email"],
-        base_url: "https://api.resend.com",
+        base_url: "https://api.resend.com".into(),
         connection: ConnectionSpec {
             fields: vec![ConnectionField::secret("api_key", "API key", "re_…")],
             auth: Auth::Bearer {
-                token: Source::Field("api_key"),
+                token: Source::field("api_key"),
             },
             derive: None,
         },
         headers: &[],
-        test: TestRequest {
-            method: "GET",
-            path: "/domains",
+        test: Some(TestRequest {
+            method: "GET".into(),
+            path: "/domains".into(),
             body: None,
-        },
+        }),
         rate_limit: RateLimit {
             per_second: 2.0,
             burst: 2,

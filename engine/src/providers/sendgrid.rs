@@ -69,10 +69,10 @@ fn mail(values: &mut Map<String, Value>) -> Result<(), StepError> {
 
 pub fn provider() -> Provider {
     Provider {
-        id: "sendgrid",
-        name: "SendGrid",
-        category: "Email",
-        docs: "https://www.twilio.com/docs/sendgrid/api-reference",
+        id: "sendgrid".into(),
+        name: "SendGrid".into(),
+        category: "Email".into(),
+        docs: "https://www.twilio.com/docs/sendgrid/api-reference".into(),
         synonyms: &[
             "email",
             "mail",
@@ -80,7 +80,7 @@ pub fn provider() -> Provider {
             "transactional email",
             "newsletter",
         ],
-        base_url: "https://api.sendgrid.com",
+        base_url: "https://api.sendgrid.com".into(),
         connection: ConnectionSpec {
             fields: vec![ConnectionField::secret(
                 "api_key",
@@ -88,16 +88,16 @@ pub fn provider() -> Provider {
                 "SG.…, with Mail Send access",
             )],
             auth: Auth::Bearer {
-                token: Source::Field("api_key"),
+                token: Source::field("api_key"),
             },
             derive: None,
         },
         headers: &[],
-        test: TestRequest {
-            method: "GET",
-            path: "/v3/scopes",
+        test: Some(TestRequest {
+            method: "GET".into(),
+            path: "/v3/scopes".into(),
             body: None,
-        },
+        }),
         rate_limit: RateLimit {
             per_second: 10.0,
             burst: 20,
@@ -155,7 +155,7 @@ pub fn provider() -> Provider {
                 mail,
                 &[
                     ("personalizations", Place::Body),
-                    ("from_object", Place::BodyAs("from")),
+                    ("from_object", Place::body_as("from")),
                     ("content", Place::Body),
                 ],
             )

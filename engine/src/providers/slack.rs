@@ -38,10 +38,10 @@ fn blocks() -> FieldSpec {
 
 pub fn provider() -> Provider {
     Provider {
-        id: "slack",
-        name: "Slack",
-        category: "Chat",
-        docs: "https://api.slack.com/methods",
+        id: "slack".into(),
+        name: "Slack".into(),
+        category: "Chat".into(),
+        docs: "https://api.slack.com/methods".into(),
         synonyms: &[
             "chat",
             "message",
@@ -52,7 +52,7 @@ pub fn provider() -> Provider {
             "team",
             "post",
         ],
-        base_url: "https://slack.com/api",
+        base_url: "https://slack.com/api".into(),
         connection: ConnectionSpec {
             fields: vec![ConnectionField::secret(
                 "token",
@@ -60,16 +60,16 @@ pub fn provider() -> Provider {
                 "xoxb-… from your Slack app's OAuth & Permissions page",
             )],
             auth: Auth::Bearer {
-                token: Source::Field("token"),
+                token: Source::field("token"),
             },
             derive: None,
         },
         headers: &[],
-        test: TestRequest {
-            method: "POST",
-            path: "/auth.test",
+        test: Some(TestRequest {
+            method: "POST".into(),
+            path: "/auth.test".into(),
             body: None,
-        },
+        }),
         rate_limit: RateLimit {
             per_second: 1.0,
             burst: 3,

@@ -34,12 +34,12 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn provider() -> Provider {
     Provider {
-        id: "smtp",
-        name: "SMTP",
-        category: "Email",
-        docs: "https://www.rfc-editor.org/rfc/rfc5321",
+        id: "smtp".into(),
+        name: "SMTP".into(),
+        category: "Email".into(),
+        docs: "https://www.rfc-editor.org/rfc/rfc5321".into(),
         synonyms: &["email", "mail", "send email", "e-mail", "smtp"],
-        base_url: "",
+        base_url: "".into(),
         connection: ConnectionSpec {
             fields: vec![
                 ConnectionField::plain("host", "Server", "smtp.example.com"),
@@ -54,17 +54,17 @@ pub fn provider() -> Provider {
             ],
             // Not used: SMTP authenticates in its own exchange.
             auth: Auth::Basic {
-                username: Source::Field("username"),
-                password: Source::Field("password"),
+                username: Source::field("username"),
+                password: Source::field("password"),
             },
             derive: None,
         },
         headers: &[],
-        test: TestRequest {
-            method: "SMTP",
-            path: "",
+        test: Some(TestRequest {
+            method: "SMTP".into(),
+            path: "".into(),
             body: None,
-        },
+        }),
         rate_limit: RateLimit {
             per_second: 5.0,
             burst: 10,

@@ -33,10 +33,10 @@ fn metadata() -> FieldSpec {
 
 pub fn provider() -> Provider {
     Provider {
-        id: "stripe",
-        name: "Stripe",
-        category: "Payments",
-        docs: "https://docs.stripe.com/api",
+        id: "stripe".into(),
+        name: "Stripe".into(),
+        category: "Payments".into(),
+        docs: "https://docs.stripe.com/api".into(),
         synonyms: &[
             "payments",
             "charge",
@@ -46,7 +46,7 @@ pub fn provider() -> Provider {
             "refund",
             "customer",
         ],
-        base_url: "https://api.stripe.com",
+        base_url: "https://api.stripe.com".into(),
         connection: ConnectionSpec {
             fields: vec![ConnectionField::secret(
                 "secret_key",
@@ -54,16 +54,16 @@ pub fn provider() -> Provider {
                 "sk_live_… or sk_test_… (or a restricted key rk_…)",
             )],
             auth: Auth::Bearer {
-                token: Source::Field("secret_key"),
+                token: Source::field("secret_key"),
             },
             derive: None,
         },
         headers: &[],
-        test: TestRequest {
-            method: "GET",
-            path: "/v1/balance",
+        test: Some(TestRequest {
+            method: "GET".into(),
+            path: "/v1/balance".into(),
             body: None,
-        },
+        }),
         rate_limit: RateLimit {
             per_second: 25.0,
             burst: 25,

@@ -26,7 +26,7 @@ fn every_action_is_well_formed() {
             "{}",
             provider.id
         );
-        let connection: Vec<&str> = provider.connection.fields.iter().map(|f| f.name).collect();
+        let connection: Vec<&str> = provider.connection.fields.iter().map(|f| f.name.as_ref()).collect();
         for kind in provider.kinds() {
             assert!(kinds.insert(kind.clone()), "{kind} is declared twice");
         }
@@ -45,7 +45,7 @@ fn every_action_is_well_formed() {
                 "{name} uses a reserved field name"
             );
             let computed: Vec<&str> = action.computed.iter().map(|(n, _)| *n).collect();
-            for placeholder in placeholders(action.path) {
+            for placeholder in placeholders(&action.path) {
                 let known = action
                     .fields
                     .iter()
@@ -87,7 +87,7 @@ fn every_action_is_well_formed() {
             );
             assert!(!action.description.is_empty(), "{name} has no description");
         }
-        for placeholder in placeholders(provider.base_url) {
+        for placeholder in placeholders(&provider.base_url) {
             assert!(
                 connection.contains(&placeholder) || provider.connection.derive.is_some(),
                 "{}: nothing fills `{{{placeholder}}}` in the base URL",
@@ -106,7 +106,7 @@ fn the_registry_holds_every_provider_kind_with_a_connection_field() {
                 .catalogue()
                 .get(&kind)
                 .unwrap_or_else(|| panic!("{kind} is not registered"));
-            assert_eq!(spec.provider.as_deref(), Some(provider.id));
+            assert_eq!(spec.provider.as_deref(), Some(provider.id.as_ref()));
             if kind.ends_with(".trigger") {
                 assert!(spec.is_trigger());
                 assert!(receives_webhooks(&kind));

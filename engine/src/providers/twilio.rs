@@ -10,12 +10,12 @@ use super::{
 
 pub fn provider() -> Provider {
     Provider {
-        id: "twilio",
-        name: "Twilio",
-        category: "SMS",
-        docs: "https://www.twilio.com/docs/usage/api",
+        id: "twilio".into(),
+        name: "Twilio".into(),
+        category: "SMS".into(),
+        docs: "https://www.twilio.com/docs/usage/api".into(),
         synonyms: &["sms", "text", "text message", "phone", "mobile", "whatsapp"],
-        base_url: "https://api.twilio.com",
+        base_url: "https://api.twilio.com".into(),
         connection: ConnectionSpec {
             fields: vec![
                 ConnectionField::plain(
@@ -26,17 +26,17 @@ pub fn provider() -> Provider {
                 ConnectionField::secret("auth_token", "Auth token", ""),
             ],
             auth: Auth::Basic {
-                username: Source::Field("account_sid"),
-                password: Source::Field("auth_token"),
+                username: Source::field("account_sid"),
+                password: Source::field("auth_token"),
             },
             derive: None,
         },
         headers: &[],
-        test: TestRequest {
-            method: "GET",
-            path: "/2010-04-01/Accounts/{account_sid}.json",
+        test: Some(TestRequest {
+            method: "GET".into(),
+            path: "/2010-04-01/Accounts/{account_sid}.json".into(),
             body: None,
-        },
+        }),
         rate_limit: RateLimit {
             per_second: 10.0,
             burst: 10,
@@ -64,12 +64,12 @@ pub fn provider() -> Provider {
                 FieldSpec::new("to", "To", FieldType::text())
                     .required()
                     .help("E.164: +14155550100."),
-                Place::BodyAs("To"),
+                Place::body_as("To"),
             )
             .field(
                 FieldSpec::new("from", "From", FieldType::text())
                     .help("Your Twilio number; or give a messaging service."),
-                Place::BodyAs("From"),
+                Place::body_as("From"),
             )
             .field(
                 FieldSpec::new(
@@ -77,15 +77,15 @@ pub fn provider() -> Provider {
                     "Messaging service SID",
                     FieldType::text(),
                 ),
-                Place::BodyAs("MessagingServiceSid"),
+                Place::body_as("MessagingServiceSid"),
             )
             .field(
                 FieldSpec::new("body", "Message", FieldType::Text { multiline: true }).required(),
-                Place::BodyAs("Body"),
+                Place::body_as("Body"),
             )
             .field(
                 FieldSpec::new("status_callback", "Status callback URL", FieldType::Url),
-                Place::BodyAs("StatusCallback"),
+                Place::body_as("StatusCallback"),
             )
             .output(&[
                 ("sid", "string", "The message's id (SM…)."),
