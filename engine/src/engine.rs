@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     credentials::{CredentialStore, NoCredentials},
+    providers::imported::ImportedKinds,
     events::EventBus,
     intake::IntakeGauge,
     nodes::{Registry, Services},
@@ -91,7 +92,9 @@ impl From<DbErr> for EngineError {
 pub(crate) struct Inner {
     pub db: DatabaseConnection,
     pub config: EngineConfig,
-    pub registry: Registry,
+    pub registry: Arc<Registry>,
+    /// The kinds of each account's imported APIs, beside the built-in ones.
+    pub imported: ImportedKinds,
     pub services: Services,
     pub writer: Writer,
     pub bus: Arc<EventBus>,
@@ -104,17 +107,23 @@ pub(crate) struct Inner {
     pub running: Mutex<HashMap<Uuid, watch::Sender<Option<Stop>>>>,
     pub shutdown: watch::Sender<bool>,
     pub tasks: TaskTracker,
-    plans: Mutex<HashMap<(Uuid, i32), Arc<Plan>>>,
+    /// Plans by workflow version; one using imported kinds is read again
+    /// after [`IMPORTED_PLAN_TTL`], so a re-import elsewhere is seen.
+    plans: Mutex<HashMap<(Uuid, i32), (Arc<Plan>, Option<std::time::Instant>)>>,
 }
+
+/// How long a plan with kinds of imported APIs is kept.
+const IMPORTED_PLAN_TTL: Duration = Duration::from_secs(30);
 
 impl Inner {
     /// The plan of a saved workflow version, from the cache or the database.
     pub async fn plan_for(&self, workflow_id: Uuid, version: i32) -> Result<Arc<Plan>, PlanError> {
-        if let Some(plan) = self
+        if let Some((plan, expires)) = self
             .plans
             .lock()
             .expect("plan cache")
             .get(&(workflow_id, version))
+            && expires.is_none_or(|at| at > std::time::Instant::now())
         {
             return Ok(plan.clone());
         }
@@ -125,19 +134,35 @@ impl Inner {
         let definition: WorkflowDefinition = serde_json::from_value(definition).map_err(|e| {
             PlanError::Invalid(vec![problem(format!("the workflow cannot be read: {e}"))])
         })?;
-        let problems = model::validate(&definition, self.registry.catalogue());
+        let uses_imports = definition
+            .nodes
+            .iter()
+            .any(|node| self.registry.get(&node.kind).is_none());
+        let registry = if uses_imports {
+            let owner = queue::workflow_owner(&self.db, workflow_id)
+                .await
+                .map_err(|e| PlanError::Database(e.to_string()))?
+                .ok_or(PlanError::UnknownVersion)?;
+            self.imported
+                .for_owner(&self.db, &self.registry, owner)
+                .await
+                .map_err(|e| PlanError::Database(e.to_string()))?
+        } else {
+            self.registry.clone()
+        };
+        let problems = model::validate(&definition, registry.catalogue());
         if has_errors(&problems) {
             return Err(PlanError::Invalid(problems));
         }
         let plan = Arc::new(
-            Plan::new(definition, &self.registry)
-                .map_err(|e| PlanError::Invalid(vec![problem(e)]))?,
+            Plan::new(definition, &registry).map_err(|e| PlanError::Invalid(vec![problem(e)]))?,
         );
         let mut plans = self.plans.lock().expect("plan cache");
         if plans.len() >= PLAN_CACHE {
             plans.clear();
         }
-        plans.insert((workflow_id, version), plan.clone());
+        let expires = uses_imports.then(|| std::time::Instant::now() + IMPORTED_PLAN_TTL);
+        plans.insert((workflow_id, version), (plan.clone(), expires));
         Ok(plan)
     }
 }
@@ -217,7 +242,8 @@ impl Engine {
         let inner = Arc::new(Inner {
             db,
             config,
-            registry,
+            registry: Arc::new(registry),
+            imported: ImportedKinds::default(),
             services,
             writer,
             bus,
@@ -245,6 +271,23 @@ impl Engine {
 
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    /// The kinds `owner` can use: the built-in ones and those of the APIs
+    /// the account imported. Validate and edit the account's workflows
+    /// against this catalogue.
+    pub async fn kinds_for(&self, owner: Uuid) -> Result<Arc<Registry>, EngineError> {
+        Ok(self
+            .inner
+            .imported
+            .for_owner(&self.inner.db, &self.inner.registry, owner)
+            .await?)
+    }
+
+    /// Forgets prepared plans after an account's imported APIs changed,
+    /// so its next runs use the new operations.
+    pub fn forget_plans(&self) {
+        self.inner.plans.lock().expect("plan cache").clear();
     }
 
     pub fn instance_id(&self) -> &str {

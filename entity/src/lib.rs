@@ -7,6 +7,7 @@ pub mod dead_letter;
 pub mod event;
 pub mod execution;
 pub mod execution_event;
+pub mod imported_api;
 pub mod schedule;
 pub mod session;
 pub mod step_run;

@@ -16,6 +16,7 @@ mod m20261201_000008_create_queue_indexes;
 mod m20261202_000009_create_webhook_replays;
 mod m20261202_000010_create_step_payloads;
 mod m20261203_000011_create_webhook_registrations;
+mod m20261203_000012_create_imported_apis;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_create_webhook_replays::Migration),
             Box::new(m20261202_000010_create_step_payloads::Migration),
             Box::new(m20261203_000011_create_webhook_registrations::Migration),
+            Box::new(m20261203_000012_create_imported_apis::Migration),
         ]
     }
 }

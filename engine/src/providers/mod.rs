@@ -12,6 +12,7 @@ mod call;
 mod errors;
 mod form;
 mod github;
+pub mod imported;
 pub mod limits;
 mod linear;
 mod mailchimp;
