@@ -53,6 +53,13 @@ pub struct Config {
           value_parser = SecretKey::parse)]
     pub secret_key: Option<SecretKey>,
 
+    /// Keys that were the secret key before, comma-separated (base64 or hex).
+    /// Values they sealed still open, while new ones are sealed with the
+    /// secret key; set during a key rotation (see `rotate-key --help`).
+    #[arg(long, env = "SWITCHYARD_PREVIOUS_SECRET_KEYS", hide_env_values = true,
+          value_name = "KEYS", value_delimiter = ',', value_parser = SecretKey::parse)]
+    pub previous_secret_keys: Vec<SecretKey>,
+
     /// The address users reach Switchyard at, e.g. `https://switchyard.example.com`;
     /// used for links and to mark cookies Secure. Default: `http://<bind>`.
     #[arg(long, env = "SWITCHYARD_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
@@ -315,6 +322,26 @@ mod tests {
     #[test]
     fn the_database_url_is_never_echoed() {
         let line = invalid(&["--database-url", "mysql://root:hunter2@db/x"]);
+        assert!(!line.contains("hunter2"), "{line}");
+    }
+
+    #[test]
+    fn item14_previous_keys() {
+        let (a, b) = (SecretKey::generate(), SecretKey::generate());
+        let hex: String = b.bytes().iter().map(|x| format!("{x:02x}")).collect();
+        let config = parse(&[
+            "--previous-secret-keys",
+            &format!(
+                "{}, {hex}",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, a.bytes())
+            ),
+        ])
+        .unwrap();
+        assert_eq!(config.previous_secret_keys, vec![a, b]);
+        assert!(parse(&[]).unwrap().previous_secret_keys.is_empty());
+
+        let line = invalid(&["--previous-secret-keys", "hunter2hunter2"]);
+        assert!(line.contains("SWITCHYARD_PREVIOUS_SECRET_KEYS"), "{line}");
         assert!(!line.contains("hunter2"), "{line}");
     }
 }

@@ -195,6 +195,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         db_max_connections: None,
         data_dir,
         secret_key: None,
+        previous_secret_keys: Vec::new(),
         public_url: None,
         log_format: LogFormat::Pretty,
         log: "info".into(),
