@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Parser, ValueEnum, error::ContextKind};
+use clap::{Args, Parser, Subcommand, ValueEnum, error::ContextKind};
 
 use crate::{
     client_ip::{ForwardedHeader, TrustedProxies},
@@ -143,6 +143,30 @@ pub struct Config {
         value_name = "SECS"
     )]
     pub shutdown_timeout: u64,
+
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Seal every stored secret anew under the secret key and exit.
+    ///
+    /// Give the new key as the secret key and the old one in
+    /// SWITCHYARD_PREVIOUS_SECRET_KEYS (servers on the same database need
+    /// both while this runs). Values already under the secret key are
+    /// skipped, so running it again is harmless. Prints counts per table,
+    /// never a secret; exits with 1 if any value did not open.
+    RotateKey(RotateKey),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RotateKey {
+    /// Rows read and written per transaction.
+    #[arg(long, default_value_t = 100, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub batch_size: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -326,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn item14_previous_keys() {
+    fn item14_previous_keys_and_the_rotate_key_command() {
         let (a, b) = (SecretKey::generate(), SecretKey::generate());
         let hex: String = b.bytes().iter().map(|x| format!("{x:02x}")).collect();
         let config = parse(&[
@@ -335,10 +359,18 @@ mod tests {
                 "{}, {hex}",
                 base64::Engine::encode(&base64::engine::general_purpose::STANDARD, a.bytes())
             ),
+            "rotate-key",
+            "--batch-size",
+            "7",
         ])
         .unwrap();
         assert_eq!(config.previous_secret_keys, vec![a, b]);
+        assert!(matches!(
+            config.command,
+            Some(Command::RotateKey(RotateKey { batch_size: 7 }))
+        ));
         assert!(parse(&[]).unwrap().previous_secret_keys.is_empty());
+        assert!(parse(&[]).unwrap().command.is_none());
 
         let line = invalid(&["--previous-secret-keys", "hunter2hunter2"]);
         assert!(line.contains("SWITCHYARD_PREVIOUS_SECRET_KEYS"), "{line}");
