@@ -211,6 +211,8 @@ fn step_error(error: DomainError) -> StepError {
         DomainError::NotFound => {
             StepError::validation("the connection does not exist (or belongs to someone else)")
         }
+        // Such as stored secrets that do not open: said as it is, not retried.
+        DomainError::Invalid { message, .. } => StepError::validation(message),
         other => StepError::internal(other.to_string()),
     }
 }

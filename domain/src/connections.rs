@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::{DomainError, FieldProblem, audit, now, vault::Vault};
+use crate::{
+    DomainError, FieldProblem, audit, now,
+    vault::{Keyring, SealError, Vault, purpose},
+};
 
 /// The fields of each kind of connection.
 struct KindFields {
@@ -124,6 +127,23 @@ pub struct ConnectionView {
     pub secrets: Vec<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a connection's sealed secrets are bound to: its row and column, so
+/// that they open nowhere else.
+pub(crate) fn binding(id: Uuid) -> Vec<u8> {
+    format!("connection:{id}:sealed_secrets").into_bytes()
+}
+
+/// Secrets that do not open (copied from another connection, or sealed
+/// under a key this server lacks) are never used: the user enters them again.
+fn unreadable(error: SealError) -> DomainError {
+    let message =
+        format!("the connection's stored secrets cannot be used: {error}; enter them again");
+    DomainError::Invalid {
+        message: message.clone(),
+        fields: vec![FieldProblem::new("secrets", message)],
+    }
 }
 
 /// Reads, seals and opens connections of an account.
@@ -256,12 +276,26 @@ fn check_required(
 }
 
 impl Connections {
-    pub fn new(db: DatabaseConnection, secret_key: &[u8; 32], http: OutboundClient) -> Connections {
+    pub fn new(db: DatabaseConnection, keys: &Keyring, http: OutboundClient) -> Connections {
         Connections {
             db,
-            vault: Arc::new(Vault::new(secret_key, "connections v1")),
+            vault: Arc::new(keys.vault(purpose::CONNECTIONS)),
             http,
         }
+    }
+
+    /// The secrets of a stored connection. Values sealed before they were
+    /// bound to their connection (no key id) open unbound.
+    fn open_secrets(&self, model: &connection::Model) -> Result<Map<String, Value>, DomainError> {
+        let plain = open_sealed(&self.vault, model).map_err(unreadable)?;
+        Ok(serde_json::from_slice(&plain).unwrap_or_default())
+    }
+
+    fn seal_secrets(&self, id: Uuid, secret: &Map<String, Value>) -> Result<String, DomainError> {
+        Ok(self.vault.seal(
+            &serde_json::to_vec(secret).unwrap_or_default(),
+            &binding(id),
+        )?)
     }
 
     /// Calls the provider's cheap test request with the connection.
@@ -295,9 +329,21 @@ impl Connections {
         )
     }
 
+    /// The connection as shown. Secrets that do not open are shown as
+    /// none set and the connection as needing to be reconnected, so that
+    /// it can still be listed and fixed.
     fn view(&self, model: connection::Model) -> Result<ConnectionView, DomainError> {
-        let secrets: Map<String, Value> =
-            serde_json::from_slice(&self.vault.open(&model.sealed_secrets)?).unwrap_or_default();
+        let mut settings = model.settings.clone();
+        let secrets = match self.open_secrets(&model) {
+            Ok(secrets) => secrets,
+            Err(error) => {
+                if let Some(settings) = settings.as_object_mut() {
+                    settings.insert("status".into(), json!("reconnect"));
+                    settings.insert("status_reason".into(), json!(error.to_string()));
+                }
+                Map::new()
+            }
+        };
         let mut names: Vec<String> = secrets
             .into_iter()
             .filter(|(_, v)| v.as_str().is_some_and(|s| !s.is_empty()))
@@ -308,7 +354,7 @@ impl Connections {
             id: model.id,
             name: model.name,
             kind: model.kind,
-            settings: model.settings,
+            settings,
             secrets: names,
             created_at: model.created_at,
             updated_at: model.updated_at,
@@ -349,15 +395,14 @@ impl Connections {
         let (plain, secret) = split_fields(&spec, &new.fields)?;
         check_required(&spec, &plain, &secret)?;
         let now = now();
+        let id = Uuid::now_v7();
         let model = connection::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             owner_id: Set(owner),
             name: Set(name),
             kind: Set(spec.kind.to_owned()),
             settings: Set(Value::Object(plain)),
-            sealed_secrets: Set(self
-                .vault
-                .seal(&serde_json::to_vec(&secret).unwrap_or_default())?),
+            sealed_secrets: Set(self.seal_secrets(id, &secret)?),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -384,8 +429,13 @@ impl Connections {
         let current = self.owned(owner, id).await?;
         let spec = kind_fields(&current.kind)?;
         let mut plain = current.settings.as_object().cloned().unwrap_or_default();
-        let mut secret: Map<String, Value> =
-            serde_json::from_slice(&self.vault.open(&current.sealed_secrets)?).unwrap_or_default();
+        let mut secret = match self.open_secrets(&current) {
+            Ok(secret) => secret,
+            // Secrets that do not open are replaced by those sent, never
+            // kept (nor merged with): a change of the name alone is refused.
+            Err(_) if change.fields.is_some() => Map::new(),
+            Err(error) => return Err(error),
+        };
         if let Some(fields) = &change.fields {
             let (new_plain, new_secret) = split_fields(&spec, fields)?;
             plain.extend(new_plain);
@@ -406,9 +456,7 @@ impl Connections {
             active.name = Set(name);
         }
         active.settings = Set(Value::Object(plain));
-        active.sealed_secrets = Set(self
-            .vault
-            .seal(&serde_json::to_vec(&secret).unwrap_or_default())?);
+        active.sealed_secrets = Set(self.seal_secrets(id, &secret)?);
         active.updated_at = Set(now());
         let model = active.update(&self.db).await?;
         audit::record(
@@ -475,9 +523,8 @@ impl Connections {
         id: Uuid,
     ) -> Result<(connection::Model, Credential), DomainError> {
         let model = self.owned(owner, id).await?;
+        let secret = self.open_secrets(&model)?;
         let mut fields = model.settings.as_object().cloned().unwrap_or_default();
-        let secret: Map<String, Value> =
-            serde_json::from_slice(&self.vault.open(&model.sealed_secrets)?).unwrap_or_default();
         fields.extend(secret);
         let credential = Credential {
             kind: model.kind.clone(),
@@ -485,4 +532,9 @@ impl Connections {
         };
         Ok((model, credential))
     }
+}
+
+/// Opens a connection's sealed secrets (for use, and for a key rotation).
+pub(crate) fn open_sealed(vault: &Vault, model: &connection::Model) -> Result<Vec<u8>, SealError> {
+    vault.open(&model.sealed_secrets, &binding(model.id), &[])
 }

@@ -2,11 +2,13 @@
 //! credentials) are stored sealed, shown masked, and kept when a client
 //! sends the mask back unchanged.
 //!
-//! A sealed value (`sealed:v2:…`) is bound to its workflow, node and field
-//! (the AES-GCM associated data), so a value copied from elsewhere does not
-//! open. Clients never see sealed text and may not send any: only the mask
-//! or the secret itself. `sealed:v1:…` values, stored before the binding,
-//! still open, and are bound when their workflow is next saved.
+//! A sealed value (`sealed:v3:<key id>:…`, the vault's format behind
+//! `sealed:`) is bound to its workflow, node and field (the AES-GCM
+//! associated data), so a value copied from elsewhere does not open.
+//! Clients never see sealed text and may not send any: only the mask or the
+//! secret itself. Older values still open: `sealed:v2:…` (bound, without a
+//! key id) and `sealed:v1:…` (stored before the binding); they are sealed
+//! anew when their workflow is next saved, and by a key rotation.
 
 use engine::credentials::SecretSlot;
 use model::{Catalogue, WorkflowDefinition};
@@ -21,8 +23,10 @@ pub const MASK: &str = "••••••";
 const SEALED: &str = "sealed:";
 /// Unbound, as sealed before values were bound to their place.
 const SEALED_V1: &str = "sealed:v1:";
-/// Bound to its workflow, node and field.
+/// Bound to its workflow, node and field, but without a key id.
 const SEALED_V2: &str = "sealed:v2:";
+/// Bound, with the id of the key it was sealed under.
+const SEALED_V3: &str = "sealed:v3:";
 
 /// `(node index, JSON pointer)` of every secret field in `definition`.
 fn secret_pointers(definition: &WorkflowDefinition, catalogue: &Catalogue) -> Vec<(usize, String)> {
@@ -61,9 +65,16 @@ fn bound_to(slot: SecretSlot<'_>) -> Vec<u8> {
 
 fn seal_at(text: &str, slot: SecretSlot<'_>, vault: &Vault) -> Result<String, DomainError> {
     Ok(format!(
-        "{SEALED_V2}{}",
-        vault.seal_bound(text.as_bytes(), &bound_to(slot))?
+        "{SEALED}{}",
+        vault.seal(text.as_bytes(), &bound_to(slot))?
     ))
+}
+
+/// Whether a stored sealed value is as new sealing would make it: bound
+/// and under the vault's current key.
+fn is_current(text: &str, vault: &Vault) -> bool {
+    text.strip_prefix(SEALED)
+        .is_some_and(|sealed| sealed.starts_with("v3:") && vault.is_current(sealed))
 }
 
 fn field_problem(node_id: &str, pointer: &str, message: &str) -> DomainError {
@@ -115,8 +126,8 @@ pub fn seal(
                 .and_then(Value::as_str)
                 .filter(|old| old.starts_with(SEALED));
             *text = match kept {
-                Some(old) if old.starts_with(SEALED_V2) => old.to_owned(),
-                // Stored before values were bound: bound now.
+                Some(old) if is_current(old, vault) => old.to_owned(),
+                // Stored unbound, or under a previous key: sealed anew.
                 Some(old) => seal_at(&unseal(old, slot, vault)?, slot, vault)?,
                 None => {
                     return Err(field_problem(
@@ -159,6 +170,38 @@ pub fn reseal(
     Ok(())
 }
 
+/// Seals anew, under the vault's current key, every secret of the stored
+/// definition of workflow `workflow_id` (a workflow's or a saved
+/// version's) that is not sealed under it yet; returns how many. Works on
+/// the stored JSON so that nothing else in it changes.
+pub fn rotate(
+    stored: &mut Value,
+    catalogue: &Catalogue,
+    vault: &Vault,
+    workflow_id: Uuid,
+) -> Result<usize, DomainError> {
+    let definition: WorkflowDefinition = serde_json::from_value(stored.clone())
+        .map_err(|e| DomainError::Internal(format!("a stored workflow does not read: {e}")))?;
+    let workflow_id = workflow_id.to_string();
+    let mut resealed = 0;
+    for (n, pointer) in secret_pointers(&definition, catalogue) {
+        let slot = SecretSlot {
+            workflow_id: &workflow_id,
+            node_id: &definition.nodes[n].id,
+            pointer: &pointer,
+        };
+        let at = format!("/nodes/{n}/config{pointer}");
+        if let Some(Value::String(text)) = stored.pointer_mut(&at)
+            && text.starts_with(SEALED)
+            && !is_current(text, vault)
+        {
+            *text = seal_at(&unseal(text, slot, vault)?, slot, vault)?;
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
+}
+
 /// Replaces sealed secrets with the mask, for showing.
 pub fn mask(definition: &mut WorkflowDefinition, catalogue: &Catalogue) {
     for (n, pointer) in secret_pointers(definition, catalogue) {
@@ -172,10 +215,13 @@ pub fn mask(definition: &mut WorkflowDefinition, catalogue: &Catalogue) {
 
 /// The plain text of a secret sealed at `slot`; other text as it is.
 pub fn unseal(text: &str, slot: SecretSlot<'_>, vault: &Vault) -> Result<String, DomainError> {
-    let plain = if let Some(sealed) = text.strip_prefix(SEALED_V2) {
-        vault.open_bound(sealed, &bound_to(slot))?
+    let bound = bound_to(slot);
+    let plain = if text.starts_with(SEALED_V3) {
+        vault.open(&text[SEALED.len()..], &bound, &[])?
+    } else if let Some(sealed) = text.strip_prefix(SEALED_V2) {
+        legacy(sealed, vault, &bound)?
     } else if let Some(sealed) = text.strip_prefix(SEALED_V1) {
-        vault.open(sealed)?
+        legacy(sealed, vault, &[])?
     } else if text.starts_with(SEALED) {
         return Err(DomainError::Internal(
             "a sealed secret has an unknown version".into(),
@@ -185,6 +231,17 @@ pub fn unseal(text: &str, slot: SecretSlot<'_>, vault: &Vault) -> Result<String,
     };
     String::from_utf8(plain)
         .map_err(|_| DomainError::Internal("a sealed secret is not text".into()))
+}
+
+/// Opens a value stored without a key id, with the associated data it
+/// was sealed with (a key id in it would be a forgery: refused).
+fn legacy(sealed: &str, vault: &Vault, bound_to: &[u8]) -> Result<Vec<u8>, DomainError> {
+    if sealed.contains(':') {
+        return Err(DomainError::Internal(
+            "a sealed secret has an unknown version".into(),
+        ));
+    }
+    Ok(vault.open(sealed, &[], bound_to)?)
 }
 
 #[cfg(test)]
@@ -204,13 +261,24 @@ mod tests {
         let vault = Vault::new(&[3; 32], "workflow secrets v1");
         let here = slot("w1", "/auth/token");
         let sealed = seal_at("tok", here, &vault).unwrap();
-        assert!(sealed.starts_with(SEALED_V2));
+        assert!(
+            sealed.starts_with(&format!("{SEALED_V3}{}:", vault.key_id())),
+            "{sealed}"
+        );
         assert_eq!(unseal(&sealed, here, &vault).unwrap(), "tok");
         for elsewhere in [slot("w2", "/auth/token"), slot("w1", "/auth/password")] {
             assert!(unseal(&sealed, elsewhere, &vault).is_err());
         }
-        let old = format!("{SEALED_V1}{}", vault.seal(b"legacy").unwrap());
+        let old = format!("{SEALED_V1}{}", vault.seal_legacy(b"legacy", b""));
         assert_eq!(unseal(&old, here, &vault).unwrap(), "legacy");
+        let v2 = format!(
+            "{SEALED_V2}{}",
+            vault.seal_legacy(b"bound", &bound_to(here))
+        );
+        assert_eq!(unseal(&v2, here, &vault).unwrap(), "bound");
+        assert!(unseal(&v2, slot("w2", "/auth/token"), &vault).is_err());
+        let forged = format!("{SEALED_V2}{}", &sealed[SEALED_V3.len()..]);
+        assert!(unseal(&forged, here, &vault).is_err());
         assert_eq!(unseal("plain", here, &vault).unwrap(), "plain");
         assert!(unseal("sealed:v9:x", here, &vault).is_err());
     }
@@ -237,7 +305,7 @@ mod tests {
         let registry = engine::Registry::builtin();
         let catalogue = registry.catalogue();
         let id = Uuid::now_v7();
-        let old = with_token(&format!("{SEALED_V1}{}", vault.seal(b"legacy").unwrap()));
+        let old = with_token(&format!("{SEALED_V1}{}", vault.seal_legacy(b"legacy", b"")));
 
         let mut pasted = with_token(token(&old));
         let refused = seal(&mut pasted, Some(&old), catalogue, &vault, id).unwrap_err();
@@ -248,9 +316,37 @@ mod tests {
 
         let mut kept = with_token(MASK);
         seal(&mut kept, Some(&old), catalogue, &vault, id).unwrap();
-        assert!(token(&kept).starts_with(SEALED_V2), "bound on save");
+        assert!(is_current(token(&kept), &vault), "bound on save");
         let id = id.to_string();
         let at = slot(&id, "/auth/token");
         assert_eq!(unseal(token(&kept), at, &vault).unwrap(), "legacy");
+    }
+
+    #[test]
+    fn item14_rotation_reseals_only_what_is_not_under_the_current_key() {
+        let registry = engine::Registry::builtin();
+        let catalogue = registry.catalogue();
+        let id = Uuid::now_v7();
+        let (a, b) = ([3; 32], [4; 32]);
+        let old = Vault::new(&a, "workflow secrets v1");
+        let mut definition = with_token("tok");
+        seal(&mut definition, None, catalogue, &old, id).unwrap();
+        let mut stored = serde_json::to_value(&definition).unwrap();
+        let before = stored.clone();
+
+        let new = Vault::with_previous(&b, &[a], "workflow secrets v1");
+        assert_eq!(rotate(&mut stored, catalogue, &new, id).unwrap(), 1);
+        let rotated: WorkflowDefinition = serde_json::from_value(stored.clone()).unwrap();
+        assert!(is_current(token(&rotated), &new));
+        assert_ne!(stored, before);
+        let at_id = id.to_string();
+        let at = slot(&at_id, "/auth/token");
+        let only_b = Vault::new(&b, "workflow secrets v1");
+        assert_eq!(unseal(token(&rotated), at, &only_b).unwrap(), "tok");
+        assert!(unseal(token(&rotated), at, &old).is_err());
+
+        let again = stored.clone();
+        assert_eq!(rotate(&mut stored, catalogue, &new, id).unwrap(), 0);
+        assert_eq!(stored, again, "a second rotation changes nothing");
     }
 }

@@ -22,9 +22,35 @@ pub struct Hooks<'a> {
     pub public_url: &'a str,
 }
 
-/// What a sealed secret is bound to: its workflow's registration.
+/// What a sealed secret is bound to: its row (keyed by the workflow) and column.
 fn binding(workflow_id: Uuid) -> Vec<u8> {
+    format!("webhook_registration:{workflow_id}:sealed_secret").into_bytes()
+}
+
+/// What secrets sealed before key ids were bound to.
+fn legacy_binding(workflow_id: Uuid) -> Vec<u8> {
     format!("webhook registration {workflow_id}").into_bytes()
+}
+
+/// Opens a registration's sealed signing secret (for use, and for a key rotation).
+pub(crate) fn open_sealed(
+    vault: &Vault,
+    row: &webhook_registration::Model,
+) -> Result<Vec<u8>, crate::vault::SealError> {
+    vault.open(
+        &row.sealed_secret,
+        &binding(row.workflow_id),
+        &legacy_binding(row.workflow_id),
+    )
+}
+
+/// Seals a registration's signing secret for its row (bound to it).
+pub fn seal(
+    vault: &Vault,
+    workflow_id: Uuid,
+    secret: &[u8],
+) -> Result<String, crate::vault::SealError> {
+    vault.seal(secret, &binding(workflow_id))
 }
 
 fn text(config: &Value, name: &str) -> Option<String> {
@@ -124,9 +150,7 @@ impl Hooks<'_> {
             connection_id: Set(connection),
             remote_id: Set(registered.remote_id),
             url: Set(url),
-            sealed_secret: Set(self
-                .vault
-                .seal_bound(registered.secret.as_bytes(), &binding(workflow_id))?),
+            sealed_secret: Set(seal(self.vault, workflow_id, registered.secret.as_bytes())?),
             created_at: Set(chrono::Utc::now().timestamp_millis()),
         }
         .insert(self.db)
@@ -196,7 +220,7 @@ pub async fn secret(
     else {
         return Ok(None);
     };
-    let plain = vault.open_bound(&row.sealed_secret, &binding(workflow_id))?;
+    let plain = open_sealed(vault, &row)?;
     Ok(Some(
         String::from_utf8(plain).map_err(|e| DomainError::Internal(e.to_string()))?,
     ))

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Parser, ValueEnum, error::ContextKind};
+use clap::{Args, Parser, Subcommand, ValueEnum, error::ContextKind};
 
 use crate::{
     client_ip::{ForwardedHeader, TrustedProxies},
@@ -52,6 +52,13 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_SECRET_KEY", hide_env_values = true, value_name = "KEY",
           value_parser = SecretKey::parse)]
     pub secret_key: Option<SecretKey>,
+
+    /// Keys that were the secret key before, comma-separated (base64 or hex).
+    /// Values they sealed still open, while new ones are sealed with the
+    /// secret key; set during a key rotation (see `rotate-key --help`).
+    #[arg(long, env = "SWITCHYARD_PREVIOUS_SECRET_KEYS", hide_env_values = true,
+          value_name = "KEYS", value_delimiter = ',', value_parser = SecretKey::parse)]
+    pub previous_secret_keys: Vec<SecretKey>,
 
     /// The address users reach Switchyard at, e.g. `https://switchyard.example.com`;
     /// used for links and to mark cookies Secure. Default: `http://<bind>`.
@@ -136,6 +143,30 @@ pub struct Config {
         value_name = "SECS"
     )]
     pub shutdown_timeout: u64,
+
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Seal every stored secret anew under the secret key and exit.
+    ///
+    /// Give the new key as the secret key and the old one in
+    /// SWITCHYARD_PREVIOUS_SECRET_KEYS (servers on the same database need
+    /// both while this runs). Values already under the secret key are
+    /// skipped, so running it again is harmless. Prints counts per table,
+    /// never a secret; exits with 1 if any value did not open.
+    RotateKey(RotateKey),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RotateKey {
+    /// Rows read and written per transaction.
+    #[arg(long, default_value_t = 100, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub batch_size: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -315,6 +346,34 @@ mod tests {
     #[test]
     fn the_database_url_is_never_echoed() {
         let line = invalid(&["--database-url", "mysql://root:hunter2@db/x"]);
+        assert!(!line.contains("hunter2"), "{line}");
+    }
+
+    #[test]
+    fn item14_previous_keys_and_the_rotate_key_command() {
+        let (a, b) = (SecretKey::generate(), SecretKey::generate());
+        let hex: String = b.bytes().iter().map(|x| format!("{x:02x}")).collect();
+        let config = parse(&[
+            "--previous-secret-keys",
+            &format!(
+                "{}, {hex}",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, a.bytes())
+            ),
+            "rotate-key",
+            "--batch-size",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!(config.previous_secret_keys, vec![a, b]);
+        assert!(matches!(
+            config.command,
+            Some(Command::RotateKey(RotateKey { batch_size: 7 }))
+        ));
+        assert!(parse(&[]).unwrap().previous_secret_keys.is_empty());
+        assert!(parse(&[]).unwrap().command.is_none());
+
+        let line = invalid(&["--previous-secret-keys", "hunter2hunter2"]);
+        assert!(line.contains("SWITCHYARD_PREVIOUS_SECRET_KEYS"), "{line}");
         assert!(!line.contains("hunter2"), "{line}");
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod live_hub;
 pub mod request_id;
+pub mod rotate_key;
 pub mod routes;
 pub mod secret_key;
 pub mod startup;

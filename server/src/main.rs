@@ -8,7 +8,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use server::{
-    config::{Config, ConfigError},
+    config::{Command, Config, ConfigError},
     startup::Application,
     telemetry,
 };
@@ -27,6 +27,17 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format, &config.log);
+
+    if let Some(Command::RotateKey(args)) = &config.command {
+        return match server::rotate_key::run(&config, args, &mut std::io::stdout()).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => {
+                eprintln!("switchyard: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
 
     let public_url = config.public_url();
     let application = match Application::build(config).await {

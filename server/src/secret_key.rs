@@ -71,6 +71,13 @@ impl SecretKey {
             Err(error) if error.kind() == ErrorKind::AlreadyExists => {}
             Err(error) => return Err(format!("cannot create {}: {error}", path.display())),
         }
+        Self::load(data_dir)
+    }
+
+    /// Loads the key from `<data_dir>/secret.key`, which must exist: for
+    /// commands that must not make a key of their own.
+    pub fn load(data_dir: &Path) -> Result<SecretKey, String> {
+        let path = data_dir.join(KEY_FILE);
         let text = fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let key = SecretKey::parse(&text)
@@ -81,6 +88,11 @@ impl SecretKey {
             tracing::warn!(path = %path.display(), "the secret key file is readable by other users; run chmod 600 on it");
         }
         Ok(key)
+    }
+
+    /// The keys vaults seal and open with: this one, then `previous`.
+    pub fn keyring(&self, previous: &[SecretKey]) -> domain::vault::Keyring {
+        domain::vault::Keyring::new(*self.bytes(), previous.iter().map(|k| *k.bytes()).collect())
     }
 
     fn create_new(path: &PathBuf) -> std::io::Result<SecretKey> {

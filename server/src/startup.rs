@@ -5,7 +5,11 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use app::{App, server_context::ServerContext, shell};
 use axum::{Router, extract::FromRef, middleware};
-use domain::{connection_tokens::ConnectionCredentials, connections::Connections, vault::Vault};
+use domain::{
+    connection_tokens::ConnectionCredentials,
+    connections::Connections,
+    vault::{Vault, purpose},
+};
 use engine::{Engine, EngineConfig, Registry, outbound::OutboundClient};
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
@@ -91,6 +95,8 @@ impl Application {
             Some(key) => key.clone(),
             None => SecretKey::load_or_create(&config.data_dir).map_err(StartError::SecretKey)?,
         };
+        let keys = secret_key.keyring(&config.previous_secret_keys);
+        tracing::info!(key_id = %keys.key_id(), previous_key_ids = ?keys.previous_ids(), "secrets are sealed under this key");
         let db = open_database(&config).await?;
         migration::database::migrate(&db)
             .await
@@ -100,10 +106,10 @@ impl Application {
             .map_err(StartError::Migration)?;
         let connections = Connections::new(
             db.clone(),
-            secret_key.bytes(),
+            &keys,
             OutboundClient::new(config.outbound_allow.clone()),
         );
-        let workflow_secrets = Arc::new(Vault::new(secret_key.bytes(), "workflow secrets v1"));
+        let workflow_secrets = Arc::new(keys.vault(purpose::WORKFLOW_SECRETS));
         let credentials = Arc::new(ConnectionCredentials::new(
             connections.clone(),
             workflow_secrets.clone(),
@@ -254,7 +260,7 @@ fn engine_config(config: &Config) -> EngineConfig {
     }
 }
 
-async fn open_database(config: &Config) -> Result<DatabaseConnection, StartError> {
+pub(crate) async fn open_database(config: &Config) -> Result<DatabaseConnection, StartError> {
     let url = config
         .database_url
         .clone()

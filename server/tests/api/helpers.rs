@@ -55,6 +55,28 @@ impl TestApp {
             .expect("request reaches the server")
     }
 
+    /// Settings for another instance on this database and data directory.
+    pub fn config(&self) -> Config {
+        test_config(
+            self._database.dir.path().join("data"),
+            self._database.url.clone(),
+        )
+    }
+
+    /// Stops this server and starts another on the same database, with
+    /// its settings changed by `adjust` (another secret key, say).
+    pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let mut config = self.config();
+        adjust(&mut config);
+        let (address, db, stop) = serve(config).await;
+        self.address = address;
+        self.db = db;
+        self.stop = Some(stop);
+    }
+
     /// A signed-in user with their own cookie jar.
     pub async fn user(&self, email: &str) -> User {
         let client = browser();
@@ -82,6 +104,15 @@ pub struct User {
 }
 
 impl User {
+    /// The same user (same session) on `app`, after a restart.
+    pub fn on(&self, app: &TestApp) -> User {
+        User {
+            client: self.client.clone(),
+            base: app.address.clone(),
+            id: self.id.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)
     }
@@ -195,6 +226,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         db_max_connections: None,
         data_dir,
         secret_key: None,
+        previous_secret_keys: Vec::new(),
         public_url: None,
         log_format: LogFormat::Pretty,
         log: "info".into(),
@@ -209,6 +241,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         webhook_body_limit: 1024 * 1024,
         webhook_response_timeout: 10,
         shutdown_timeout: 5,
+        command: None,
     }
 }
 

@@ -12,6 +12,7 @@ mod crash;
 mod executions;
 mod health;
 mod integrations;
+mod key_rotation;
 mod live;
 mod outbound;
 mod pages;
