@@ -20,10 +20,10 @@ use crate::{
 
 /// The fields of each kind of connection.
 struct KindFields {
-    kind: &'static str,
-    plain: Vec<&'static str>,
-    secret: Vec<&'static str>,
-    required: Vec<&'static str>,
+    kind: String,
+    plain: Vec<String>,
+    secret: Vec<String>,
+    required: Vec<String>,
 }
 
 /// Kinds that any HTTP request can use.
@@ -51,40 +51,47 @@ const GENERIC: [(&str, &[&str], &[&str], &[&str]); 4] = [
 
 /// The fields of a generic kind, or of a provider's connections (its own
 /// fields, and `base_url` to reach a test, staging or self-hosted API).
-fn kind_fields(kind: &str) -> Result<KindFields, DomainError> {
+async fn kind_fields(
+    db: &DatabaseConnection,
+    owner: Uuid,
+    kind: &str,
+) -> Result<KindFields, DomainError> {
+    let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     if let Some((kind, plain, secret, required)) = GENERIC.iter().find(|(k, ..)| *k == kind) {
         return Ok(KindFields {
-            kind,
-            plain: plain.to_vec(),
-            secret: secret.to_vec(),
-            required: required.to_vec(),
+            kind: kind.to_string(),
+            plain: owned(plain),
+            secret: owned(secret),
+            required: owned(required),
         });
     }
-    if let Some(provider) = engine::providers::find(kind) {
+    if let Some(provider) = crate::apis::provider(db, owner, kind).await? {
         let fields = &provider.connection.fields;
         let names = |secret: bool| {
             fields
                 .iter()
                 .filter(move |f| f.secret == secret)
-                .map(|f| f.name)
+                .map(|f| f.name.to_string())
         };
         return Ok(KindFields {
-            kind: provider.id,
+            kind: provider.id.to_string(),
             plain: names(false)
-                .chain(["base_url", "rate_per_second", "rate_burst"])
+                .chain(owned(&["base_url", "rate_per_second", "rate_burst"]))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect(),
             secret: names(true).collect(),
             required: fields
                 .iter()
                 .filter(|f| f.required)
-                .map(|f| f.name)
+                .map(|f| f.name.to_string())
                 .collect(),
         });
     }
     let kinds: Vec<&str> = GENERIC
         .iter()
         .map(|(k, ..)| *k)
-        .chain(engine::providers::builtin().iter().map(|p| p.id))
+        .chain(engine::providers::builtin().iter().map(|p| p.id.as_ref()))
         .collect();
     Err(DomainError::invalid(
         "kind",
@@ -190,12 +197,17 @@ fn split_fields(
             problems.push(FieldProblem::new(&field, "must be text"));
             continue;
         };
-        if spec.plain.contains(&name.as_str()) {
+        if spec.plain.contains(name) {
             plain.insert(name.clone(), Value::String(text.to_owned()));
-        } else if spec.secret.contains(&name.as_str()) {
+        } else if spec.secret.contains(name) {
             secret.insert(name.clone(), Value::String(text.to_owned()));
         } else {
-            let known: Vec<&str> = spec.plain.iter().chain(&spec.secret).copied().collect();
+            let known: Vec<&str> = spec
+                .plain
+                .iter()
+                .chain(&spec.secret)
+                .map(String::as_str)
+                .collect();
             problems.push(FieldProblem::new(
                 &field,
                 format!(
@@ -254,8 +266,8 @@ fn check_required(
         .iter()
         .filter(|name| {
             plain
-                .get(**name)
-                .or_else(|| secret.get(**name))
+                .get(name.as_str())
+                .or_else(|| secret.get(name.as_str()))
                 .and_then(Value::as_str)
                 .is_none_or(str::is_empty)
         })
@@ -301,7 +313,7 @@ impl Connections {
     /// Calls the provider's cheap test request with the connection.
     pub async fn test(&self, owner: Uuid, id: Uuid) -> Result<ConnectionTest, DomainError> {
         let (model, credential) = self.credential(owner, id).await?;
-        let Some(provider) = engine::providers::find(&model.kind) else {
+        let Some(provider) = crate::apis::provider(&self.db, owner, &model.kind).await? else {
             return Err(DomainError::invalid(
                 "kind",
                 format!(
@@ -311,7 +323,7 @@ impl Connections {
             ));
         };
         Ok(
-            match engine::providers::test_connection(&self.http, provider, credential).await {
+            match engine::providers::test_connection(&self.http, &provider, credential).await {
                 Ok(_) => ConnectionTest {
                     ok: true,
                     message: format!("{} accepted the connection", provider.name),
@@ -391,7 +403,7 @@ impl Connections {
         new: NewConnection,
     ) -> Result<ConnectionView, DomainError> {
         let name = check_name(&new.name)?;
-        let spec = kind_fields(&new.kind)?;
+        let spec = kind_fields(&self.db, owner, &new.kind).await?;
         let (plain, secret) = split_fields(&spec, &new.fields)?;
         check_required(&spec, &plain, &secret)?;
         let now = now();
@@ -427,7 +439,7 @@ impl Connections {
         change: ConnectionChange,
     ) -> Result<ConnectionView, DomainError> {
         let current = self.owned(owner, id).await?;
-        let spec = kind_fields(&current.kind)?;
+        let spec = kind_fields(&self.db, owner, &current.kind).await?;
         let mut plain = current.settings.as_object().cloned().unwrap_or_default();
         let mut secret = match self.open_secrets(&current) {
             Ok(secret) => secret,

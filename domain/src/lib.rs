@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod executions;
+pub mod imports;
 pub mod rotation;
 pub mod schedules;
 pub mod secrets;

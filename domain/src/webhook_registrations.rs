@@ -146,7 +146,7 @@ impl Hooks<'_> {
         })?;
         webhook_registration::ActiveModel {
             workflow_id: Set(workflow_id),
-            provider: Set(provider.id.to_owned()),
+            provider: Set(provider.id.to_string()),
             connection_id: Set(connection),
             remote_id: Set(registered.remote_id),
             url: Set(url),

@@ -125,7 +125,7 @@ pub async fn find(
             }),
             dedupe_header: None,
             respond_with_output: false,
-            provider: Some(provider.id),
+            provider: Some(provider.id.as_ref()),
             events: config
                 .get("events")
                 .and_then(Value::as_array)

@@ -96,7 +96,12 @@ test("retries show live with their attempts; a client error fails the step at on
     name: "Flaky",
     nodes: [
       { id: "start", kind: "manual_trigger", position: { x: 40, y: 100 } },
-      { id: "call", kind: "http_request", label: "Call", position: { x: 330, y: 100 }, config: { url: flaky.url } },
+      // Waits of a fixed 3 s (no jitter, which may draw ~0 ms) so the
+      // retrying state lasts long enough to be seen however busy the machine.
+      {
+        id: "call", kind: "http_request", label: "Call", position: { x: 330, y: 100 }, config: { url: flaky.url },
+        retry: { max_attempts: 3, initial_delay_ms: 3000, factor: 1, max_delay_ms: 3000, jitter: false },
+      },
     ],
     edges: [{ source: "start", target: "call" }],
   });
@@ -105,7 +110,8 @@ test("retries show live with their attempts; a client error fails the step at on
   await page.getByTestId("run-button").click();
   await expect(node(page, "call")).toHaveAttribute("data-status", "retrying");
   await expect(node(page, "call").getByTestId("node-status")).toContainText("retrying after attempt");
-  await expect(node(page, "call")).toHaveAttribute("data-status", "succeeded");
+  // Two waits of 3 s before the third attempt.
+  await expect(node(page, "call")).toHaveAttribute("data-status", "succeeded", { timeout: 20_000 });
   await expect(node(page, "call").getByTestId("node-status")).toHaveText("succeeded · attempt 3");
   await expect(page.getByTestId("run-panel").locator("[data-testid=step][data-node-id=call]")).toContainText("3 attempts");
   expect(flaky.hits()).toBe(3);

@@ -17,11 +17,11 @@ use uuid::Uuid;
 
 use crate::{
     credentials::{CredentialStore, NoCredentials},
-    providers::imported::ImportedKinds,
     events::EventBus,
     intake::IntakeGauge,
     nodes::{Registry, Services},
     outbound::{OutboundClient, OutboundPolicy},
+    providers::imported::ImportedKinds,
     run::{Plan, driver::Stop},
     store::{
         Enqueued, NewExecution, StoredEvent,

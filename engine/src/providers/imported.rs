@@ -46,7 +46,10 @@ impl ImportedKinds {
         }
         let apis = descriptions(db, owner).await?;
         let mut registry = (**builtin).clone();
-        super::register(&mut registry, apis.iter().map(ApiDescription::provider).collect());
+        super::register(
+            &mut registry,
+            apis.iter().map(ApiDescription::provider).collect(),
+        );
         let registry = Arc::new(registry);
         let mut cache = self.cache.lock().expect("imported kinds");
         if cache.len() >= CACHED_ACCOUNTS {
@@ -75,7 +78,10 @@ async fn stamp(db: &DatabaseConnection, owner: Uuid) -> Result<String, DbErr> {
 
 /// An account's imported APIs; one that no longer reads (stored by a
 /// newer version) is left out rather than hiding the others.
-pub async fn descriptions(db: &DatabaseConnection, owner: Uuid) -> Result<Vec<ApiDescription>, DbErr> {
+pub async fn descriptions(
+    db: &DatabaseConnection,
+    owner: Uuid,
+) -> Result<Vec<ApiDescription>, DbErr> {
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT provider_id, description FROM imported_apis WHERE owner_id = ")
         .bind(owner);

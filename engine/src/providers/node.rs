@@ -207,9 +207,7 @@ async fn run_action(
         }
         (Encoding::Json, None) => Body::Json(Value::Object(body)),
         (Encoding::Form, None) => Body::Form(body),
-        (Encoding::GraphQl(query), _) => {
-            Body::Json(json!({ "query": query, "variables": body }))
-        }
+        (Encoding::GraphQl(query), _) => Body::Json(json!({ "query": query, "variables": body })),
     };
     let call = Call {
         method,

@@ -26,7 +26,12 @@ fn every_action_is_well_formed() {
             "{}",
             provider.id
         );
-        let connection: Vec<&str> = provider.connection.fields.iter().map(|f| f.name.as_ref()).collect();
+        let connection: Vec<&str> = provider
+            .connection
+            .fields
+            .iter()
+            .map(|f| f.name.as_ref())
+            .collect();
         for kind in provider.kinds() {
             assert!(kinds.insert(kind.clone()), "{kind} is declared twice");
         }

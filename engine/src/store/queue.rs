@@ -157,9 +157,13 @@ pub async fn version_definition(
 }
 
 /// Whose workflow this is.
-pub async fn workflow_owner(db: &DatabaseConnection, workflow_id: Uuid) -> Result<Option<Uuid>, DbErr> {
+pub async fn workflow_owner(
+    db: &DatabaseConnection,
+    workflow_id: Uuid,
+) -> Result<Option<Uuid>, DbErr> {
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT owner_id FROM workflows WHERE id = ").bind(workflow_id);
+    sql.push("SELECT owner_id FROM workflows WHERE id = ")
+        .bind(workflow_id);
     match db.query_one_raw(sql.build()).await? {
         Some(row) => Ok(Some(get(&row, "owner_id")?)),
         None => Ok(None),

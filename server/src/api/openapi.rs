@@ -20,7 +20,7 @@ use crate::startup::AppState;
         super::tokens::list, super::tokens::create, super::tokens::revoke,
         super::connections::list, super::connections::create, super::connections::read, super::connections::update,
         super::connections::remove, super::connections::test,
-        super::apis::list, super::apis::search, super::apis::read,
+        super::apis::list, super::apis::search, super::apis::read, super::apis::import, super::apis::remove,
         super::workflows::list, super::workflows::create, super::workflows::read, super::workflows::update,
         super::workflows::remove, super::workflows::activate, super::workflows::pause, super::workflows::validate,
         super::workflows::execute, super::workflows::versions, super::workflows::version, super::workflows::audit,

@@ -123,7 +123,8 @@ async fn create(
     user: CurrentUser,
     ApiJson(definition): ApiJson<WorkflowDefinition>,
 ) -> Result<(StatusCode, Json<WorkflowResponse>), ApiError> {
-    let catalogue = state.context.engine.catalogue();
+    let kinds = kinds_for(&state, user.id()).await?;
+    let catalogue = kinds.catalogue();
     let workflow = domain::workflows::create(
         &state.context.db,
         catalogue,
@@ -144,7 +145,8 @@ async fn duplicate(
     user: CurrentUser,
     PathId(id): PathId,
 ) -> Result<(StatusCode, Json<WorkflowResponse>), ApiError> {
-    let catalogue = state.context.engine.catalogue();
+    let kinds = kinds_for(&state, user.id()).await?;
+    let catalogue = kinds.catalogue();
     let workflow = domain::workflows::duplicate(
         &state.context.db,
         catalogue,
@@ -166,7 +168,7 @@ async fn read(
 ) -> Result<Json<WorkflowResponse>, ApiError> {
     let workflow = domain::workflows::get(
         &state.context.db,
-        state.context.engine.catalogue(),
+        kinds_for(&state, user.id()).await?.catalogue(),
         user.id(),
         id,
     )
@@ -207,7 +209,8 @@ async fn update(
     ApiJson(definition): ApiJson<WorkflowDefinition>,
 ) -> Result<Json<WorkflowResponse>, ApiError> {
     let expected = expected_version(&headers)?;
-    let catalogue = state.context.engine.catalogue();
+    let kinds = kinds_for(&state, user.id()).await?;
+    let catalogue = kinds.catalogue();
     let workflow = domain::workflows::update(
         &state.context.db,
         catalogue,
@@ -241,7 +244,8 @@ async fn change_status(
     id: Uuid,
     target: WorkflowStatus,
 ) -> Result<Json<WorkflowResponse>, ApiError> {
-    let catalogue = state.context.engine.catalogue();
+    let kinds = kinds_for(state, user.id()).await?;
+    let catalogue = kinds.catalogue();
     let workflow =
         domain::workflows::change_status(&state.context.db, catalogue, user.id(), id, target)
             .await?;
@@ -304,7 +308,7 @@ async fn regenerate_webhook(
 ) -> Result<Json<WorkflowResponse>, ApiError> {
     let workflow = domain::workflows::regenerate_webhook(
         &state.context.db,
-        state.context.engine.catalogue(),
+        kinds_for(&state, user.id()).await?.catalogue(),
         user.id(),
         id,
     )
@@ -322,7 +326,7 @@ async fn validate(
 ) -> Result<Json<ValidationReport>, ApiError> {
     let workflow = domain::workflows::get(
         &state.context.db,
-        state.context.engine.catalogue(),
+        kinds_for(&state, user.id()).await?.catalogue(),
         user.id(),
         id,
     )
@@ -404,7 +408,7 @@ async fn version(
     Ok(Json(
         domain::workflows::version(
             &state.context.db,
-            state.context.engine.catalogue(),
+            kinds_for(&state, user.id()).await?.catalogue(),
             user.id(),
             id,
             version,
@@ -423,7 +427,7 @@ async fn audit(
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     domain::workflows::get(
         &state.context.db,
-        state.context.engine.catalogue(),
+        kinds_for(&state, user.id()).await?.catalogue(),
         user.id(),
         id,
     )
@@ -431,4 +435,17 @@ async fn audit(
     Ok(Json(
         domain::audit::list(&state.context.db, user.id(), Some(id), 200).await?,
     ))
+}
+
+/// The kinds the account's workflows are checked against: built in and imported.
+async fn kinds_for(
+    state: &AppState,
+    owner: Uuid,
+) -> Result<std::sync::Arc<engine::Registry>, ApiError> {
+    Ok(state
+        .context
+        .engine
+        .kinds_for(owner)
+        .await
+        .map_err(domain::DomainError::from)?)
 }

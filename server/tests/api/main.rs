@@ -11,6 +11,7 @@ mod connections;
 mod crash;
 mod executions;
 mod health;
+mod imported_apis;
 mod integrations;
 mod key_rotation;
 mod live;

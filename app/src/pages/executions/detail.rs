@@ -80,7 +80,12 @@ pub async fn fetch_run_detail(id: String) -> Result<RunDetail, ServerFnError> {
         .map_err(fail)?;
     let mut run: RunDetail = reshape(&detail)?;
     let (workflow, version) = (detail.summary.workflow_id, detail.summary.workflow_version);
-    let catalogue = context.engine.catalogue();
+    let kinds = context
+        .engine
+        .kinds_for(owner)
+        .await
+        .map_err(|e| fail(domain::DomainError::from(e)))?;
+    let catalogue = kinds.catalogue();
     match domain::workflows::version(&context.db, catalogue, owner, workflow, version).await {
         Ok(mut definition) => {
             model::layout::arrange_if_stacked(&mut definition);

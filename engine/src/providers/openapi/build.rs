@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 
 use model::{FieldSpec, FieldType};
-use oas3::spec::{MediaType, Operation as SpecOperation, Parameter, ParameterIn, SecurityScheme, Spec};
+use oas3::spec::{
+    MediaType, Operation as SpecOperation, Parameter, ParameterIn, SecurityScheme, Spec,
+};
 
 use super::{
     ApiDescription, BodyEncoding, ImportError, ImportedAuth, Operation, Skipped,
@@ -22,7 +24,13 @@ const MAX_OUTPUTS: usize = 100;
 /// Names no action may take: they are the provider's own kinds.
 const RESERVED: &[&str] = &["request", "trigger"];
 /// Headers the connection and the request body set themselves.
-const MANAGED_HEADERS: &[&str] = &["authorization", "content-type", "content-length", "accept", "host"];
+const MANAGED_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "content-length",
+    "accept",
+    "host",
+];
 
 /// Describes a parsed document as the API `id`, named `name` or by its title.
 pub fn describe(spec: &Spec, id: &str, name: Option<&str>) -> Result<ApiDescription, ImportError> {
@@ -75,7 +83,10 @@ pub fn describe(spec: &Spec, id: &str, name: Option<&str>) -> Result<ApiDescript
 }
 
 /// The path item's own parameters, shared by its operations.
-fn path_parameters<'s>(spec: &'s Spec, path: &str) -> &'s [oas3::spec::ObjectOrReference<Parameter>] {
+fn path_parameters<'s>(
+    spec: &'s Spec,
+    path: &str,
+) -> &'s [oas3::spec::ObjectOrReference<Parameter>] {
     spec.paths
         .as_ref()
         .and_then(|paths| paths.get(path))
@@ -123,15 +134,21 @@ fn operation_of(
         let place = match param.location {
             ParameterIn::Path => Place::Path,
             ParameterIn::Query => Place::Query,
-            ParameterIn::Header if MANAGED_HEADERS.contains(&param.name.to_ascii_lowercase().as_str()) => continue,
+            ParameterIn::Header
+                if MANAGED_HEADERS.contains(&param.name.to_ascii_lowercase().as_str()) =>
+            {
+                continue;
+            }
             ParameterIn::Header => Place::Header(Text::Owned(param.name.clone())),
             ParameterIn::Cookie => continue,
         };
         let (ty, about) = match &param.schema {
-            Some(s) => match schema::resolve(spec, s).map_err(located(&format!("{param_at}.schema")))? {
-                Some(object) => (schema::field_type(spec, object), schema::describe(object)),
-                None => (FieldType::text(), String::new()),
-            },
+            Some(s) => {
+                match schema::resolve(spec, s).map_err(located(&format!("{param_at}.schema")))? {
+                    Some(object) => (schema::field_type(spec, object), schema::describe(object)),
+                    None => (FieldType::text(), String::new()),
+                }
+            }
             None => (FieldType::Json, String::new()),
         };
         let help = param
@@ -144,8 +161,18 @@ fn operation_of(
         push_field(&mut fields, &param.name, ty, required, help, place);
     }
     for name in template_names(path) {
-        if !fields.iter().any(|f| f.place == Place::Path && f.spec.name == name) {
-            push_field(&mut fields, &name, FieldType::text(), true, String::new(), Place::Path);
+        if !fields
+            .iter()
+            .any(|f| f.place == Place::Path && f.spec.name == name)
+        {
+            push_field(
+                &mut fields,
+                &name,
+                FieldType::text(),
+                true,
+                String::new(),
+                Place::Path,
+            );
         }
     }
 
@@ -219,12 +246,26 @@ fn body_fields(
         None => None,
     };
     let Some(object) = object.filter(|o| schema::is_object(spec, o)) else {
-        push_field(fields, "body", FieldType::Json, required, "The request body.".into(), Place::BodyWhole);
+        push_field(
+            fields,
+            "body",
+            FieldType::Json,
+            required,
+            "The request body.".into(),
+            Place::BodyWhole,
+        );
         return Ok(());
     };
     let (properties, required_names) = schema::properties(spec, object).map_err(located(at))?;
     if properties.is_empty() {
-        push_field(fields, "body", FieldType::Json, required, "The request body.".into(), Place::BodyWhole);
+        push_field(
+            fields,
+            "body",
+            FieldType::Json,
+            required,
+            "The request body.".into(),
+            Place::BodyWhole,
+        );
         return Ok(());
     }
     for (name, property) in properties {
@@ -249,8 +290,17 @@ fn body_fields(
 
 /// Adds a field; a name already taken (a query `id` and a body `id`) is
 /// prefixed with where the value goes, and sent under its own name.
-fn push_field(fields: &mut Vec<ActionField>, name: &str, ty: FieldType, required: bool, help: String, place: Place) {
-    let taken = |candidate: &str| fields.iter().any(|f| f.spec.name == candidate) || candidate == "connection";
+fn push_field(
+    fields: &mut Vec<ActionField>,
+    name: &str,
+    ty: FieldType,
+    required: bool,
+    help: String,
+    place: Place,
+) {
+    let taken = |candidate: &str| {
+        fields.iter().any(|f| f.spec.name == candidate) || candidate == "connection"
+    };
     let (field_name, place) = if !taken(name) {
         (name.to_owned(), place)
     } else {
@@ -301,12 +351,17 @@ fn success_schema<'s>(
     let success = responses
         .iter()
         .find(|(code, _)| code.starts_with('2'))
-        .or_else(|| responses.iter().find(|(code, _)| code.as_str() == "default"));
+        .or_else(|| {
+            responses
+                .iter()
+                .find(|(code, _)| code.as_str() == "default")
+        });
     let Some((code, item)) = success else {
         return Ok(None);
     };
     let response_at = format!("{at}.responses.{code}");
-    let response = schema::component(spec, item, "responses", |c| &c.responses).map_err(located(&response_at))?;
+    let response = schema::component(spec, item, "responses", |c| &c.responses)
+        .map_err(located(&response_at))?;
     let json = response.content.iter().find(|(t, _)| {
         let t = t.split(';').next().unwrap_or("").trim();
         t == "application/json" || t.ends_with("+json")
@@ -332,7 +387,10 @@ fn base_url(spec: &Spec) -> Result<String, ImportError> {
     if url.contains('{') {
         return Err(ImportError::at(
             "servers[0].url",
-            format!("`{}` uses a variable that `variables` does not define", server.url),
+            format!(
+                "`{}` uses a variable that `variables` does not define",
+                server.url
+            ),
         ));
     }
     if url.starts_with("http://") || url.starts_with("https://") {
@@ -352,7 +410,11 @@ fn auth(spec: &Spec) -> Result<ImportedAuth, ImportError> {
     let wanted = spec
         .security
         .iter()
-        .chain(spec.operations().flat_map(|(_, _, op)| op.security.iter()).take(1000))
+        .chain(
+            spec.operations()
+                .flat_map(|(_, _, op)| op.security.iter())
+                .take(1000),
+        )
         .flat_map(|requirement| requirement.0.keys())
         .find(|name| schemes.contains_key(name.as_str()))
         .cloned()
@@ -366,7 +428,9 @@ fn auth(spec: &Spec) -> Result<ImportedAuth, ImportError> {
         .map_err(located(&at))?;
     Ok(match scheme {
         SecurityScheme::ApiKey { name, location, .. } => match location.as_str() {
-            "query" => ImportedAuth::Query { param: name.clone() },
+            "query" => ImportedAuth::Query {
+                param: name.clone(),
+            },
             "header" => ImportedAuth::Header { name: name.clone() },
             other => {
                 return Err(ImportError::at(
@@ -375,10 +439,12 @@ fn auth(spec: &Spec) -> Result<ImportedAuth, ImportError> {
                 ));
             }
         },
-        SecurityScheme::Http { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => ImportedAuth::Basic,
-        SecurityScheme::Http { .. } | SecurityScheme::OAuth2 { .. } | SecurityScheme::OpenIdConnect { .. } => {
-            ImportedAuth::Bearer
+        SecurityScheme::Http { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => {
+            ImportedAuth::Basic
         }
+        SecurityScheme::Http { .. }
+        | SecurityScheme::OAuth2 { .. }
+        | SecurityScheme::OpenIdConnect { .. } => ImportedAuth::Bearer,
         SecurityScheme::MutualTls { .. } => ImportedAuth::None,
     })
 }
@@ -438,7 +504,13 @@ fn unique(name: String, names: &mut HashSet<String>) -> String {
 fn humanize(name: &str) -> String {
     let spaced: String = name
         .chars()
-        .map(|c| if c == '_' || c == '-' || c == '.' { ' ' } else { c })
+        .map(|c| {
+            if c == '_' || c == '-' || c == '.' {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let spaced = spaced.trim();
     let mut chars = spaced.chars();
@@ -454,9 +526,15 @@ mod unit {
 
     #[test]
     fn names_are_snake_case_and_unique() {
-        assert_eq!(snake_case("PostCustomersCustomer"), "post_customers_customer");
+        assert_eq!(
+            snake_case("PostCustomersCustomer"),
+            "post_customers_customer"
+        );
         assert_eq!(snake_case("issues/create-comment"), "issues_create_comment");
-        assert_eq!(snake_case("GET /v1/customers/{customer}"), "get_v1_customers_customer");
+        assert_eq!(
+            snake_case("GET /v1/customers/{customer}"),
+            "get_v1_customers_customer"
+        );
         assert_eq!(snake_case("2fa.enable"), "op_2fa_enable");
         let mut names = HashSet::new();
         assert_eq!(unique("list".into(), &mut names), "list");
@@ -466,7 +544,10 @@ mod unit {
 
     #[test]
     fn template_names_are_read_from_paths() {
-        assert_eq!(template_names("/repos/{owner}/{repo}/issues"), ["owner", "repo"]);
+        assert_eq!(
+            template_names("/repos/{owner}/{repo}/issues"),
+            ["owner", "repo"]
+        );
         assert!(template_names("/v1/customers").is_empty());
     }
 }

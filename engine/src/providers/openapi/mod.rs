@@ -22,6 +22,7 @@ use super::{
 };
 
 pub use build::describe;
+pub use oas3::Spec;
 
 /// Largest document accepted, in bytes.
 pub const MAX_DOCUMENT: usize = 16 * 1024 * 1024;
@@ -58,9 +59,13 @@ pub enum ImportedAuth {
     Bearer,
     Basic,
     /// An API key in a header.
-    Header { name: String },
+    Header {
+        name: String,
+    },
     /// An API key in the query.
-    Query { param: String },
+    Query {
+        param: String,
+    },
 }
 
 /// One operation, as an action.
@@ -155,7 +160,10 @@ pub fn parse(text: &str) -> Result<oas3::Spec, ImportError> {
     Ok(spec)
 }
 
-fn located<E: std::fmt::Display>(error: serde_path_to_error::Error<E>, format: &str) -> ImportError {
+fn located<E: std::fmt::Display>(
+    error: serde_path_to_error::Error<E>,
+    format: &str,
+) -> ImportError {
     let location = error.path().to_string();
     let message = error.inner().to_string();
     let message = if message.contains("missing field `openapi`") && location == "." {
@@ -164,7 +172,14 @@ fn located<E: std::fmt::Display>(error: serde_path_to_error::Error<E>, format: &
     } else {
         format!("not a valid OpenAPI {format} document: {message}")
     };
-    ImportError::at(if location == "." { String::new() } else { location }, message)
+    ImportError::at(
+        if location == "." {
+            String::new()
+        } else {
+            location
+        },
+        message,
+    )
 }
 
 /// Parses and describes a document in one go.
@@ -229,7 +244,14 @@ fn same_request(a: &Operation, b: &Operation) -> bool {
     let shape = |op: &Operation| {
         op.fields
             .iter()
-            .map(|f| (f.spec.name.clone(), f.spec.ty.clone(), f.spec.required, f.place.clone()))
+            .map(|f| {
+                (
+                    f.spec.name.clone(),
+                    f.spec.ty.clone(),
+                    f.spec.required,
+                    f.place.clone(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     let outputs = |op: &Operation| {
@@ -290,7 +312,11 @@ impl ApiDescription {
                 })
             }
             ImportedAuth::Header { name } => {
-                fields.push(ConnectionField::secret("api_key", "API key", "Sent in a header."));
+                fields.push(ConnectionField::secret(
+                    "api_key",
+                    "API key",
+                    "Sent in a header.",
+                ));
                 Some(Auth::Header {
                     name: Text::Owned(name.clone()),
                     prefix: Text::Borrowed(""),
@@ -321,7 +347,11 @@ impl ApiDescription {
         let test = self
             .operations
             .iter()
-            .find(|op| op.method == "GET" && !op.path.contains('{') && !op.fields.iter().any(|f| f.spec.required))
+            .find(|op| {
+                op.method == "GET"
+                    && !op.path.contains('{')
+                    && !op.fields.iter().any(|f| f.spec.required)
+            })
             .map(|op| TestRequest {
                 method: Text::Borrowed("GET"),
                 path: Text::Owned(op.path.clone()),

@@ -27,13 +27,18 @@ fn component_name<'r>(reference: &'r str, kind: &str) -> Result<&'r str, RefProb
             if reference.starts_with('#') {
                 format!("`{reference}` is not a reference to components/{kind}")
             } else {
-                format!("`{reference}` points outside the document (only local references are read)")
+                format!(
+                    "`{reference}` points outside the document (only local references are read)"
+                )
             }
         })
 }
 
 /// The schema behind `schema`, following references; `None` for boolean schemas.
-pub fn resolve<'s>(spec: &'s Spec, schema: &'s Schema) -> Result<Option<&'s ObjectSchema>, RefProblem> {
+pub fn resolve<'s>(
+    spec: &'s Spec,
+    schema: &'s Schema,
+) -> Result<Option<&'s ObjectSchema>, RefProblem> {
     let mut current = schema;
     for _ in 0..MAX_REFS {
         match current {
@@ -204,9 +209,11 @@ fn string_values(spec: &Spec, object: &ObjectSchema) -> bool {
 
 fn bound(number: Option<&serde_json::Number>) -> Option<i64> {
     let number = number?;
-    number
-        .as_i64()
-        .or_else(|| number.as_f64().map(|f| f.clamp(i64::MIN as f64, i64::MAX as f64) as i64))
+    number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .map(|f| f.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+    })
 }
 
 /// The type name the variable picker shows.
@@ -224,7 +231,11 @@ pub fn type_name(spec: &Spec, object: &ObjectSchema) -> &'static str {
 }
 
 /// The output fields of a response schema: its top-level properties.
-pub fn output_fields(spec: &Spec, schema: &Schema, limit: usize) -> Result<Vec<OutputField>, RefProblem> {
+pub fn output_fields(
+    spec: &Spec,
+    schema: &Schema,
+    limit: usize,
+) -> Result<Vec<OutputField>, RefProblem> {
     let Some(mut object) = resolve(spec, schema)? else {
         return Ok(Vec::new());
     };

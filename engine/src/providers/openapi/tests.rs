@@ -35,8 +35,8 @@ fn field<'o>(op: &'o Operation, name: &str) -> &'o ActionField {
 #[test]
 fn every_real_document_imports_with_all_its_operations() {
     for (file, count) in DOCUMENTS {
-        let api = import(&openapi_document(file), "real", None)
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let api =
+            import(&openapi_document(file), "real", None).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(
             api.operations.len() + api.skipped.len(),
             *count,
@@ -51,7 +51,11 @@ fn every_real_document_imports_with_all_its_operations() {
         let provider = api.provider();
         assert_eq!(provider.actions.len(), api.operations.len());
         let stored = serde_json::to_string(&api).unwrap();
-        assert_eq!(serde_json::from_str::<ApiDescription>(&stored).unwrap(), api, "{file}");
+        assert_eq!(
+            serde_json::from_str::<ApiDescription>(&stored).unwrap(),
+            api,
+            "{file}"
+        );
     }
 }
 
@@ -60,7 +64,11 @@ fn stripe_operations_become_form_actions_with_their_fields_and_output() {
     let api = import(&openapi_document("stripe-2023-09.yaml"), "stripe_api", None).unwrap();
     assert_eq!(api.name, "Stripe API");
     assert_eq!(api.base_url, "https://api.stripe.com");
-    assert_eq!(api.auth, ImportedAuth::Basic, "Stripe lists basicAuth first");
+    assert_eq!(
+        api.auth,
+        ImportedAuth::Basic,
+        "Stripe lists basicAuth first"
+    );
     let create = action(&api, "POST", "/v1/customers");
     assert_eq!(create.name, "post_customers");
     assert_eq!(create.body, BodyEncoding::Form);
@@ -76,7 +84,13 @@ fn stripe_operations_become_form_actions_with_their_fields_and_output() {
         retrieve.output
     );
     let list = action(&api, "GET", "/v1/customers");
-    assert_eq!(field(list, "limit").spec.ty, FieldType::Integer { min: i64::MIN, max: i64::MAX });
+    assert_eq!(
+        field(list, "limit").spec.ty,
+        FieldType::Integer {
+            min: i64::MIN,
+            max: i64::MAX
+        }
+    );
     assert_eq!(field(list, "starting_after").place, Place::Query);
 }
 
@@ -87,16 +101,34 @@ fn github_parameters_refs_and_json_bodies() {
     let create = action(&api, "POST", "/repos/{owner}/{repo}/issues");
     assert_eq!(create.name, "issues_create");
     assert_eq!(create.body, BodyEncoding::Json);
-    assert_eq!(field(create, "owner").place, Place::Path, "a $ref'd path parameter");
+    assert_eq!(
+        field(create, "owner").place,
+        Place::Path,
+        "a $ref'd path parameter"
+    );
     assert!(field(create, "title").spec.required);
-    assert!(create.output.iter().any(|o| o.name == "number" && o.ty == "integer"));
+    assert!(
+        create
+            .output
+            .iter()
+            .any(|o| o.name == "number" && o.ty == "integer")
+    );
 }
 
 #[test]
 fn twilio_form_bodies_and_basic_auth() {
-    let api = import(&openapi_document("twilio_api_v2010.json"), "twilio_api", None).unwrap();
+    let api = import(
+        &openapi_document("twilio_api_v2010.json"),
+        "twilio_api",
+        None,
+    )
+    .unwrap();
     assert_eq!(api.auth, ImportedAuth::Basic);
-    let send = action(&api, "POST", "/2010-04-01/Accounts/{AccountSid}/Messages.json");
+    let send = action(
+        &api,
+        "POST",
+        "/2010-04-01/Accounts/{AccountSid}/Messages.json",
+    );
     assert_eq!(send.body, BodyEncoding::Form);
     assert!(field(send, "To").spec.required);
 }
@@ -173,32 +205,69 @@ fn an_openapi_3_1_document_imports() {
     let api = import(INVOICES_31, "acme", None).unwrap();
     assert_eq!(api.openapi, "3.1.0");
     assert_eq!(api.name, "Acme Invoices");
-    assert_eq!(api.base_url, "https://eu.acme.test/v2", "server variables take their default");
-    assert_eq!(api.auth, ImportedAuth::Header { name: "X-Acme-Key".into() });
+    assert_eq!(
+        api.base_url, "https://eu.acme.test/v2",
+        "server variables take their default"
+    );
+    assert_eq!(
+        api.auth,
+        ImportedAuth::Header {
+            name: "X-Acme-Key".into()
+        }
+    );
     let create = action(&api, "POST", "/invoices");
     assert_eq!(create.name, "create_invoice");
     assert_eq!(create.label, "Create an invoice");
     let names: Vec<&str> = create.fields.iter().map(|f| f.spec.name.as_str()).collect();
     assert_eq!(
         names,
-        ["Idempotency-Key", "customer", "amount", "status", "lines", "parent"],
+        [
+            "Idempotency-Key",
+            "customer",
+            "amount",
+            "status",
+            "lines",
+            "parent"
+        ],
         "read-only properties and the Authorization header are left out"
     );
-    assert_eq!(field(create, "Idempotency-Key").place, Place::Header("Idempotency-Key".into()));
+    assert_eq!(
+        field(create, "Idempotency-Key").place,
+        Place::Header("Idempotency-Key".into())
+    );
     assert!(field(create, "customer").spec.required);
-    assert_eq!(field(create, "amount").spec.ty, FieldType::Integer { min: 0, max: i64::MAX });
+    assert_eq!(
+        field(create, "amount").spec.ty,
+        FieldType::Integer {
+            min: 0,
+            max: i64::MAX
+        }
+    );
     assert_eq!(
         field(create, "status").spec.ty,
-        FieldType::Select { options: vec!["draft".into(), "open".into(), "paid".into()] }
+        FieldType::Select {
+            options: vec!["draft".into(), "open".into(), "paid".into()]
+        }
     );
-    assert!(create.output.iter().any(|o| o.name == "id" && o.ty == "string"));
+    assert!(
+        create
+            .output
+            .iter()
+            .any(|o| o.name == "id" && o.ty == "string")
+    );
     let list = action(&api, "GET", "/invoices");
-    assert!(matches!(field(list, "status").spec.ty, FieldType::Select { .. }));
+    assert!(matches!(
+        field(list, "status").spec.ty,
+        FieldType::Select { .. }
+    ));
     assert_eq!(api.skipped.len(), 1, "{:?}", api.skipped);
     assert_eq!(api.skipped[0].operation, "POST /invoices/{id}/attachments");
     assert!(api.skipped[0].reason.contains("multipart/form-data"));
     let provider = api.provider();
-    assert_eq!(provider.kinds(), ["acme.list_invoices", "acme.create_invoice", "acme.request"]);
+    assert_eq!(
+        provider.kinds(),
+        ["acme.list_invoices", "acme.create_invoice", "acme.request"]
+    );
     let test = provider.test.expect("GET /invoices needs nothing");
     assert_eq!(test.path, "/invoices");
 }
@@ -210,19 +279,50 @@ fn broken_documents_name_the_place_of_the_problem() {
         "application/json: { schema: { $ref: \"#/components/schemas/Missing\" } }\n      responses:\n        \"201\"",
     );
     let error = import(&broken, "acme", None).unwrap_err();
-    assert_eq!(error.location, "paths./invoices.post.requestBody.content.application/json.schema");
-    assert!(error.message.contains("#/components/schemas/Missing"), "{error}");
+    assert_eq!(
+        error.location,
+        "paths./invoices.post.requestBody.content.application/json.schema"
+    );
+    assert!(
+        error.message.contains("#/components/schemas/Missing"),
+        "{error}"
+    );
 
-    let wrong_type = INVOICES_31.replace("required: true\n        content", "required: maybe\n        content");
+    let wrong_type = INVOICES_31.replace(
+        "required: true\n        content",
+        "required: maybe\n        content",
+    );
     let error = import(&wrong_type, "acme", None).unwrap_err();
-    assert!(error.location.starts_with("paths./invoices.post.requestBody"), "{error:?}");
+    assert!(
+        error
+            .location
+            .starts_with("paths./invoices.post.requestBody"),
+        "{error:?}"
+    );
 
-    let error = import("swagger: \"2.0\"\ninfo: { title: x, version: \"1\" }\npaths: {}\n", "x", None).unwrap_err();
-    assert!(error.message.contains("not an OpenAPI 3 document"), "{error:?}");
-    let error = import("{\"openapi\": \"4.0.0\", \"info\": {\"title\": \"x\", \"version\": \"1\"}}", "x", None)
-        .unwrap_err();
+    let error = import(
+        "swagger: \"2.0\"\ninfo: { title: x, version: \"1\" }\npaths: {}\n",
+        "x",
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        error.message.contains("not an OpenAPI 3 document"),
+        "{error:?}"
+    );
+    let error = import(
+        "{\"openapi\": \"4.0.0\", \"info\": {\"title\": \"x\", \"version\": \"1\"}}",
+        "x",
+        None,
+    )
+    .unwrap_err();
     assert_eq!(error.location, "openapi");
-    assert!(import("   ", "x", None).unwrap_err().message.contains("empty"));
+    assert!(
+        import("   ", "x", None)
+            .unwrap_err()
+            .message
+            .contains("empty")
+    );
     assert!(import("{ not json", "x", None).is_err());
 }
 
@@ -236,7 +336,11 @@ fn a_re_import_reports_what_changed() {
     let after = import(&after_text, "acme", None).unwrap();
     let changes = Changes::between(&before, &after);
     assert_eq!(changes.added, ["delete_invoice"]);
-    assert_eq!(changes.changed, ["list_invoices"], "a new label alone is no change");
+    assert_eq!(
+        changes.changed,
+        ["list_invoices"],
+        "a new label alone is no change"
+    );
     assert!(changes.removed.is_empty());
     let changes = Changes::between(&after, &before);
     assert_eq!(changes.removed, ["delete_invoice"]);

@@ -39,7 +39,12 @@ pub async fn open_workflow(id: String) -> Result<EditorData, ServerFnError> {
     let context = ServerContext::from_leptos()?;
     let owner = context.require_account().await?.id;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| fail(domain::DomainError::NotFound))?;
-    let catalogue = context.engine.catalogue();
+    let kinds = context
+        .engine
+        .kinds_for(owner)
+        .await
+        .map_err(|e| fail(domain::DomainError::from(e)))?;
+    let catalogue = kinds.catalogue();
     let mut workflow = domain::workflows::get(&context.db, catalogue, owner, id)
         .await
         .map_err(fail)?;
