@@ -27,6 +27,7 @@ use leptos_router::{
 use components::nav::TopNav;
 use pages::{
     api_docs::ApiDocsPage,
+    apis::ApisPage,
     connections::ConnectionsPage,
     dashboard::DashboardPage,
     events::EventsPage,
@@ -83,6 +84,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/executions/:id") view=ExecutionPage ssr=SsrMode::Async />
                     <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
                     <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis") view=ApisPage ssr=SsrMode::Async />
                     <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage />

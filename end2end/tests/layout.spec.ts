@@ -17,6 +17,7 @@ test("every page fits 1024 px wide", async ({ page }) => {
     ["run", `/executions/${run}`],
     ["events", "/events"],
     ["connections", "/connections"],
+    ["apis", "/apis"],
     ["dashboard", "/dashboard"],
     ["settings", "/settings"],
   ];

@@ -5,11 +5,12 @@ use leptos_router::components::A;
 
 use crate::theme::{Theme, apply_theme, current_document_theme, theme_from_request};
 
-const SECTIONS: [(&str, &str); 6] = [
+const SECTIONS: [(&str, &str); 7] = [
     ("/workflows", "Workflows"),
     ("/executions", "Executions"),
     ("/events", "Events"),
     ("/connections", "Connections"),
+    ("/apis", "APIs"),
     ("/dashboard", "Dashboard"),
     ("/settings", "Settings"),
 ];

@@ -1,6 +1,7 @@
 //! One module per routed page.
 
 pub mod api_docs;
+pub mod apis;
 pub mod connections;
 pub mod dashboard;
 pub mod events;
