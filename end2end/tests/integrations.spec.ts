@@ -88,8 +88,10 @@ test("connect Slack, build Stripe → Mailchimp → Slack from the palette, and 
 
   // Without a connection the node says so on the canvas.
   await expect(node(page, "add_member").getByTestId("node-problem")).toBeVisible();
+  await expect(node(page, "add_member").getByTestId("node-needs-connection")).toHaveText("Needs a connection");
   await node(page, "add_member").locator(".node-box").click();
   await page.locator("#config-connection").selectOption({ label: "Audience (mailchimp)" });
+  await expect(node(page, "add_member").getByTestId("node-needs-connection")).toHaveCount(0);
   await page.locator("#config-list_id").fill("a1b2c3");
   await page.locator("#config-email_address").fill("{{ trigger.body.data.object.email }}");
 

@@ -109,8 +109,12 @@ pub(crate) struct Inner {
     pub tasks: TaskTracker,
     /// Plans by workflow version; one using imported kinds is read again
     /// after [`IMPORTED_PLAN_TTL`], so a re-import elsewhere is seen.
-    plans: Mutex<HashMap<(Uuid, i32), (Arc<Plan>, Option<std::time::Instant>)>>,
+    plans: Mutex<HashMap<(Uuid, i32), CachedPlan>>,
 }
+
+/// A prepared plan, and when it is to be read again (plans with kinds of
+/// imported APIs only).
+type CachedPlan = (Arc<Plan>, Option<std::time::Instant>);
 
 /// How long a plan with kinds of imported APIs is kept.
 const IMPORTED_PLAN_TTL: Duration = Duration::from_secs(30);

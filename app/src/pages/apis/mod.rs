@@ -196,7 +196,10 @@ fn js_encode(text: &str) -> String {
 
 /// The node type a form field shows as (`text`, `select`, …).
 fn type_label(ty: &Value) -> String {
-    ty.get("kind").and_then(Value::as_str).unwrap_or("any").replace('_', " ")
+    ty.get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("any")
+        .replace('_', " ")
 }
 
 #[component]

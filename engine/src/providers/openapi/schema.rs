@@ -83,12 +83,15 @@ pub fn component<'s, T>(
     Err(format!("the {kind} references go round in a cycle"))
 }
 
+/// Properties by name, in the document's order, and the required names.
+pub type Properties<'s> = (Vec<(&'s str, &'s Schema)>, Vec<&'s str>);
+
 /// The properties of an object schema with those of its `allOf` parts,
 /// and which of them are required. Properties keep the document's order.
 pub fn properties<'s>(
     spec: &'s Spec,
     object: &'s ObjectSchema,
-) -> Result<(Vec<(&'s str, &'s Schema)>, Vec<&'s str>), RefProblem> {
+) -> Result<Properties<'s>, RefProblem> {
     let mut found = Vec::new();
     let mut required = Vec::new();
     collect(spec, object, 0, &mut found, &mut required)?;

@@ -339,6 +339,18 @@ fn NodeView(
             })
         })
     };
+    // Said in words on the node: the step cannot run until an account is chosen.
+    let needs_connection = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            editor.problems.with(|problems| {
+                problems.iter().any(|p| {
+                    p.node_id.as_deref() == Some(id.as_str())
+                        && p.field.as_deref() == Some("config.connection")
+                })
+            })
+        })
+    };
     let live = {
         let id = id.clone();
         Memo::new(move |_| editor.live.with(|live| live.get(&id).cloned()))
@@ -393,6 +405,7 @@ fn NodeView(
         let status = live.get().map(|l| l.status).unwrap_or_default();
         let attempt = live.get().map(|l| l.attempt).unwrap_or(0);
         let errors = error_count.get();
+        let unconnected = needs_connection.get();
         let port_views = ports
             .into_iter()
             .enumerate()
@@ -452,6 +465,9 @@ fn NodeView(
                         <text x="10" y="14" text-anchor="middle">{errors}</text>
                         <title>{format!("{errors} problem(s)")}</title>
                     </g>
+                })}
+                {(unconnected && status.is_empty()).then(|| view! {
+                    <text class="node-warning" x="4" y=NODE_HEIGHT + 16.0 data-testid="node-needs-connection">"Needs a connection"</text>
                 })}
                 {(!status.is_empty()).then(|| view! {
                     <text class="node-status" x="4" y="-8" data-testid="node-status">
