@@ -80,6 +80,17 @@ async fn come_back(app: &TestApp, user: &User, query: &str) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
+async fn run_orders(user: &User, workflow: &str) -> Value {
+    let started: Value = user
+        .post(&format!("/workflows/{workflow}/execute"), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    user.finished_run(started["execution_id"].as_str().unwrap())
+        .await
+}
+
 async fn oauth_authorization_code_round_trip(app: TestApp) {
     let provider = ScriptedServer::start().await;
     provider.script(
@@ -93,6 +104,21 @@ async fn oauth_authorization_code_round_trip(app: TestApp) {
     provider.script("/orders", vec![Reply::json(200, json!({"orders": []}))]);
     let ada = app.user("ada@example.com").await;
     let id = oauth_connection(&ada, &provider).await;
+    let workflow = ada
+        .create_workflow(json!({
+            "name": "Orders",
+            "nodes": [
+                {"id": "start", "kind": "manual_trigger"},
+                {"id": "orders", "kind": "http_request", "config": {"url": provider.url("/orders"), "connection_id": id}}
+            ],
+            "edges": [{"source": "start", "target": "orders"}]
+        }))
+        .await;
+    // Not connected yet: the step says what to do, and calls nobody.
+    let run = run_orders(&ada, &workflow).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run.to_string().contains("press Connect"), "{run}");
+    assert!(provider.received("/orders").is_empty());
 
     let (state, query) = start(&ada, &id).await;
     let redirect_uri = app.url("/oauth/callback");
@@ -151,25 +177,7 @@ async fn oauth_authorization_code_round_trip(app: TestApp) {
     assert!(!view.to_string().contains("acc3ss-1") && !view.to_string().contains("r3fresh-1"));
 
     // A step using the connection sends the token.
-    let workflow = ada
-        .create_workflow(json!({
-            "name": "Orders",
-            "nodes": [
-                {"id": "start", "kind": "manual_trigger"},
-                {"id": "orders", "kind": "http_request", "config": {"url": provider.url("/orders"), "connection_id": id}}
-            ],
-            "edges": [{"source": "start", "target": "orders"}]
-        }))
-        .await;
-    let started: Value = ada
-        .post(&format!("/workflows/{workflow}/execute"), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let run = ada
-        .finished_run(started["execution_id"].as_str().unwrap())
-        .await;
+    let run = run_orders(&ada, &workflow).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(
         provider.received("/orders")[0].headers["authorization"],
