@@ -318,6 +318,19 @@ async fn oauth_callbacks_refuse_reused_foreign_expired_and_denied_states(app: Te
         "/connections?error=token_refused&reason=400%2C+invalid_grant"
     );
 
+    // A token endpoint that redirects is not followed: the code and the
+    // client secret go nowhere else.
+    provider.script(
+        "/token",
+        vec![Reply::json(307, json!({})).header("location", &provider.url("/elsewhere"))],
+    );
+    let (state, _) = start(&ada, &id).await;
+    assert_eq!(
+        come_back(&app, &ada, &format!("code=c0de&state={state}")).await,
+        "/connections?error=token_refused&reason=307"
+    );
+    assert!(provider.received("/elsewhere").is_empty());
+
     // Only oauth2 connections with an authorize URL, only their owner,
     // only from a browser session.
     assert_error(
