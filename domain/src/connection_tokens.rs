@@ -65,6 +65,18 @@ impl ConnectionCredentials {
                 ),
             ));
         }
+        // Added with an authorize URL but never connected: no token yet.
+        if credential.kind == "oauth2"
+            && !credential.refreshable()
+            && credential
+                .field("access_token")
+                .is_none_or(|t| t.is_empty())
+        {
+            return Err(StepError::new(
+                ErrorClass::Auth,
+                "the connection has no access token yet: press Connect under Connections",
+            ));
+        }
         Ok(credential)
     }
 

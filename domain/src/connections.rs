@@ -43,9 +43,16 @@ const GENERIC: [(&str, &[&str], &[&str], &[&str]); 4] = [
     ),
     (
         "oauth2",
-        &["token_url", "client_id", "scope", "expires_at"],
+        &[
+            "authorize_url",
+            "token_url",
+            "client_id",
+            "scope",
+            "expires_at",
+        ],
         &["client_secret", "access_token", "refresh_token"],
-        &["token_url", "client_id", "access_token"],
+        // `access_token` too, unless `authorize_url` lets "Connect" get one.
+        &["token_url", "client_id"],
     ),
 ];
 
@@ -106,7 +113,8 @@ pub struct NewConnection {
     pub name: String,
     /// `bearer` (token), `basic` (username, password), `header` (header_name,
     /// value) or `oauth2` (token_url, client_id, client_secret, access_token,
-    /// refresh_token, scope).
+    /// refresh_token, scope, and authorize_url to get the tokens with
+    /// "Connect": the authorization-code flow with PKCE).
     pub kind: String,
     #[schema(value_type = Object)]
     pub fields: Map<String, Value>,
@@ -156,8 +164,8 @@ fn unreadable(error: SealError) -> DomainError {
 /// Reads, seals and opens connections of an account.
 #[derive(Clone)]
 pub struct Connections {
-    db: DatabaseConnection,
-    vault: Arc<Vault>,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) vault: Arc<Vault>,
     /// For testing connections and renewing tokens, through the outbound guard.
     pub(crate) http: OutboundClient,
 }
@@ -232,7 +240,7 @@ fn split_fields(
             ));
         }
     }
-    for name in ["token_url", "base_url"] {
+    for name in ["authorize_url", "token_url", "base_url"] {
         if let Some(url) = plain.get(name).and_then(Value::as_str)
             && !url.is_empty()
             && reqwest::Url::parse(url).map_or(true, |u| {
@@ -261,21 +269,30 @@ fn check_required(
     plain: &Map<String, Value>,
     secret: &Map<String, Value>,
 ) -> Result<(), DomainError> {
+    let filled = |name: &str| {
+        plain
+            .get(name)
+            .or_else(|| secret.get(name))
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    // An OAuth 2 connection gets its access token either typed in or from
+    // the provider, through "Connect" (which needs the authorize URL).
+    let oauth_token =
+        (spec.kind == "oauth2" && !filled("access_token") && !filled("authorize_url"))
+            .then(|| "access_token".to_owned());
     let missing: Vec<FieldProblem> = spec
         .required
         .iter()
-        .filter(|name| {
-            plain
-                .get(name.as_str())
-                .or_else(|| secret.get(name.as_str()))
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-        })
+        .chain(oauth_token.iter())
+        .filter(|name| !filled(name))
         .map(|name| {
-            FieldProblem::new(
-                &format!("fields.{name}"),
-                format!("{} connections need `{name}`", spec.kind),
-            )
+            let message = if name == "access_token" && spec.kind == "oauth2" {
+                "oauth2 connections need `access_token`, or `authorize_url` to connect through the provider".to_owned()
+            } else {
+                format!("{} connections need `{name}`", spec.kind)
+            };
+            FieldProblem::new(&format!("fields.{name}"), message)
         })
         .collect();
     match missing.first() {
@@ -298,12 +315,19 @@ impl Connections {
 
     /// The secrets of a stored connection. Values sealed before they were
     /// bound to their connection (no key id) open unbound.
-    fn open_secrets(&self, model: &connection::Model) -> Result<Map<String, Value>, DomainError> {
+    pub(crate) fn open_secrets(
+        &self,
+        model: &connection::Model,
+    ) -> Result<Map<String, Value>, DomainError> {
         let plain = open_sealed(&self.vault, model).map_err(unreadable)?;
         Ok(serde_json::from_slice(&plain).unwrap_or_default())
     }
 
-    fn seal_secrets(&self, id: Uuid, secret: &Map<String, Value>) -> Result<String, DomainError> {
+    pub(crate) fn seal_secrets(
+        &self,
+        id: Uuid,
+        secret: &Map<String, Value>,
+    ) -> Result<String, DomainError> {
         Ok(self.vault.seal(
             &serde_json::to_vec(secret).unwrap_or_default(),
             &binding(id),
@@ -344,7 +368,7 @@ impl Connections {
     /// The connection as shown. Secrets that do not open are shown as
     /// none set and the connection as needing to be reconnected, so that
     /// it can still be listed and fixed.
-    fn view(&self, model: connection::Model) -> Result<ConnectionView, DomainError> {
+    pub(crate) fn view(&self, model: connection::Model) -> Result<ConnectionView, DomainError> {
         let mut settings = model.settings.clone();
         let secrets = match self.open_secrets(&model) {
             Ok(secrets) => secrets,
@@ -373,7 +397,11 @@ impl Connections {
         })
     }
 
-    async fn owned(&self, owner: Uuid, id: Uuid) -> Result<connection::Model, DomainError> {
+    pub(crate) async fn owned(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+    ) -> Result<connection::Model, DomainError> {
         connection::Entity::find_by_id(id)
             .filter(connection::Column::OwnerId.eq(owner))
             .one(&self.db)

@@ -6,7 +6,9 @@
 pub mod accounts;
 pub mod apis;
 pub mod audit;
+pub mod connection_oauth;
 pub mod connection_tokens;
+pub mod connection_usage;
 pub mod connections;
 pub mod dashboard;
 pub mod error;

@@ -8,6 +8,7 @@ pub mod event;
 pub mod execution;
 pub mod execution_event;
 pub mod imported_api;
+pub mod oauth_state;
 pub mod schedule;
 pub mod session;
 pub mod step_run;

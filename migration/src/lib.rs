@@ -17,6 +17,7 @@ mod m20261202_000009_create_webhook_replays;
 mod m20261202_000010_create_step_payloads;
 mod m20261203_000011_create_webhook_registrations;
 mod m20261203_000012_create_imported_apis;
+mod m20261203_000013_create_oauth_states;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_create_step_payloads::Migration),
             Box::new(m20261203_000011_create_webhook_registrations::Migration),
             Box::new(m20261203_000012_create_imported_apis::Migration),
+            Box::new(m20261203_000013_create_oauth_states::Migration),
         ]
     }
 }

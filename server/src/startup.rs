@@ -311,6 +311,7 @@ fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(routes::health::router())
+        .merge(routes::oauth::router())
         .merge(webhooks::router())
         .nest("/api/v1", api::router())
         .leptos_routes_with_context(

@@ -1,7 +1,10 @@
 //! Connections: the credentials steps act with. Add one per provider with
 //! the fields that provider needs (or a generic bearer, basic, header or
-//! OAuth 2 credential), test it against the provider, delete it. Secret
-//! values go in and never come back.
+//! OAuth 2 credential), connect OAuth 2 ones through the provider, test
+//! them, see which workflows use them, delete them. Secret values go in
+//! and never come back.
+
+mod connect;
 
 use std::collections::BTreeMap;
 
@@ -11,6 +14,7 @@ use leptos_router::hooks::use_query_map;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use self::connect::{CallbackMessage, ConnectButton, UsedBy};
 use crate::{
     account::RequireAccount,
     api::{self, ApiError},
@@ -102,12 +106,19 @@ fn generic_fields(kind: &str) -> Vec<CredentialField> {
             field("value", "Header value", true, true),
         ],
         "oauth2" => vec![
+            CredentialField {
+                help: "The provider's authorization endpoint. With it, leave the tokens empty and press Connect once the connection is added.".into(),
+                ..field("authorize_url", "Authorize URL", false, false)
+            },
             field("token_url", "Token URL", false, true),
             field("client_id", "Client id", false, true),
             field("client_secret", "Client secret", true, false),
-            field("access_token", "Access token", true, true),
-            field("refresh_token", "Refresh token", true, false),
             field("scope", "Scope", false, false),
+            CredentialField {
+                help: "Only without an authorize URL: tokens you already have.".into(),
+                ..field("access_token", "Access token", true, false)
+            },
+            field("refresh_token", "Refresh token", true, false),
         ],
         _ => Vec::new(),
     }
@@ -202,6 +213,7 @@ fn Connections() -> impl IntoView {
             <section class="card settings-wide" aria-labelledby="connections-heading">
                 <h2 id="connections-heading">"Your connections"</h2>
                 <FormMessage message=Signal::derive(move || error.get().map(|e| e.describe())) />
+                <CallbackMessage connections />
                 <Suspense fallback=|| view! { <p class="muted">"Loading connections…"</p> }>
                     {move || Suspend::new(async move {
                         match connections.await {
@@ -213,25 +225,30 @@ fn Connections() -> impl IntoView {
                             }.into_any(),
                             Ok(list) => view! {
                                 <table class="table" data-testid="connections">
-                                    <thead><tr><th>"Name"</th><th>"Service"</th><th>"Secrets"</th><th>"Status"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                    <thead><tr><th>"Name"</th><th>"Service"</th><th>"Secrets"</th><th>"Status"</th><th>"Used by"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                     <tbody>
                                         {list.into_iter().map(|connection| {
                                             let (test_id, remove_id, status_id) = (connection.id.clone(), connection.id.clone(), connection.id.clone());
                                             let status = move || tested.with(|t| t.get(&status_id).cloned());
                                             let reconnect = connection.needs_reconnection();
+                                            let connectable = connection.connectable();
+                                            let connect = connectable.then(|| connection.clone());
+                                            let used_by = connection.id.clone();
                                             view! {
                                                 <tr data-connection=connection.name.clone()>
                                                     <td>{connection.name.clone()}</td>
                                                     <td>{provider_name(&connection.kind)}</td>
                                                     <td>{connection.secrets.join(", ")}</td>
                                                     <td data-testid="connection-status">{move || match (status(), reconnect.clone()) {
-                                                        (None, Some(reason)) => view! { <span class="badge badge-danger">"Reconnect"</span> " " <span>{format!("Enter new credentials: {reason}")}</span> }.into_any(),
+                                                        (None, Some(reason)) => view! { <span class="badge badge-danger">"Reconnect"</span> " " <span>{if connectable { format!("Press Reconnect: {reason}") } else { format!("Enter new credentials: {reason}") }}</span> }.into_any(),
                                                         (status, _) => match status {
                                                         Some(result) if result.ok => view! { <span class="badge badge-success">"Works"</span> " " <span class="muted">{result.message}</span> }.into_any(),
                                                         Some(result) => view! { <span class="badge badge-danger">"Failed"</span> " " <span>{result.message}</span> }.into_any(),
                                                         None => view! { <span class="muted">"Not tested"</span> }.into_any(),
                                                     }}}</td>
+                                                    <td><UsedBy id=used_by /></td>
                                                     <td class="row-actions">
+                                                        {connect.map(|connection| view! { <ConnectButton connection /> })}
                                                         <button type="button" class="btn btn-secondary btn-sm" on:click=move |_| test(test_id.clone())>"Test"</button>
                                                         <button type="button" class="btn btn-danger btn-sm" aria-label=format!("Delete {}", connection.name) on:click=move |_| remove(remove_id.clone())>"Delete"</button>
                                                     </td>

@@ -19,7 +19,7 @@ use crate::startup::AppState;
         super::auth::register, super::auth::login, super::auth::logout, super::auth::me, super::auth::change_password,
         super::tokens::list, super::tokens::create, super::tokens::revoke,
         super::connections::list, super::connections::create, super::connections::read, super::connections::update,
-        super::connections::remove, super::connections::test,
+        super::connections::remove, super::connections::test, super::connections::authorize, super::connections::usage,
         super::apis::list, super::apis::search, super::apis::read, super::apis::import, super::apis::remove,
         super::workflows::list, super::workflows::create, super::workflows::read, super::workflows::update,
         super::workflows::remove, super::workflows::activate, super::workflows::pause, super::workflows::validate,

@@ -1,3 +1,4 @@
 //! HTTP routes that are not Leptos pages, one module per area.
 
 pub mod health;
+pub mod oauth;

@@ -15,6 +15,7 @@ mod imported_apis;
 mod integrations;
 mod key_rotation;
 mod live;
+mod oauth;
 mod outbound;
 mod pages;
 mod process;
