@@ -68,7 +68,7 @@ test("find an API, read an action, use it in a workflow, and import a document",
   await page.getByText("Import an OpenAPI document").click();
   await page.getByLabel("Or paste the document").fill(ACME);
   await page.getByLabel("Id (optional)").fill("acme");
-  await page.getByRole("button", { name: "Import" }).click();
+  await page.getByTestId("import-api").getByRole("button", { name: "Import" }).click();
   const report = page.getByTestId("import-report");
   await expect(report).toContainText("Acme Invoices (acme): 1 operation, revision 1.");
   await expect(report).toContainText("1 left out");
@@ -80,6 +80,6 @@ test("find an API, read an action, use it in a workflow, and import a document",
 
   await page.getByLabel("Or paste the document").fill("openapi: 3.1.0\ninfo: { title: Broken, version: '1' }\npaths:\n  /x:\n    get:\n      responses: { '200': { $ref: '#/components/responses/Nope' } }\n");
   await page.getByLabel("Id (optional)").fill("broken");
-  await page.getByRole("button", { name: "Import" }).click();
+  await page.getByTestId("import-api").getByRole("button", { name: "Import" }).click();
   await expect(page.locator("#import-document ~ .field-error")).toContainText("paths./x.get.responses.200");
 });

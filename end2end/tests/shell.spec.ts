@@ -15,7 +15,7 @@ test("the server-rendered HTML has the content before any script runs", async ({
   const page = await context.newPage();
   await page.goto("/");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("API workflows you can watch run");
-  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link")).toHaveCount(6);
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link")).toHaveCount(7);
   await expect(page.getByTestId("database-kind")).toContainText("SQLite");
   await expect(page.locator("body")).not.toHaveAttribute("data-hydrated", "true");
   await context.close();

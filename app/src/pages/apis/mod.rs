@@ -104,8 +104,25 @@ pub fn ApisPage() -> impl IntoView {
             <p class="muted">"Every API your workflows can call: browse its actions, fields and output, or import your own from an OpenAPI document."</p>
         </header>
         <RequireAccount>
-            <Explorer />
+            <ClientOnly>
+                <Explorer />
+            </ClientOnly>
         </RequireAccount>
+    }
+}
+
+/// Renders its children only once the page runs in the browser: every
+/// part of the explorer is loaded there, and rendering it on the server
+/// too let hydration meet a different tree now and then (an intermittent
+/// hydration panic seen in the browser tests).
+#[component]
+fn ClientOnly(children: ChildrenFn) -> impl IntoView {
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    view! {
+        <Show when=move || mounted.get() fallback=|| view! { <p class="muted">"Loading APIs…"</p> }>
+            {children()}
+        </Show>
     }
 }
 
