@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::{
     DomainError, connections, secrets,
-    vault::{Keyring, Vault, purpose},
+    vault::{Keyring, SealError, Vault, purpose},
     webhook_registrations,
 };
 
@@ -82,6 +82,33 @@ pub async fn reseal_all(
     Ok(report)
 }
 
+/// Counts a row read and seals its value anew: `None` when it is under the
+/// current key already (counted) or does not open (reported, left as it is).
+fn reseal_row(
+    report: &mut TableReport,
+    unopened: &mut Vec<Unopened>,
+    row: String,
+    current: bool,
+    reseal: impl FnOnce() -> Result<String, SealError>,
+) -> Option<String> {
+    report.rows += 1;
+    if current {
+        report.current += 1;
+        return None;
+    }
+    match reseal() {
+        Ok(resealed) => Some(resealed),
+        Err(error) => {
+            unopened.push(Unopened {
+                table: report.table,
+                row,
+                reason: error.to_string(),
+            });
+            None
+        }
+    }
+}
+
 /// Counts one row that was written (`affected`) or not.
 fn written(report: &mut TableReport, affected: u64, values: u64) {
     if affected == 0 {
@@ -113,23 +140,14 @@ async fn connections(
         after = Some(last.id);
         let txn = db.begin().await?;
         for row in rows {
-            report.rows += 1;
-            if vault.is_current(&row.sealed_secrets) {
-                report.current += 1;
+            let current = vault.is_current(&row.sealed_secrets);
+            let Some(resealed) =
+                reseal_row(&mut report, unopened, row.id.to_string(), current, || {
+                    connections::open_sealed(vault, &row)
+                        .and_then(|plain| vault.seal(&plain, &connections::binding(row.id)))
+                })
+            else {
                 continue;
-            }
-            let resealed = connections::open_sealed(vault, &row)
-                .and_then(|plain| vault.seal(&plain, &connections::binding(row.id)));
-            let resealed = match resealed {
-                Ok(resealed) => resealed,
-                Err(error) => {
-                    unopened.push(Unopened {
-                        table: report.table,
-                        row: row.id.to_string(),
-                        reason: error.to_string(),
-                    });
-                    continue;
-                }
             };
             // Written only if unchanged since read.
             let affected = connection::Entity::update_many()
@@ -169,23 +187,19 @@ async fn registrations(
         after = Some(last.workflow_id);
         let txn = db.begin().await?;
         for row in rows {
-            report.rows += 1;
-            if vault.is_current(&row.sealed_secret) {
-                report.current += 1;
+            let current = vault.is_current(&row.sealed_secret);
+            let Some(resealed) = reseal_row(
+                &mut report,
+                unopened,
+                row.workflow_id.to_string(),
+                current,
+                || {
+                    webhook_registrations::open_sealed(vault, &row).and_then(|plain| {
+                        webhook_registrations::seal(vault, row.workflow_id, &plain)
+                    })
+                },
+            ) else {
                 continue;
-            }
-            let resealed = webhook_registrations::open_sealed(vault, &row)
-                .and_then(|plain| webhook_registrations::seal(vault, row.workflow_id, &plain));
-            let resealed = match resealed {
-                Ok(resealed) => resealed,
-                Err(error) => {
-                    unopened.push(Unopened {
-                        table: report.table,
-                        row: row.workflow_id.to_string(),
-                        reason: error.to_string(),
-                    });
-                    continue;
-                }
             };
             let affected = webhook_registration::Entity::update_many()
                 .col_expr(Column::SealedSecret, Expr::value(resealed))

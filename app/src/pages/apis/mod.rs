@@ -138,7 +138,10 @@ fn Explorer() -> impl IntoView {
             if words.trim().is_empty() {
                 return None;
             }
-            let path = format!("/apis/search?q={}", js_encode(words.trim()));
+            let path = format!(
+                "/apis/search?q={}",
+                crate::account::encode_component(words.trim())
+            );
             api::call::<Vec<ApiRow>>("GET", &path, None).await.ok()
         }
     });
@@ -199,16 +202,6 @@ fn Explorer() -> impl IntoView {
             </section>
         </div>
     }
-}
-
-/// Percent-encodes a query value (the words people search with).
-fn js_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The node type a form field shows as (`text`, `select`, …).
