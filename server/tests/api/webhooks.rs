@@ -496,44 +496,48 @@ async fn item13_replay_records_expire_and_are_pruned(app: TestApp) {
     let (id, _) = active_hook(&ada, config, json!("x")).await;
     let workflow = uuid::Uuid::parse_str(&id).unwrap();
     let db = &app.db;
+    // Times are offsets from a day ahead: the app's own pruner runs on the
+    // real clock meanwhile and would delete records that expired in 1970.
+    let base = chrono::Utc::now().timestamp_millis() + 86_400_000;
+    let at = |offset: i64| base + offset;
     assert_eq!(
-        remember(db, workflow, "a", None, 3_000, 0).await.unwrap(),
+        remember(db, workflow, "a", None, at(3_000), at(0)).await.unwrap(),
         Seen::First
     );
     assert_eq!(
-        remember(db, workflow, "a", None, 3_000, 2_999)
+        remember(db, workflow, "a", None, at(3_000), at(2_999))
             .await
             .unwrap(),
         Seen::Replay
     );
     assert_eq!(
-        remember(db, workflow, "a", Some("k"), 4_000, 3_000)
+        remember(db, workflow, "a", Some("k"), at(4_000), at(3_000))
             .await
             .unwrap(),
         Seen::First
     );
     assert_eq!(
-        remember(db, workflow, "a", Some("k"), 4_000, 3_500)
+        remember(db, workflow, "a", Some("k"), at(4_000), at(3_500))
             .await
             .unwrap(),
         Seen::Redelivery
     );
     assert_eq!(
-        remember(db, workflow, "a", Some("j"), 4_000, 3_500)
+        remember(db, workflow, "a", Some("j"), at(4_000), at(3_500))
             .await
             .unwrap(),
         Seen::Replay
     );
     for (digest, expires_at) in [("b", 5_000), ("c", 5_001), ("d", 5_002)] {
         assert_eq!(
-            remember(db, workflow, digest, None, expires_at, 3_000)
+            remember(db, workflow, digest, None, at(expires_at), at(3_000))
                 .await
                 .unwrap(),
             Seen::First
         );
     }
     // "a" has expired; of the rest, the two expiring last are kept.
-    assert_eq!(prune(db, 4_000, 2).await.unwrap(), 2);
+    assert_eq!(prune(db, at(4_000), 2).await.unwrap(), 2);
     for (digest, seen) in [
         ("a", Seen::First),
         ("b", Seen::First),
@@ -541,7 +545,7 @@ async fn item13_replay_records_expire_and_are_pruned(app: TestApp) {
         ("d", Seen::Replay),
     ] {
         assert_eq!(
-            remember(db, workflow, digest, None, 9_000, 4_000)
+            remember(db, workflow, digest, None, at(9_000), at(4_000))
                 .await
                 .unwrap(),
             seen,
