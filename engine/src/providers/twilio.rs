@@ -3,10 +3,19 @@
 
 use model::{FieldSpec, FieldType};
 
-use super::{
+use super::{PayloadField, payload, 
     Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
     Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text,
 };
+
+/// What its webhook deliveries hold, for the variable picker and the AI builder.
+const PAYLOAD: &[PayloadField] = &[
+        payload("*", "MessageSid", "string", ""),
+        payload("*", "From", "string", "The sender's number."),
+        payload("*", "To", "string", "Your Twilio number."),
+        payload("message.received", "Body", "string", "The message text."),
+        payload("message.status", "MessageStatus", "string", "queued, sent, delivered, failed, …"),
+];
 
 pub fn provider() -> Provider {
     Provider {
@@ -99,6 +108,7 @@ pub fn provider() -> Provider {
         events: &["message.received", "message.status"],
         trigger: Some(TriggerSpec {
             scheme: "twilio",
+            payload: PAYLOAD,
             secret_help: "Your account's auth token: Twilio signs requests with it.",
             // Status callbacks carry the message's status; incoming messages do not.
             event_of: |_, body| {
