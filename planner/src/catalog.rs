@@ -48,7 +48,16 @@ pub struct Catalog {
 pub fn canon_words(text: &str) -> Vec<String> {
     words(&text.to_lowercase().replace(['_', '.'], " "))
         .into_iter()
-        .map(|w| canon(w).to_owned())
+        .map(|w| {
+            let c = canon(w);
+            // "joins", "stars": the singular's canonical form.
+            match w.strip_suffix('s') {
+                Some(singular) if c == w && w.len() > 3 && !w.ends_with("ss") => {
+                    canon(singular).to_owned()
+                }
+                _ => c.to_owned(),
+            }
+        })
         .filter(|w| !STOP.contains(&w.as_str()))
         .collect()
 }
@@ -89,8 +98,8 @@ impl Catalog {
                         events,
                     });
                 }
-                (Category::Integration, Some(_)) => {
-                    let action = spec.kind.split_once('.').map_or("", |(_, a)| a);
+                (Category::Integration, Some(_)) | (Category::Action, None) => {
+                    let action = spec.kind.split_once('.').map_or(spec.kind.as_str(), |(_, a)| a);
                     let mut words = canon_words(action);
                     words.extend(canon_words(&spec.label.replace(':', " ")));
                     words.sort();

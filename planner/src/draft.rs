@@ -103,13 +103,10 @@ pub fn build(
                     config.insert("expression".into(), json!(expression));
                 }
                 let id = b.add_node("condition", "If", Value::Object(config));
-                if expression.is_none() {
-                    b.needs.push(NeededInput {
-                        node_id: id.clone(),
-                        field: "config.expression".into(),
-                        label: "Condition".into(),
-                        hint: format!("the test for “{phrase}”"),
-                    });
+                if expression.is_none()
+                    && let Some(need) = b.needs.iter_mut().find(|n| n.node_id == id)
+                {
+                    need.hint = format!("the test for “{phrase}”");
                 }
                 b.connect(&tails, &id);
                 b.explain(&id, "condition", format!("Goes on only if {}.", phrase.trim_start_matches("if ")));
@@ -134,13 +131,10 @@ pub fn build(
                     config.insert("items".into(), json!(expression));
                 }
                 let id = b.add_node("loop", "For each", Value::Object(config));
-                if expression.is_none() {
-                    b.needs.push(NeededInput {
-                        node_id: id.clone(),
-                        field: "config.items".into(),
-                        label: "Items".into(),
-                        hint: format!("the list of {noun}s"),
-                    });
+                if expression.is_none()
+                    && let Some(need) = b.needs.iter_mut().find(|n| n.node_id == id)
+                {
+                    need.hint = format!("the list of {noun}s");
                 }
                 b.connect(&tails, &id);
                 b.explain(&id, "loop", format!("Repeats the next steps for each {noun}."));
@@ -332,7 +326,7 @@ impl Builder<'_> {
 
 /// The condition's expression: the upstream field its subject names.
 fn condition_expression(subject: &[String], test: &Test, sources: &[Source]) -> Option<String> {
-    let path = subject_path(subject, sources)?;
+    let path = subject_path(subject, test, sources)?;
     let quote = |s: &str| format!("'{}'", s.to_lowercase().replace('\\', "\\\\").replace('\'', "\\'"));
     let number = |n: f64| {
         if n.fract() == 0.0 {
@@ -353,7 +347,12 @@ fn condition_expression(subject: &[String], test: &Test, sources: &[Source]) -> 
 
 /// The upstream path whose words best cover the subject ("amount paid" →
 /// `amount_paid`); an open source takes the subject as its path.
-fn subject_path(subject: &[String], sources: &[Source]) -> Option<String> {
+fn subject_path(subject: &[String], test: &Test, sources: &[Source]) -> Option<String> {
+    let default = match test {
+        Test::Compare(..) => vec!["amount".to_owned()],
+        _ => vec!["text".to_owned()],
+    };
+    let subject = if subject.is_empty() { &default[..] } else { subject };
     let subject: Vec<String> = subject
         .iter()
         .map(|w| match w.as_str() {

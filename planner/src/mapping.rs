@@ -190,16 +190,28 @@ pub fn fill(
             continue;
         }
         let meaning = meaning(&spec.kind, field);
+        // Optional fields get data only where people expect it: the
+        // recipient's address, the message itself, an issue's text.
+        let has_title = spec.fields.iter().any(|f| f.name == "title" && f.required);
+        let wanted_optional = match meaning {
+            Meaning::Email => true,
+            Meaning::Message => name == "text" || (has_title && matches!(name, "body" | "description")),
+            _ => false,
+        };
+        if !field.required && !wanted_optional {
+            continue;
+        }
         let value = match meaning {
+            _ if explicit_source(clause, name, sources).is_some() => explicit_source(clause, name, sources),
             Meaning::Message => {
-                if name == "html" || (name == "description" && !field.required && sources.is_empty()) {
+                if name == "html" {
                     None
                 } else {
                     sentence(clause, sources, spec)
                 }
             }
             Meaning::Title if sources.iter().all(|s| s.fields.is_empty() && !s.open) => None,
-            Meaning::Other => None,
+            Meaning::Other => entity_id(name, sources),
             _ => find(sources, meaning),
         };
         if let Some(value) = value {
@@ -208,6 +220,52 @@ pub fn fill(
         }
     }
     Filled { config, mapped }
+}
+
+/// "with the message as the title": the upstream value the clause names
+/// for this field.
+fn explicit_source(clause: &str, field: &str, sources: &[Source]) -> Option<String> {
+    static AS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:the|their|its|his|her)\s+([a-z_]+)\s+as\s+(?:the\s+|its\s+)?([a-z_]+)").expect("as")
+    });
+    for c in AS.captures_iter(clause) {
+        if &c[2] != field {
+            continue;
+        }
+        let mut picked = Vec::new();
+        let candidates: Vec<&str> = match &c[1] {
+            "message" => vec!["text", "Body", "message", "body"],
+            word => vec![word],
+        };
+        for source in sources {
+            if pick(&mut picked, source, &candidates, &[]) {
+                return picked.pop();
+            }
+        }
+    }
+    None
+}
+
+/// `customer`, `issue_id`: the id of the upstream thing of that name (a
+/// step that created a customer, or the trigger's `customer` field).
+fn entity_id(field: &str, sources: &[Source]) -> Option<String> {
+    let entity = field.trim_end_matches("_id");
+    for source in sources {
+        if let Some(step) = source.prefix.strip_prefix("steps.")
+            && step.contains(entity)
+            && source.fields.iter().any(|(p, _)| p == "id")
+        {
+            return Some(source.expr("id"));
+        }
+        if let Some((path, _)) = source
+            .fields
+            .iter()
+            .find(|(p, _)| last_segment(p) == field || last_segment(p) == entity)
+        {
+            return Some(source.expr(path));
+        }
+    }
+    None
 }
 
 /// An identifier written after the field's name: "customer cus_123".
@@ -255,13 +313,18 @@ fn sentence(clause: &str, sources: &[Source], spec: &KindSpec) -> Option<String>
     for (word, candidates) in KEYS {
         if clause_words.iter().any(|w| w.trim_end_matches('s') == *word) {
             for source in sources {
-                if pick(&mut picked, source, candidates) {
+                if pick(&mut picked, source, candidates, &clause_words) {
                     break;
                 }
             }
         }
     }
-    let source = sources.first()?;
+    // The message says what happened: the trigger's event, else the step.
+    let source = sources
+        .iter()
+        .rev()
+        .find(|s| !s.prefix.starts_with("steps."))
+        .or(sources.first())?;
     if picked.is_empty() {
         for candidates in [
             &["email", "receipt_email", "customer_email"][..],
@@ -273,7 +336,7 @@ fn sentence(clause: &str, sources: &[Source], spec: &KindSpec) -> Option<String>
             &["tag_name"],
         ] {
             for source in sources {
-                if pick(&mut picked, source, candidates) {
+                if pick(&mut picked, source, candidates, &clause_words) {
                     break;
                 }
             }
@@ -293,8 +356,23 @@ fn sentence(clause: &str, sources: &[Source], spec: &KindSpec) -> Option<String>
     Some(format!("{}: {}", source.headline, picked.join(" · ")))
 }
 
-/// Adds the first of `candidates` that `source` has to `picked`.
-fn pick(picked: &mut Vec<String>, source: &Source, candidates: &[&str]) -> bool {
+/// Adds the first of `candidates` that `source` has to `picked`; a field
+/// whose every word the clause uses ("refunded amount") goes first.
+fn pick(picked: &mut Vec<String>, source: &Source, candidates: &[&str], clause: &[&str]) -> bool {
+    let covered = source.fields.iter().find(|(path, _)| {
+        let last = last_segment(path);
+        let parts: Vec<&str> = last.split('_').collect();
+        parts.len() > 1
+            && candidates.iter().any(|c| last.contains(c))
+            && parts.iter().all(|p| clause.contains(p))
+    });
+    if let Some((path, _)) = covered {
+        let expr = source.expr(path);
+        if !picked.contains(&expr) {
+            picked.push(expr);
+        }
+        return true;
+    }
     for candidate in candidates {
         if let Some((path, _)) = source.fields.iter().find(|(path, _)| {
             path == candidate

@@ -119,12 +119,21 @@ pub fn clauses(text: &str) -> Vec<String> {
         )
         .expect("split")
     });
-    let mut out = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     for piece in SPLIT.split(text) {
         let piece = piece.trim().trim_matches(|c: char| c == '.' || c == ',');
         let piece = strip_leading(piece);
-        if !piece.is_empty() {
-            out.push(piece.to_owned());
+        if piece.is_empty() {
+            continue;
+        }
+        // A list of literals ("a@x.com, b@x.com") belongs to the clause before.
+        let only_literals = words(piece).iter().all(|w| matches!(*w, "or" | "and"));
+        match out.last_mut() {
+            Some(previous) if only_literals => {
+                previous.push(' ');
+                previous.push_str(piece);
+            }
+            _ => out.push(piece.to_owned()),
         }
     }
     out
@@ -168,7 +177,7 @@ pub fn canon(word: &str) -> &str {
         | "ping" | "alert" | "tell" | "announce" | "share" | "drop" | "shoot" | "write"
         | "deliver" | "broadcast" | "dm" | "let" => "send",
         "add" | "adds" | "added" | "subscribe" | "subscribes" | "subscribed" | "enroll"
-        | "enrol" | "put" | "insert" | "sync" | "push" | "upsert" | "join" => "add",
+        | "enrol" | "put" | "insert" | "sync" | "push" | "upsert" | "join" | "joined" | "joins" => "add",
         "create" | "creates" | "created" | "open" | "opens" | "opened" | "file" | "raise"
         | "make" | "log" | "new" | "start" | "register" | "signs" | "sign" | "signed"
         | "signup" | "registers" | "registered" => "create",
@@ -198,6 +207,8 @@ pub fn canon(word: &str) -> &str {
         | "bounced" => "failed",
         "invoice" | "invoices" => "invoice",
         "pr" | "prs" => "pull",
+        "react" | "reacts" | "reacted" | "reaction" | "reactions" => "reaction",
+        "call" | "calls" | "hit" | "invoke" | "forward" | "request" | "requests" => "request",
         other => other,
     }
 }

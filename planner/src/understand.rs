@@ -149,7 +149,15 @@ pub fn understand(catalog: &Catalog, prompt: &str) -> Understanding {
             out.steps.push(Step::EndLoop);
             in_loop = false;
         }
+        let before = out.steps.len();
         read_steps(catalog, &clause, &mut out, &mut context, &mut in_loop);
+        // A loop clause without a step: the next clause is its body.
+        if !in_loop
+            && out.steps[before..].iter().any(|s| matches!(s, Step::Action(_)))
+            && out.steps[..before].last().is_some_and(|s| matches!(s, Step::Loop { .. }))
+        {
+            in_loop = true;
+        }
     }
     if out.vague.is_none() && !out.steps.iter().any(|s| matches!(s, Step::Action(_))) {
         if out.unknown.is_empty() {
@@ -224,13 +232,22 @@ fn read_trigger(catalog: &Catalog, clause: &str, out: &mut Understanding) {
     if matches!(out.trigger, TriggerPlan::Schedule { .. }) {
         return;
     }
+    let words = words(clause);
+    let web = ["webhook", "form", "submission", "http", "hook", "endpoint", "api", "app", "monitoring"];
+    let named = (0..catalog.providers.len()).any(|p| names_provider(catalog, p, &[], &words));
+    if !named || words.iter().any(|w| *w == "webhook") {
+        if words.iter().any(|w| web.contains(w)) {
+            out.trigger = TriggerPlan::Webhook {
+                phrase: clause.to_owned(),
+            };
+            return;
+        }
+    }
     if let Some(found) = provider_trigger(catalog, clause, false) {
         out.trigger = found;
         return;
     }
-    let words = words(clause);
-    let web = ["webhook", "post", "form", "submission", "http", "request", "hook", "endpoint", "api", "app"];
-    if words.iter().any(|w| web.contains(w)) {
+    if words.iter().any(|w| web.contains(w) || *w == "post") {
         out.trigger = TriggerPlan::Webhook {
             phrase: clause.to_owned(),
         };
@@ -255,6 +272,12 @@ fn provider_trigger(catalog: &Catalog, clause: &str, strict: bool) -> Option<Tri
     let named: Vec<usize> = (0..catalog.providers.len())
         .filter(|&p| names_provider(catalog, p, &clause_words, &raw))
         .collect();
+    // "pays", "reacts", "signs": the clause's verbs weigh more.
+    let verbs: Vec<String> = raw
+        .iter()
+        .filter(|w| w.len() > 3 && (w.ends_with('s') || w.ends_with("ed")) && !w.ends_with("ss"))
+        .flat_map(|w| canon_words(w))
+        .collect();
     let mut best: Option<(f32, usize, &str)> = None;
     for (index, entry) in catalog.triggers.iter().enumerate() {
         let provider_named = named.contains(&entry.provider);
@@ -266,6 +289,13 @@ fn provider_trigger(catalog: &Catalog, clause: &str, strict: bool) -> Option<Tri
             let mut score = event_score(event_words, &clause_words);
             if score <= 0.0 {
                 continue;
+            }
+            if !provider_named && !event_words.iter().any(|w| clause_words.contains(w) && !STATE_WORDS.contains(&w.as_str())) {
+                // Unnamed, a state alone ("created") says nothing.
+                continue;
+            }
+            if event_words.iter().any(|w| verbs.contains(w)) {
+                score += 1.0;
             }
             if provider_named {
                 score += 3.0;
@@ -301,8 +331,10 @@ fn provider_trigger(catalog: &Catalog, clause: &str, strict: bool) -> Option<Tri
 /// Matched event words count twice; missing nouns count against, missing
 /// states ("created") hardly: a new thing is created by default. Ties go
 /// to the event whose words come earliest in the clause.
+const STATE_WORDS: &[&str] = &["create", "add", "succeeded", "update", "delete", "failed"];
+
 fn event_score(event_words: &[String], clause: &[String]) -> f32 {
-    const STATES: &[&str] = &["create", "add", "succeeded", "update", "delete", "failed"];
+    const STATES: &[&str] = STATE_WORDS;
     const JARGON: &[&str] = &["intent", "object"];
     let mut score = 0.0;
     let mut matched = 0;
@@ -419,10 +451,11 @@ fn read_steps(
                 .into_iter()
                 .filter(|w| !matches!(w.as_str(), "it" | "it's" | "its" | "is" | "the"))
                 .collect();
+            let rest = c.name("rest").map_or(clause.len(), |m| m.start());
             out.steps.push(Step::Condition {
                 subject,
                 test,
-                phrase: clause.clone(),
+                phrase: clause[..rest].trim().to_owned(),
             });
             clause = c["rest"].trim().to_owned();
         }
@@ -452,13 +485,19 @@ fn read_steps(
         clause = rest.map_or("", |m| m.as_str()).trim().to_owned();
     }
     if let Some(c) = LOOP.captures(&clause) {
-        let (noun, rest) = match c.name("noun2") {
+        let (mut noun, mut rest) = match c.name("noun2") {
             Some(noun) => (noun.as_str().to_owned(), format!("{} {}", &c["pre"], &c["rest2"])),
             None => (
                 c.name("noun").map_or("item", |m| m.as_str()).to_owned(),
                 c["rest"].to_owned(),
             ),
         };
+        if IMPERATIVES.contains(&noun.as_str()) {
+            // "for each one add them …": no noun, the verb starts the body.
+            rest = format!("{noun} {rest}");
+            noun = "item".into();
+        }
+        let noun = noun.trim_end_matches('s').to_owned();
         let items: Vec<usize> = markers(&clause)
             .into_iter()
             .filter(|&i| out.lifted.literals[i].kind != LiteralKind::Channel)
@@ -469,7 +508,8 @@ fn read_steps(
             items: items.clone(),
             phrase: clause.clone(),
         });
-        *in_loop = true;
+        // The body is the rest of this clause, or else the next one.
+        *in_loop = !rest.trim().is_empty();
         clause = rest;
         for i in items {
             clause = clause.replace(&format!("§{i} "), "").replace(&format!("§{i}"), "");
@@ -484,7 +524,20 @@ fn read_steps(
         out.unknown.extend(unknown);
         return;
     }
-    match choose_action(catalog, clause, &out.lifted, context) {
+    if ["with ", "including ", "containing ", "saying ", "showing "].iter().any(|p| clause.starts_with(p)) {
+        // "…, with the customer name": more about the previous step.
+        if let Some(Step::Action(previous)) = out.steps.last_mut() {
+            previous.text.push(' ');
+            previous.text.push_str(clause);
+            previous.literals.extend(markers(clause));
+            return;
+        }
+    }
+    let trigger_provider = match &out.trigger {
+        TriggerPlan::Provider { .. } => context.first().copied(),
+        _ => None,
+    };
+    match choose_action(catalog, clause, &out.lifted, context, trigger_provider) {
         Choice::Action(step) => {
             if let Some(provider) = catalog.spec(step.kind).provider.as_deref()
                 && let Some(p) = catalog.providers.iter().position(|p| p.id == provider)
@@ -545,7 +598,13 @@ enum Choice {
 }
 
 /// Canonical words that say what a step does (verbs and objects).
-fn choose_action(catalog: &Catalog, clause: &str, lifted: &Lifted, context: &[usize]) -> Choice {
+fn choose_action(
+    catalog: &Catalog,
+    clause: &str,
+    lifted: &Lifted,
+    context: &[usize],
+    trigger_provider: Option<usize>,
+) -> Choice {
     let clause_words = canon_words(clause);
     let raw = words(clause);
     let literal_kinds: Vec<LiteralKind> = markers(clause)
@@ -579,6 +638,7 @@ fn choose_action(catalog: &Catalog, clause: &str, lifted: &Lifted, context: &[us
             }
         }
         let mut overlap = 0;
+        let mut unmatched = 0.0;
         for word in &entry.words {
             if clause_words.contains(word) {
                 overlap += 1;
@@ -587,8 +647,20 @@ fn choose_action(catalog: &Catalog, clause: &str, lifted: &Lifted, context: &[us
                     score += 2.0;
                 }
             } else if !matches!(word.as_str(), "intent" | "or" | "custom" | "api" | "call") {
-                score -= 1.0;
+                unmatched += 1.0;
             }
+        }
+        if overlap > 0 {
+            score -= unmatched;
+        }
+        // "reply to the sender": back through the provider that started it.
+        if matches!(raw.first(), Some(&("reply" | "respond" | "answer")))
+            && entry.provider.is_some()
+            && entry.provider == trigger_provider
+            && entry.words.iter().any(|w| w == "send" || w == "comment")
+        {
+            score += 8.0;
+            strong = true;
         }
         let affinity = literal_affinity(spec, &literal_kinds);
         if affinity > 0.0 {
@@ -626,6 +698,21 @@ fn choose_action(catalog: &Catalog, clause: &str, lifted: &Lifted, context: &[us
     };
     let entry = &catalog.actions[best];
     let named_best = entry.provider.is_some_and(|p| named.contains(&p));
+    let first_raw = raw.first().copied().unwrap_or_default();
+    if !IMPERATIVES.contains(&first_raw)
+        && !entry.words.iter().any(|w| *w == verb)
+        && !canon_words(first_raw).is_empty()
+        && clause.split_whitespace().next().is_some_and(|w| !w.starts_with('§'))
+        && !matches!(first_raw, "a" | "an" | "the")
+    {
+        // "automate my payments": a verb no step does.
+        return Choice::Vague(match entry.provider {
+            Some(p) if named_best || has_synonym(catalog, p, &raw) => {
+                Vagueness::ProviderOnly(catalog.providers[p].name.clone())
+            }
+            _ => Vagueness::NoAction,
+        });
+    }
     if !strong {
         return if named_best {
             Choice::Vague(Vagueness::ProviderOnly(
@@ -680,7 +767,7 @@ fn literal_affinity(spec: &model::KindSpec, literals: &[LiteralKind]) -> f32 {
 /// provider that happens to share a word.
 pub fn unknown_services(catalog: &Catalog, clause: &str) -> Vec<String> {
     static SLOT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:to|in|on|via|into|using|through|with|from|in the)\s+(?:our\s+|my\s+|the\s+)?(?P<a>[a-z][a-z0-9]+)\s*(?:$|and\b|account|workspace|board|crm|app|channel|server|too)|\b(?:a|an|new|the)\s+(?P<b>[a-z][a-z0-9]+)\s+(?:card|page|deal|ticket|message|record|row|lead|contact|opportunity|post|tweet|doc|document|spreadsheet|sheet|event|task|note)s?\b").expect("slot")
+        Regex::new(r"\b(?:to|in|on|via|into|using|through|with|from|in the)\s+(?:our\s+|my\s+|the\s+)?(?P<a>[a-z][a-z0-9]+)\s*(?:$|and\b|account|workspace|board|crm|app|channel|server|too)|\b(?:a|an|new)\s+(?P<b>[a-z][a-z0-9]+)\s+(?:card|page|deal|ticket|message|record|row|lead|contact|opportunity|post|tweet|doc|document|spreadsheet|sheet|event|task|note)s?\b").expect("slot")
     });
     const ORDINARY: &[&str] = &[
         "slack", "team", "channel", "list", "newsletter", "audience", "them", "him", "her", "me",

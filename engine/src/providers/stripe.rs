@@ -68,7 +68,6 @@ pub fn provider() -> Provider {
             "invoice",
             "subscription",
             "refund",
-            "customer",
         ],
         base_url: "https://api.stripe.com".into(),
         connection: ConnectionSpec {
