@@ -101,7 +101,9 @@ impl Catalog {
                 (Category::Integration, Some(_)) | (Category::Action, None) => {
                     let action = spec.kind.split_once('.').map_or(spec.kind.as_str(), |(_, a)| a);
                     let mut words = canon_words(action);
-                    words.extend(canon_words(&spec.label.replace(':', " ")));
+                    // The label without its provider's name ("Stripe: Create a customer").
+                    let label = spec.label.split_once(": ").map_or(spec.label.as_str(), |(_, a)| a);
+                    words.extend(canon_words(label));
                     words.sort();
                     words.dedup();
                     actions.push(ActionEntry {

@@ -60,8 +60,8 @@ pub fn build(
     // Sources nearest first; the trigger is always the last resort.
     let mut sources: Vec<Source> = trigger_source.into_iter().collect();
     let mut tails: Vec<(String, String)> = vec![(trigger_id, "out".into())];
-    let mut last_condition: Option<String> = None;
-    let mut open_loop: Option<(String, usize)> = None;
+    let mut last_condition: Option<(String, Vec<Source>)> = None;
+    let mut open_loop: Option<(String, Vec<Source>)> = None;
     let lifted = &understanding.lifted;
     for step in &understanding.steps {
         match step {
@@ -92,6 +92,7 @@ pub fn build(
                             fields: output,
                             headline: spec.label.clone(),
                             open: false,
+                            described: Vec::new(),
                         },
                     );
                 }
@@ -111,11 +112,13 @@ pub fn build(
                 b.connect(&tails, &id);
                 b.explain(&id, "condition", format!("Goes on only if {}.", phrase.trim_start_matches("if ")));
                 tails = vec![(id.clone(), "true".into())];
-                last_condition = Some(id);
+                // The other branch does not see this one's steps.
+                last_condition = Some((id, sources.clone()));
             }
             Step::Otherwise => {
-                if let Some(condition) = &last_condition {
+                if let Some((condition, before)) = &last_condition {
                     tails = vec![(condition.clone(), "false".into())];
+                    sources = before.clone();
                 }
             }
             Step::Delay { ms, .. } => {
@@ -139,12 +142,13 @@ pub fn build(
                 b.connect(&tails, &id);
                 b.explain(&id, "loop", format!("Repeats the next steps for each {noun}."));
                 tails = vec![(id.clone(), LOOP_BODY_PORT.into())];
+                open_loop = Some((id, sources.clone()));
                 sources.insert(0, item_source);
-                open_loop = Some((id, sources.len()));
             }
             Step::EndLoop => {
-                if let Some((id, _)) = open_loop.take() {
-                    sources.retain(|s| s.prefix != "item");
+                if let Some((id, before)) = open_loop.take() {
+                    // Steps inside the body are not readable after the loop.
+                    sources = before;
                     tails = vec![(id, "out".into())];
                 }
             }
@@ -199,6 +203,7 @@ impl Builder<'_> {
                     fields: Vec::new(),
                     headline: "Webhook received".into(),
                     open: true,
+                    described: Vec::new(),
                 };
                 (id, Some(source))
             }
@@ -212,11 +217,15 @@ impl Builder<'_> {
                     &spec.kind,
                     format!("Starts when {provider_name} sends {}.", events.join(" or ")),
                 );
-                let fields = spec
+                let output: Vec<_> = spec
                     .output
                     .iter()
                     .filter(|f| f.name.starts_with("body.") && applies_to(f, events))
-                    .map(|f| (f.name.clone(), f.ty.clone()))
+                    .collect();
+                let fields = output.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
+                let described = output
+                    .iter()
+                    .map(|f| (f.name.clone(), f.ty.clone(), f.description.clone()))
                     .collect();
                 let headline = format!(
                     "{provider_name} {}",
@@ -229,6 +238,7 @@ impl Builder<'_> {
                         fields,
                         headline,
                         open: false,
+                        described,
                     }),
                 )
             }
@@ -369,9 +379,15 @@ fn subject_path(subject: &[String], test: &Test, sources: &[Source]) -> Option<S
                 .next()
                 .unwrap_or(path)
                 .split('_')
-                .map(|s| crate::text::canon(&s.to_lowercase()).to_owned())
+                .map(|s| s.to_lowercase())
                 .collect();
-            let hits = subject.iter().filter(|w| segments.contains(w) || (w.as_str() == "text" && segments.iter().any(|s| s == "body"))).count() as i32;
+            let hits = subject
+                .iter()
+                .filter(|w| {
+                    segments.iter().any(|s| s == *w || crate::text::canon(s) == w.as_str())
+                        || (w.as_str() == "text" && segments.iter().any(|s| s == "body"))
+                })
+                .count() as i32;
             if hits == 0 {
                 continue;
             }
@@ -405,6 +421,7 @@ fn loop_items(
         fields: Vec::new(),
         headline: headline.into(),
         open,
+        described: Vec::new(),
     };
     if !items.is_empty() {
         return (Some(literal_list(&lifted.literals, items)), item("literal", true));

@@ -23,6 +23,8 @@ pub struct Source {
     pub headline: String,
     /// Any path below it exists (a webhook's body, a loop item).
     pub open: bool,
+    /// Paths with their descriptions, where the catalogue has them.
+    pub described: Vec<(String, String, String)>,
 }
 
 impl Source {
@@ -67,7 +69,8 @@ fn wanted(meaning: Meaning) -> &'static [&'static str] {
     match meaning {
         Meaning::Email => &["email", "receipt_email", "customer_email", "email_address"],
         Meaning::Phone => &["phone", "from"],
-        Meaning::Title => &["title", "subject", "name", "customer_name", "tag_name"],
+        // Without a title upstream, the message is what the thing is about.
+        Meaning::Title => &["title", "subject", "name", "customer_name", "tag_name", "text", "body", "message"],
         Meaning::Name => &["name", "customer_name"],
         Meaning::Number => &["number"],
         Meaning::Message | Meaning::Other => &[],
@@ -199,6 +202,21 @@ pub fn fill(
             _ => false,
         };
         if !field.required && !wanted_optional {
+            if meaning == Meaning::Other
+                && let Some(id) = entity_id(name, sources)
+            {
+                mapped.push((field.label.clone(), id.clone()));
+                config.insert(name.into(), Value::String(id));
+            } else if name == "body"
+                && matches!(field.ty, FieldType::Json)
+                && let Some(open) = sources.iter().find(|s| s.open && s.prefix.starts_with("trigger"))
+                && words(clause).iter().any(|w| matches!(*w, "forward" | "body" | "it" | "payload" | "data"))
+            {
+                // "forward the body to …": the request as it came.
+                let value = open.expr("");
+                mapped.push((field.label.clone(), value.clone()));
+                config.insert(name.into(), Value::String(value));
+            }
             continue;
         }
         let value = match meaning {
@@ -250,7 +268,16 @@ fn explicit_source(clause: &str, field: &str, sources: &[Source]) -> Option<Stri
 /// step that created a customer, or the trigger's `customer` field).
 fn entity_id(field: &str, sources: &[Source]) -> Option<String> {
     let entity = field.trim_end_matches("_id");
+    let own_id = format!("{entity}'s id");
     for source in sources {
+        // A trigger's object that is the entity: "The customer's id."
+        if let Some((path, _, _)) = source
+            .described
+            .iter()
+            .find(|(p, _, d)| last_segment(p) == "id" && d.to_lowercase().contains(&own_id))
+        {
+            return Some(source.expr(path));
+        }
         if let Some(step) = source.prefix.strip_prefix("steps.")
             && step.contains(entity)
             && source.fields.iter().any(|(p, _)| p == "id")
@@ -312,10 +339,19 @@ fn sentence(clause: &str, sources: &[Source], spec: &KindSpec) -> Option<String>
     let mut picked: Vec<String> = Vec::new();
     for (word, candidates) in KEYS {
         if clause_words.iter().any(|w| w.trim_end_matches('s') == *word) {
+            let mut found = false;
             for source in sources {
                 if pick(&mut picked, source, candidates, &clause_words) {
+                    found = true;
                     break;
                 }
+            }
+            // A loop's item or a webhook's body has what the clause names.
+            if !found
+                && !matches!(*word, "it" | "result" | "list" | "message")
+                && let Some(open) = sources.first().filter(|s| s.open && s.headline != "literal")
+            {
+                picked.push(open.expr(word));
             }
         }
     }

@@ -63,7 +63,8 @@ static LITERALS: LazyLock<Vec<(LiteralKind, Regex)>> = LazyLock::new(|| {
 /// Lifts the literals out of `prompt` (earlier kinds first: a quoted
 /// message may itself hold an address or a URL).
 pub fn lift(prompt: &str) -> Lifted {
-    let mut text = prompt.to_owned();
+    // `§` marks lifted literals: one the user typed is just a letter.
+    let mut text = prompt.replace('§', "S");
     let mut literals = Vec::new();
     for (kind, pattern) in LITERALS.iter() {
         let mut out = String::with_capacity(text.len() + 16);
@@ -161,7 +162,7 @@ fn strip_leading(mut piece: &str) -> &str {
 
 /// The words of lifted text: letters, digits and `_`, markers dropped.
 pub fn words(text: &str) -> Vec<&str> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '\''))
+    text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '\'' | '§')))
         .map(|w| w.trim_matches(|c| c == '-' || c == '\''))
         .filter(|w| !w.is_empty() && !w.starts_with('§'))
         .collect()
@@ -187,7 +188,7 @@ pub fn canon(word: &str) -> &str {
         | "changes" | "changed" | "modify" | "modified" => "update",
         "delete" | "deletes" | "deleted" | "remove" | "removes" | "removed" | "cancel"
         | "cancels" | "cancelled" | "canceled" => "delete",
-        "list" | "lists" | "fetch" | "get" | "pull" | "retrieve" | "find" | "look" | "load"
+        "list" | "lists" | "fetch" | "get" | "retrieve" | "find" | "look" | "load"
         | "grab" | "read" | "collect" | "gather" => "list",
         "text" | "texts" | "sms" | "txt" => "sms",
         "email" | "emails" | "e-mail" | "mail" | "emailed" | "mails" => "email",

@@ -290,7 +290,7 @@ fn provider_trigger(catalog: &Catalog, clause: &str, strict: bool) -> Option<Tri
             if score <= 0.0 {
                 continue;
             }
-            if !provider_named && !event_words.iter().any(|w| clause_words.contains(w) && !STATE_WORDS.contains(&w.as_str())) {
+            if !provider_named && !synonym && !event_words.iter().any(|w| clause_words.contains(w) && !STATE_WORDS.contains(&w.as_str())) {
                 // Unnamed, a state alone ("created") says nothing.
                 continue;
             }
@@ -508,12 +508,12 @@ fn read_steps(
             items: items.clone(),
             phrase: clause.clone(),
         });
-        // The body is the rest of this clause, or else the next one.
-        *in_loop = !rest.trim().is_empty();
         clause = rest;
         for i in items {
             clause = clause.replace(&format!("§{i} "), "").replace(&format!("§{i}"), "");
         }
+        // The body is the rest of this clause, or else the next one.
+        *in_loop = !clause.trim().is_empty();
     }
     let clause = clause.trim();
     if clause.is_empty() {
@@ -644,7 +644,8 @@ fn choose_action(
                 overlap += 1;
                 score += 2.0;
                 if *word == verb {
-                    score += 2.0;
+                    // The clause's verb says what to do; its objects less.
+                    score += 4.0;
                 }
             } else if !matches!(word.as_str(), "intent" | "or" | "custom" | "api" | "call") {
                 unmatched += 1.0;
@@ -661,6 +662,7 @@ fn choose_action(
         {
             score += 8.0;
             strong = true;
+            overlap += 1;
         }
         let affinity = literal_affinity(spec, &literal_kinds);
         if affinity > 0.0 {
@@ -748,7 +750,8 @@ fn literal_affinity(spec: &model::KindSpec, literals: &[LiteralKind]) -> f32 {
     for literal in literals {
         score += match literal {
             LiteralKind::Channel if has("channel") => 4.0,
-            LiteralKind::Url if spec.fields.iter().any(|f| matches!(f.ty, model::FieldType::Url) && f.name == "url") => 6.0,
+            // A URL to call says "HTTP request" as plainly as a name would.
+            LiteralKind::Url if spec.fields.iter().any(|f| matches!(f.ty, model::FieldType::Url) && f.name == "url") => 10.0,
             LiteralKind::Phone if has("to") && !spec.kind.contains("email") => 4.0,
             LiteralKind::Email
                 if (has("to") && spec.kind.contains("email")) || has("email_address") || has("email") =>
