@@ -172,3 +172,41 @@ pub fn is_left_for_user(problem: &Problem, needs: &[NeededInput]) -> bool {
             .iter()
             .any(|need| need.node_id == node && &need.field == field)
 }
+
+/// What `modify` answers: the change as patch operations on stable node
+/// ids, and the workflow they make.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Modification {
+    pub planner: PlannerKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub operations: Vec<crate::patch::PatchOp>,
+    /// One line per operation, for people.
+    pub explanation: Vec<String>,
+    /// The workflow with every operation applied.
+    pub workflow: WorkflowDefinition,
+    /// What the validator finds in it (as for a draft: connections and
+    /// values left to fill in may remain).
+    pub problems: Vec<Problem>,
+    /// Problems the change would bring that are not for the user to fill
+    /// in: a change with any is refused.
+    pub new_problems: Vec<Problem>,
+    /// Why the operations could not be applied, if they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// Parts of the instruction that could not be placed.
+    pub unknown: Vec<String>,
+}
+
+/// A likely next step after a node, with the values it would get.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Suggestion {
+    pub kind: String,
+    pub label: String,
+    pub score: f32,
+    /// The new node's config: mapped from the steps before it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub config: serde_json::Value,
+    pub why: String,
+}

@@ -10,6 +10,7 @@ pub mod definition;
 pub mod expr;
 pub mod graph;
 pub mod layout;
+pub mod patch;
 pub mod status;
 pub mod validate;
 

@@ -16,4 +16,8 @@ fn main() {
     println!("{}", serde_json::to_string_pretty(&analysis).unwrap());
     let answer = planner::generate(&catalog, &request);
     println!("{}", serde_json::to_string_pretty(&answer).unwrap());
+    if let Ok(node) = std::env::var("SUGGEST_AFTER") {
+        let next = planner::suggest::suggest_next(&catalog, &answer.workflow, &node);
+        println!("{}", serde_json::to_string_pretty(&next).unwrap());
+    }
 }

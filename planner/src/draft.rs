@@ -76,7 +76,7 @@ pub fn build(
                     let mapped: Vec<String> = filled
                         .mapped
                         .iter()
-                        .map(|(label, value)| format!("{label} ← {}", value.trim_matches(['{', '}', ' '])))
+                        .map(|(label, value)| format!("{label} ← {}", crate::mapping::shown(value)))
                         .collect();
                     format!("{}, with {}.", spec.label, mapped.join("; "))
                 };

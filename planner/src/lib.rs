@@ -8,7 +8,9 @@
 pub mod catalog;
 mod draft;
 mod mapping;
+pub mod modify;
 mod schedule;
+pub mod suggest;
 pub mod score;
 mod text;
 mod understand;
@@ -240,10 +242,7 @@ fn clarification(catalog: &Catalog, vague: &Vagueness) -> Clarification {
 
 /// A clause with its literal markers put back.
 fn restore(u: &Understanding, clause: &str) -> String {
-    let mut out = clause.to_owned();
-    for (i, literal) in u.lifted.literals.iter().enumerate().rev() {
-        out = out.replace(&format!("§{i}"), &literal.value);
-    }
+    let out = u.lifted.restore(clause);
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

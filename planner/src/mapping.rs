@@ -295,6 +295,15 @@ fn entity_id(field: &str, sources: &[Source]) -> Option<String> {
     None
 }
 
+/// A mapped value for people: a lone `{{ path }}` as its path, anything
+/// else as it is.
+pub fn shown(value: &str) -> String {
+    match model::expr::single_expression(value) {
+        Some(inner) => inner.trim().to_owned(),
+        None => value.to_owned(),
+    }
+}
+
 /// An identifier written after the field's name: "customer cus_123".
 fn id_after_word(clause: &str, field: &str) -> Option<String> {
     let words = words(clause);

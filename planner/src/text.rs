@@ -102,6 +102,22 @@ pub fn lift(prompt: &str) -> Lifted {
     }
 }
 
+impl Lifted {
+    /// A piece of the lifted text with its literals written back, so that
+    /// it can be read again on its own.
+    pub fn restore(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (i, literal) in self.literals.iter().enumerate().rev() {
+            let value = match literal.kind {
+                LiteralKind::Quoted => format!("\"{}\"", literal.value),
+                _ => literal.value.clone(),
+            };
+            out = out.replace(&format!("§{i}"), &value);
+        }
+        out
+    }
+}
+
 /// The literal markers in a piece of lifted text, in order.
 pub fn markers(text: &str) -> Vec<usize> {
     static MARKER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"§(\d+)").expect("marker"));

@@ -185,6 +185,16 @@ fn split_clause(clause: &str, parts: &mut Vec<Part>) {
         }
         return;
     }
+    // "text the lead if the amount is over 1000": the condition first.
+    if let Some(at) = clause.find(" if ").or_else(|| clause.find(" only if "))
+        && has_comparison(clause[at..].trim())
+    {
+        let mut before = Vec::new();
+        split_clause(clause[..at].trim(), &mut before);
+        parts.push(Part::Plain(clause[at..].trim().to_owned()));
+        parts.extend(before);
+        return;
+    }
     for cue in [" whenever ", " when ", " each time ", " every time ", " for every new ", " for each new ", " as soon as ", " once "] {
         if let Some(at) = clause.find(cue) {
             let trigger = clause[at..].trim();

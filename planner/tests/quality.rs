@@ -179,3 +179,62 @@ fn any_input_gives_an_answer_without_panicking() {
         assert!(answer.problems.iter().all(|p| model::ai::is_left_for_user(p, &answer.needs_input)), "{prompt:?}");
     }
 }
+
+/// The condition a prompt becomes, evaluated on a delivery.
+fn holds(prompt: &str, trigger: serde_json::Value) -> bool {
+    let def = plan(prompt, &[]).workflow;
+    let expression = def.node("condition").expect("a condition").config["expression"]
+        .as_str()
+        .expect("an expression")
+        .to_owned();
+    let context = model::expr::to_context(&json!({ "trigger": trigger }));
+    model::expr::shared()
+        .evaluate(&expression, &context)
+        .unwrap_or_else(|e| panic!("{expression}: {e}"))
+        == json!(true)
+}
+
+#[test]
+fn generated_conditions_evaluate_as_the_words_say() {
+    let sms = |text: &str| json!({"body": {"Body": text, "From": "+1555"}});
+    let prompt = "when an sms comes in, if the message equals STOP post to #optouts, otherwise reply 'thanks!'";
+    assert!(holds(prompt, sms("stop")));
+    assert!(holds(prompt, sms("STOP")));
+    assert!(!holds(prompt, sms("stop it")));
+    let slack = |text: &str| json!({"body": {"event": {"text": text}}});
+    let prompt = "when a message is posted in slack and it mentions 'urgent', text the on-call at +14155550199";
+    assert!(holds(prompt, slack("this is URGENT please")));
+    assert!(!holds(prompt, slack("whenever you can")));
+    let customer = |phone: serde_json::Value| json!({"body": {"data": {"object": {"email": "a@b.c", "phone": phone}}}});
+    let prompt = "when a new stripe customer signs up, if they have a phone number text them a welcome, otherwise email them one";
+    assert!(holds(prompt, customer(json!("+1555"))));
+    assert!(!holds(prompt, customer(json!(null))));
+    assert!(!holds(prompt, customer(json!(""))));
+    let issue = |title: &str| json!({"body": {"issue": {"title": title, "number": 7}}});
+    let prompt = "when a github issue is opened, if the title contains 'bug' open a linear issue, otherwise comment on it \"thanks\"";
+    assert!(holds(prompt, issue("Bug: login fails")));
+    assert!(!holds(prompt, issue("Feature request")));
+    let payment = |amount: i64| json!({"body": {"data": {"object": {"amount": amount}}}});
+    let prompt = "when a payment comes in through stripe and it's at least 500, post to #big-deals, otherwise post to #sales";
+    assert!(holds(prompt, payment(500)));
+    assert!(!holds(prompt, payment(499)));
+}
+
+#[test]
+fn an_ends_with_test_reads_the_looked_up_customer() {
+    let def = plan(
+        "look up stripe customer cus_123 and if their email ends with @example.com add them to mailchimp",
+        &[],
+    )
+    .workflow;
+    let expression = def.node("condition").unwrap().config["expression"].as_str().unwrap().to_owned();
+    let evaluate = |email: &str| {
+        let context = model::expr::to_context(&json!({
+            "steps": {"stripe_retrieve_customer": {"output": {"email": email}}}
+        }));
+        model::expr::shared().evaluate(&expression, &context).unwrap()
+    };
+    assert_eq!(evaluate("Ada@Example.com"), json!(true));
+    assert_eq!(evaluate("ada@example.org"), json!(false));
+    assert_eq!(def.node("stripe_retrieve_customer").unwrap().config["customer"], json!("cus_123"));
+}
