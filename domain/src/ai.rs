@@ -35,13 +35,19 @@ impl Description {
 fn checked_text<'a>(field: &str, text: &'a str) -> Result<&'a str, DomainError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(DomainError::invalid(field, "describe what the workflow should do"));
+        return Err(DomainError::invalid(
+            field,
+            "describe what the workflow should do",
+        ));
     }
     let chars = text.chars().count();
     if chars > planner::MAX_PROMPT_CHARS {
         return Err(DomainError::invalid(
             field,
-            format!("at most {} characters, this one has {chars}", planner::MAX_PROMPT_CHARS),
+            format!(
+                "at most {} characters, this one has {chars}",
+                planner::MAX_PROMPT_CHARS
+            ),
         ));
     }
     Ok(text)
@@ -158,7 +164,10 @@ impl ChangeRequest {
             }
             (None, Some(operations)) => Err(DomainError::invalid(
                 "operations",
-                format!("at most {MAX_OPERATIONS} operations, got {}", operations.len()),
+                format!(
+                    "at most {MAX_OPERATIONS} operations, got {}",
+                    operations.len()
+                ),
             )),
             _ => Err(DomainError::invalid(
                 "instruction",
@@ -177,7 +186,11 @@ pub enum Change<'a> {
 }
 
 impl Planning {
-    pub fn change(&self, workflow: &model::WorkflowDefinition, change: &Change) -> model::ai::Modification {
+    pub fn change(
+        &self,
+        workflow: &model::WorkflowDefinition,
+        change: &Change,
+    ) -> model::ai::Modification {
         match change {
             Change::Instruction { text, timezone } => planner::modify::modify(
                 &self.catalog,

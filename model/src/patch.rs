@@ -70,14 +70,30 @@ impl PatchOp {
             PatchOp::AddNode { node } => format!("add {} `{}`", node.kind, node.id),
             PatchOp::RemoveNode { id } => format!("remove `{id}`"),
             PatchOp::SetConfig { id, field, value } => format!("set `{id}`.{field} to {value}"),
-            PatchOp::Connect { source, source_port, target } => {
+            PatchOp::Connect {
+                source,
+                source_port,
+                target,
+            } => {
                 format!("connect `{source}` ({source_port}) → `{target}`")
             }
-            PatchOp::Disconnect { source, source_port, target } => {
+            PatchOp::Disconnect {
+                source,
+                source_port,
+                target,
+            } => {
                 format!("disconnect `{source}` ({source_port}) → `{target}`")
             }
-            PatchOp::InsertBetween { source, target, node, .. } => {
-                format!("insert {} `{}` between `{source}` and `{target}`", node.kind, node.id)
+            PatchOp::InsertBetween {
+                source,
+                target,
+                node,
+                ..
+            } => {
+                format!(
+                    "insert {} `{}` between `{source}` and `{target}`",
+                    node.kind, node.id
+                )
             }
         }
     }
@@ -147,25 +163,46 @@ fn apply_one(def: &mut WorkflowDefinition, op: &PatchOp) -> Result<(), String> {
                 config.insert(field.clone(), value.clone());
             }
         }
-        PatchOp::Connect { source, source_port, target } => {
+        PatchOp::Connect {
+            source,
+            source_port,
+            target,
+        } => {
             need(def, source)?;
             need(def, target)?;
             if !add_edge(def, source, source_port, target) {
-                return Err(format!("`{source}` ({source_port}) is already connected to `{target}`"));
+                return Err(format!(
+                    "`{source}` ({source_port}) is already connected to `{target}`"
+                ));
             }
         }
-        PatchOp::Disconnect { source, source_port, target } => {
+        PatchOp::Disconnect {
+            source,
+            source_port,
+            target,
+        } => {
             let before = def.edges.len();
-            def.edges.retain(|e| !is_edge(e, source, source_port, target));
+            def.edges
+                .retain(|e| !is_edge(e, source, source_port, target));
             if def.edges.len() == before {
-                return Err(format!("`{source}` ({source_port}) is not connected to `{target}`"));
+                return Err(format!(
+                    "`{source}` ({source_port}) is not connected to `{target}`"
+                ));
             }
         }
-        PatchOp::InsertBetween { source, source_port, target, node } => {
+        PatchOp::InsertBetween {
+            source,
+            source_port,
+            target,
+            node,
+        } => {
             let before = def.edges.len();
-            def.edges.retain(|e| !is_edge(e, source, source_port, target));
+            def.edges
+                .retain(|e| !is_edge(e, source, source_port, target));
             if def.edges.len() == before {
-                return Err(format!("`{source}` ({source_port}) is not connected to `{target}`"));
+                return Err(format!(
+                    "`{source}` ({source_port}) is not connected to `{target}`"
+                ));
             }
             if exists(def, &node.id) {
                 return Err(format!("a node `{}` exists already", node.id));
@@ -222,7 +259,10 @@ mod tests {
     }
 
     fn edges(def: &WorkflowDefinition) -> Vec<(String, String)> {
-        def.edges.iter().map(|e| (e.source.clone(), e.target.clone())).collect()
+        def.edges
+            .iter()
+            .map(|e| (e.source.clone(), e.target.clone()))
+            .collect()
     }
 
     #[test]
@@ -238,7 +278,10 @@ mod tests {
         )
         .unwrap();
         let edges = edges(&out);
-        assert!(!edges.contains(&("trigger".into(), "mail".into())), "no stale direct edge");
+        assert!(
+            !edges.contains(&("trigger".into(), "mail".into())),
+            "no stale direct edge"
+        );
         assert!(edges.contains(&("trigger".into(), "wait".into())));
         assert!(edges.contains(&("wait".into(), "mail".into())));
     }
@@ -246,7 +289,10 @@ mod tests {
     #[test]
     fn removing_a_middle_node_keeps_the_chain() {
         let out = apply(&chain(), &[PatchOp::RemoveNode { id: "mail".into() }]).unwrap();
-        assert_eq!(edges(&out), vec![("trigger".to_owned(), "slack".to_owned())]);
+        assert_eq!(
+            edges(&out),
+            vec![("trigger".to_owned(), "slack".to_owned())]
+        );
         assert_eq!(out.nodes.len(), 2);
     }
 
@@ -255,16 +301,31 @@ mod tests {
         let out = apply(
             &chain(),
             &[
-                PatchOp::SetConfig { id: "slack".into(), field: "channel".into(), value: json!("#b") },
-                PatchOp::Disconnect { source: "mail".into(), source_port: "out".into(), target: "slack".into() },
-                PatchOp::Connect { source: "trigger".into(), source_port: "out".into(), target: "slack".into() },
+                PatchOp::SetConfig {
+                    id: "slack".into(),
+                    field: "channel".into(),
+                    value: json!("#b"),
+                },
+                PatchOp::Disconnect {
+                    source: "mail".into(),
+                    source_port: "out".into(),
+                    target: "slack".into(),
+                },
+                PatchOp::Connect {
+                    source: "trigger".into(),
+                    source_port: "out".into(),
+                    target: "slack".into(),
+                },
             ],
         )
         .unwrap();
         assert_eq!(out.node("slack").unwrap().config["channel"], "#b");
         assert_eq!(
             edges(&out),
-            vec![("trigger".to_owned(), "mail".to_owned()), ("trigger".to_owned(), "slack".to_owned())]
+            vec![
+                ("trigger".to_owned(), "mail".to_owned()),
+                ("trigger".to_owned(), "slack".to_owned())
+            ]
         );
     }
 
@@ -275,18 +336,36 @@ mod tests {
             &def,
             &[
                 PatchOp::RemoveNode { id: "slack".into() },
-                PatchOp::Connect { source: "mail".into(), source_port: "out".into(), target: "nowhere".into() },
+                PatchOp::Connect {
+                    source: "mail".into(),
+                    source_port: "out".into(),
+                    target: "nowhere".into(),
+                },
             ],
         )
         .unwrap_err();
         assert_eq!(error.index, 1);
         assert!(error.message.contains("nowhere"));
         assert_eq!(def, chain(), "the original is untouched");
-        assert!(apply(&def, &[PatchOp::AddNode { node: node("mail", "delay") }]).is_err());
         assert!(
-            apply(&def, &[PatchOp::InsertBetween {
-                source: "trigger".into(), source_port: "out".into(), target: "slack".into(), node: node("x", "delay")
-            }])
+            apply(
+                &def,
+                &[PatchOp::AddNode {
+                    node: node("mail", "delay")
+                }]
+            )
+            .is_err()
+        );
+        assert!(
+            apply(
+                &def,
+                &[PatchOp::InsertBetween {
+                    source: "trigger".into(),
+                    source_port: "out".into(),
+                    target: "slack".into(),
+                    node: node("x", "delay")
+                }]
+            )
             .is_err(),
             "insert needs an existing edge"
         );

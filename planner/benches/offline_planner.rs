@@ -27,7 +27,9 @@ fn plan(c: &mut Criterion) {
             )
         })
     });
-    c.bench_function("build the catalogue index", |b| b.iter(common::builtin_catalog));
+    c.bench_function("build the catalogue index", |b| {
+        b.iter(common::builtin_catalog)
+    });
 }
 
 criterion_group!(benches, plan);

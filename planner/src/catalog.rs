@@ -65,11 +65,11 @@ pub fn canon_words(text: &str) -> Vec<String> {
 /// Words that say nothing about what a step does.
 pub const STOP: &[&str] = &[
     "a", "an", "the", "to", "of", "in", "on", "for", "via", "with", "by", "from", "into", "and",
-    "or", "it", "its", "them", "they", "their", "him", "her", "me", "us", "we", "our", "my",
-    "i", "is", "are", "be", "been", "this", "that", "these", "those", "at", "as", "about",
-    "up", "out", "any", "some", "all", "one", "who", "which", "what", "whose", "using", "over",
-    "there", "here", "someone", "somebody", "gets", "get's", "got", "has", "have", "had",
-    "was", "were", "will", "would", "should", "so", "if", "when", "whenever", "please", "pls",
+    "or", "it", "its", "them", "they", "their", "him", "her", "me", "us", "we", "our", "my", "i",
+    "is", "are", "be", "been", "this", "that", "these", "those", "at", "as", "about", "up", "out",
+    "any", "some", "all", "one", "who", "which", "what", "whose", "using", "over", "there", "here",
+    "someone", "somebody", "gets", "get's", "got", "has", "have", "had", "was", "were", "will",
+    "would", "should", "so", "if", "when", "whenever", "please", "pls",
 ];
 
 impl Catalog {
@@ -99,10 +99,16 @@ impl Catalog {
                     });
                 }
                 (Category::Integration, Some(_)) | (Category::Action, None) => {
-                    let action = spec.kind.split_once('.').map_or(spec.kind.as_str(), |(_, a)| a);
+                    let action = spec
+                        .kind
+                        .split_once('.')
+                        .map_or(spec.kind.as_str(), |(_, a)| a);
                     let mut words = canon_words(action);
                     // The label without its provider's name ("Stripe: Create a customer").
-                    let label = spec.label.split_once(": ").map_or(spec.label.as_str(), |(_, a)| a);
+                    let label = spec
+                        .label
+                        .split_once(": ")
+                        .map_or(spec.label.as_str(), |(_, a)| a);
                     words.extend(canon_words(label));
                     words.sort();
                     words.dedup();
@@ -165,9 +171,12 @@ fn event_options(spec: &KindSpec) -> Vec<String> {
 /// Whether an output field is part of the deliveries of `events`.
 pub fn applies_to(field: &OutputField, events: &[String]) -> bool {
     field.events.is_empty()
-        || events
-            .iter()
-            .any(|event| field.events.iter().any(|pattern| event_matches(pattern, event)))
+        || events.iter().any(|event| {
+            field
+                .events
+                .iter()
+                .any(|pattern| event_matches(pattern, event))
+        })
 }
 
 /// `customer.*` matches `customer.created`; anything else matches itself.

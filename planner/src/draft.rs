@@ -67,7 +67,13 @@ pub fn build(
         match step {
             Step::Action(action) => {
                 let spec = catalog.spec(action.kind);
-                let filled = fill(spec, &action.text, &lifted.literals, &action.literals, &sources);
+                let filled = fill(
+                    spec,
+                    &action.text,
+                    &lifted.literals,
+                    &action.literals,
+                    &sources,
+                );
                 let id = b.add_node(&spec.kind, &spec.label, Value::Object(filled.config));
                 b.connect(&tails, &id);
                 let explanation = if filled.mapped.is_empty() {
@@ -82,8 +88,11 @@ pub fn build(
                 };
                 b.explain(&id, &spec.kind, explanation);
                 tails = vec![(id.clone(), "out".into())];
-                let output: Vec<(String, String)> =
-                    spec.output.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
+                let output: Vec<(String, String)> = spec
+                    .output
+                    .iter()
+                    .map(|f| (f.name.clone(), f.ty.clone()))
+                    .collect();
                 if !output.is_empty() {
                     sources.insert(
                         0,
@@ -97,7 +106,11 @@ pub fn build(
                     );
                 }
             }
-            Step::Condition { subject, test, phrase } => {
+            Step::Condition {
+                subject,
+                test,
+                phrase,
+            } => {
                 let expression = condition_expression(subject, test, &sources);
                 let mut config = Map::new();
                 if let Some(expression) = &expression {
@@ -110,7 +123,11 @@ pub fn build(
                     need.hint = format!("the test for “{phrase}”");
                 }
                 b.connect(&tails, &id);
-                b.explain(&id, "condition", format!("Goes on only if {}.", phrase.trim_start_matches("if ")));
+                b.explain(
+                    &id,
+                    "condition",
+                    format!("Goes on only if {}.", phrase.trim_start_matches("if ")),
+                );
                 tails = vec![(id.clone(), "true".into())];
                 // The other branch does not see this one's steps.
                 last_condition = Some((id, sources.clone()));
@@ -140,7 +157,11 @@ pub fn build(
                     need.hint = format!("the list of {noun}s");
                 }
                 b.connect(&tails, &id);
-                b.explain(&id, "loop", format!("Repeats the next steps for each {noun}."));
+                b.explain(
+                    &id,
+                    "loop",
+                    format!("Repeats the next steps for each {noun}."),
+                );
                 tails = vec![(id.clone(), LOOP_BODY_PORT.into())];
                 open_loop = Some((id, sources.clone()));
                 sources.insert(0, item_source);
@@ -222,14 +243,19 @@ impl Builder<'_> {
                     .iter()
                     .filter(|f| f.name.starts_with("body.") && applies_to(f, events))
                     .collect();
-                let fields = output.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
+                let fields = output
+                    .iter()
+                    .map(|f| (f.name.clone(), f.ty.clone()))
+                    .collect();
                 let described = output
                     .iter()
                     .map(|f| (f.name.clone(), f.ty.clone(), f.description.clone()))
                     .collect();
                 let headline = format!(
                     "{provider_name} {}",
-                    events.first().map_or(String::new(), |e| e.replace(['.', '_'], " ").to_lowercase())
+                    events
+                        .first()
+                        .map_or(String::new(), |e| e.replace(['.', '_'], " ").to_lowercase())
                 );
                 (
                     id,
@@ -265,7 +291,9 @@ impl Builder<'_> {
                 self.providers.push(provider);
             }
             for field in &spec.fields {
-                let present = config.get(&field.name).is_some_and(|v| !v.is_null() && v != "");
+                let present = config
+                    .get(&field.name)
+                    .is_some_and(|v| !v.is_null() && v != "");
                 match &field.ty {
                     FieldType::Connection { provider } => {
                         match self.connections.iter().find(|c| &c.provider == provider) {
@@ -337,7 +365,12 @@ impl Builder<'_> {
 /// The condition's expression: the upstream field its subject names.
 fn condition_expression(subject: &[String], test: &Test, sources: &[Source]) -> Option<String> {
     let path = subject_path(subject, test, sources)?;
-    let quote = |s: &str| format!("'{}'", s.to_lowercase().replace('\\', "\\\\").replace('\'', "\\'"));
+    let quote = |s: &str| {
+        format!(
+            "'{}'",
+            s.to_lowercase().replace('\\', "\\\\").replace('\'', "\\'")
+        )
+    };
     let number = |n: f64| {
         if n.fract() == 0.0 {
             format!("{}", n as i64)
@@ -351,7 +384,9 @@ fn condition_expression(subject: &[String], test: &Test, sources: &[Source]) -> 
         Test::Contains(s) => format!("{{{{ {} in {path} | lower }}}}", quote(s)),
         Test::StartsWith(s) => format!("{{{{ {path} | lower is startingwith({}) }}}}", quote(s)),
         Test::EndsWith(s) => format!("{{{{ {path} | lower is endingwith({}) }}}}", quote(s)),
-        Test::Present => format!("{{{{ {path} is defined and {path} is not none and {path} != '' }}}}"),
+        Test::Present => {
+            format!("{{{{ {path} is defined and {path} is not none and {path} != '' }}}}")
+        }
     })
 }
 
@@ -362,7 +397,11 @@ fn subject_path(subject: &[String], test: &Test, sources: &[Source]) -> Option<S
         Test::Compare(..) => vec!["amount".to_owned()],
         _ => vec!["text".to_owned()],
     };
-    let subject = if subject.is_empty() { &default[..] } else { subject };
+    let subject = if subject.is_empty() {
+        &default[..]
+    } else {
+        subject
+    };
     let subject: Vec<String> = subject
         .iter()
         .map(|w| match w.as_str() {
@@ -384,7 +423,9 @@ fn subject_path(subject: &[String], test: &Test, sources: &[Source]) -> Option<S
             let hits = subject
                 .iter()
                 .filter(|w| {
-                    segments.iter().any(|s| s == *w || crate::text::canon(s) == w.as_str())
+                    segments
+                        .iter()
+                        .any(|s| s == *w || crate::text::canon(s) == w.as_str())
                         || (w.as_str() == "text" && segments.iter().any(|s| s == "body"))
                 })
                 .count() as i32;
@@ -424,7 +465,10 @@ fn loop_items(
         described: Vec::new(),
     };
     if !items.is_empty() {
-        return (Some(literal_list(&lifted.literals, items)), item("literal", true));
+        return (
+            Some(literal_list(&lifted.literals, items)),
+            item("literal", true),
+        );
     }
     for source in sources {
         if let Some((path, _)) = source.fields.iter().find(|(_, ty)| ty == "array") {
@@ -435,7 +479,11 @@ fn loop_items(
         }
     }
     if let Some(open) = sources.iter().find(|s| s.open) {
-        let plural = if noun.ends_with('s') { noun.to_owned() } else { format!("{noun}s") };
+        let plural = if noun.ends_with('s') {
+            noun.to_owned()
+        } else {
+            format!("{noun}s")
+        };
         return (
             Some(format!("{{{{ {}.{plural} }}}}", open.prefix)),
             item("Item", true),
@@ -445,7 +493,13 @@ fn loop_items(
 }
 
 fn human_duration(ms: i64) -> String {
-    let units = [(604_800_000, "week"), (86_400_000, "day"), (3_600_000, "hour"), (60_000, "minute"), (1_000, "second")];
+    let units = [
+        (604_800_000, "week"),
+        (86_400_000, "day"),
+        (3_600_000, "hour"),
+        (60_000, "minute"),
+        (1_000, "second"),
+    ];
     for (size, name) in units {
         if ms >= size && ms % size == 0 {
             let n = ms / size;

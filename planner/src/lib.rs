@@ -10,16 +10,16 @@ mod draft;
 mod mapping;
 pub mod modify;
 mod schedule;
-pub mod suggest;
 pub mod score;
+pub mod suggest;
 mod text;
 mod understand;
 
-use model::ai::{
-    Analysis, Clarification, ConnectionRef, Entity, Generated, Intent, PlannerKind,
-    ProviderGuess, TriggerGuess, is_left_for_user,
-};
 use model::Severity;
+use model::ai::{
+    Analysis, Clarification, ConnectionRef, Entity, Generated, Intent, PlannerKind, ProviderGuess,
+    TriggerGuess, is_left_for_user,
+};
 
 pub use catalog::{Catalog, ProviderInfo};
 use understand::{Step, TriggerPlan, Understanding, Vagueness, understand};
@@ -46,7 +46,9 @@ fn analysis_of(catalog: &Catalog, u: &Understanding, request: &Request) -> Analy
     let mut intents = Vec::new();
     let mut providers: Vec<ProviderGuess> = Vec::new();
     let mut note_provider = |kind: &str, confidence: f32, alternatives: Vec<String>| {
-        let Some(spec) = catalog.kind(kind) else { return };
+        let Some(spec) = catalog.kind(kind) else {
+            return;
+        };
         let Some(provider) = catalog.provider_of_kind(spec) else {
             return;
         };
@@ -70,7 +72,10 @@ fn analysis_of(catalog: &Catalog, u: &Understanding, request: &Request) -> Analy
             alternatives,
         });
     };
-    if let TriggerPlan::Provider { kind, confidence, .. } = &u.trigger {
+    if let TriggerPlan::Provider {
+        kind, confidence, ..
+    } = &u.trigger
+    {
         note_provider(&catalog.spec(*kind).kind, *confidence, Vec::new());
     }
     for step in &u.steps {
@@ -79,7 +84,10 @@ fn analysis_of(catalog: &Catalog, u: &Understanding, request: &Request) -> Analy
                 a.phrase.clone(),
                 catalog.spec(a.kind).kind.clone(),
                 a.confidence,
-                a.alternatives.iter().map(|&k| catalog.spec(k).kind.clone()).collect(),
+                a.alternatives
+                    .iter()
+                    .map(|&k| catalog.spec(k).kind.clone())
+                    .collect(),
             ),
             Step::Condition { phrase, .. } => (phrase.clone(), "condition".into(), 0.9, vec![]),
             Step::Delay { phrase, .. } => (phrase.clone(), "delay".into(), 0.95, vec![]),
@@ -135,10 +143,16 @@ pub fn generate(catalog: &Catalog, request: &Request) -> Generated {
         .into_iter()
         .filter(|p| p.severity == Severity::Error)
         .collect();
-    if problems.iter().any(|p| !is_left_for_user(p, &draft.needs_input)) {
+    if problems
+        .iter()
+        .any(|p| !is_left_for_user(p, &draft.needs_input))
+    {
         // A draft the validator refuses is never handed out: the trigger
         // alone, with what went wrong named.
-        for problem in problems.iter().filter(|p| !is_left_for_user(p, &draft.needs_input)) {
+        for problem in problems
+            .iter()
+            .filter(|p| !is_left_for_user(p, &draft.needs_input))
+        {
             unknown.push(format!(
                 "could not build {}: {}",
                 problem.node_id.as_deref().unwrap_or("the workflow"),
@@ -149,7 +163,13 @@ pub fn generate(catalog: &Catalog, request: &Request) -> Generated {
             steps: Vec::new(),
             ..plan
         };
-        draft = draft::build(catalog, &trigger_only, &name, request.timezone, request.connections);
+        draft = draft::build(
+            catalog,
+            &trigger_only,
+            &name,
+            request.timezone,
+            request.connections,
+        );
         problems = model::validate(&draft.workflow, &catalog.catalogue)
             .into_iter()
             .filter(|p| p.severity == Severity::Error)
@@ -181,12 +201,25 @@ fn trigger_guess(catalog: &Catalog, plan: &TriggerPlan, timezone: &str) -> Trigg
     match plan {
         TriggerPlan::Manual => guess("manual_trigger", "", 0.5),
         TriggerPlan::Webhook { phrase } => guess("webhook_trigger", phrase, 0.8),
-        TriggerPlan::Schedule { cron, phrase, time_given } => TriggerGuess {
+        TriggerPlan::Schedule {
+            cron,
+            phrase,
+            time_given,
+        } => TriggerGuess {
             cron: Some(cron.clone()),
             timezone: Some(timezone.into()),
-            ..guess("schedule_trigger", phrase, if *time_given { 0.95 } else { 0.7 })
+            ..guess(
+                "schedule_trigger",
+                phrase,
+                if *time_given { 0.95 } else { 0.7 },
+            )
         },
-        TriggerPlan::Provider { kind, events, phrase, confidence } => TriggerGuess {
+        TriggerPlan::Provider {
+            kind,
+            events,
+            phrase,
+            confidence,
+        } => TriggerGuess {
             events: events.clone(),
             ..guess(&catalog.spec(*kind).kind, phrase, *confidence)
         },
@@ -196,7 +229,9 @@ fn trigger_guess(catalog: &Catalog, plan: &TriggerPlan, timezone: &str) -> Trigg
 fn unknown_texts(u: &Understanding) -> Vec<String> {
     u.unknown
         .iter()
-        .map(|name| format!("{name}: no integration of that name (import its OpenAPI document to use it)"))
+        .map(|name| {
+            format!("{name}: no integration of that name (import its OpenAPI document to use it)")
+        })
         .collect()
 }
 
@@ -220,9 +255,17 @@ fn clarification(catalog: &Catalog, vague: &Vagueness) -> Clarification {
                 .iter()
                 .filter(|a| !a.custom_call)
                 .map(|a| catalog.spec(a.kind))
-                .filter(|s| catalog.provider_of_kind(s).is_some_and(|p| &p.name == provider))
+                .filter(|s| {
+                    catalog
+                        .provider_of_kind(s)
+                        .is_some_and(|p| &p.name == provider)
+                })
                 .take(4)
-                .map(|s| s.label.split_once(": ").map_or(s.label.clone(), |(_, a)| a.to_lowercase()))
+                .map(|s| {
+                    s.label
+                        .split_once(": ")
+                        .map_or(s.label.clone(), |(_, a)| a.to_lowercase())
+                })
                 .collect();
             Clarification {
                 question: format!("What should happen in {provider}?"),

@@ -70,7 +70,16 @@ fn wanted(meaning: Meaning) -> &'static [&'static str] {
         Meaning::Email => &["email", "receipt_email", "customer_email", "email_address"],
         Meaning::Phone => &["phone", "from"],
         // Without a title upstream, the message is what the thing is about.
-        Meaning::Title => &["title", "subject", "name", "customer_name", "tag_name", "text", "body", "message"],
+        Meaning::Title => &[
+            "title",
+            "subject",
+            "name",
+            "customer_name",
+            "tag_name",
+            "text",
+            "body",
+            "message",
+        ],
         Meaning::Name => &["name", "customer_name"],
         Meaning::Number => &["number"],
         Meaning::Message | Meaning::Other => &[],
@@ -93,11 +102,13 @@ fn find(sources: &[Source], meaning: Meaning) -> Option<String> {
     // An open source (a webhook body, a loop item) has whatever it is asked for.
     let open = sources.iter().find(|s| s.open)?;
     let name = wanted(meaning).first()?;
-    Some(open.expr(if open.fields.is_empty() && open.prefix == "item" && open.headline == "literal" {
-        ""
-    } else {
-        name
-    }))
+    Some(open.expr(
+        if open.fields.is_empty() && open.prefix == "item" && open.headline == "literal" {
+            ""
+        } else {
+            name
+        },
+    ))
 }
 
 fn last_segment(path: &str) -> &str {
@@ -111,8 +122,9 @@ pub struct Filled {
     pub mapped: Vec<(String, String)>,
 }
 
-static REPO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b([a-z0-9][a-z0-9_.-]*)/([a-z0-9][a-z0-9_.-]*)\b").expect("repo"));
+static REPO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b([a-z0-9][a-z0-9_.-]*)/([a-z0-9][a-z0-9_.-]*)\b").expect("repo")
+});
 static MONEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:[$€£]\s*(?P<a>\d+(?:\.\d{1,2})?)|(?P<b>\d+(?:\.\d{1,2})?)\s*(?:usd|eur|gbp|dollars|euros))\s*(?P<cur>usd|eur|gbp)?").expect("money")
 });
@@ -184,7 +196,13 @@ pub fn fill(
                 MONEY
                     .captures(clause)
                     .and_then(|c| c.name("cur").map(|m| m.as_str().to_owned()))
-                    .unwrap_or_else(|| if clause.contains('€') { "eur".into() } else if clause.contains('£') { "gbp".into() } else { "usd".into() })
+                    .unwrap_or_else(|| if clause.contains('€') {
+                        "eur".into()
+                    } else if clause.contains('£') {
+                        "gbp".into()
+                    } else {
+                        "usd".into()
+                    })
             )),
             _ => id_after_word(clause, name).map(Value::String),
         };
@@ -198,7 +216,9 @@ pub fn fill(
         let has_title = spec.fields.iter().any(|f| f.name == "title" && f.required);
         let wanted_optional = match meaning {
             Meaning::Email => true,
-            Meaning::Message => name == "text" || (has_title && matches!(name, "body" | "description")),
+            Meaning::Message => {
+                name == "text" || (has_title && matches!(name, "body" | "description"))
+            }
             _ => false,
         };
         if !field.required && !wanted_optional {
@@ -209,8 +229,12 @@ pub fn fill(
                 config.insert(name.into(), Value::String(id));
             } else if name == "body"
                 && matches!(field.ty, FieldType::Json)
-                && let Some(open) = sources.iter().find(|s| s.open && s.prefix.starts_with("trigger"))
-                && words(clause).iter().any(|w| matches!(*w, "forward" | "body" | "it" | "payload" | "data"))
+                && let Some(open) = sources
+                    .iter()
+                    .find(|s| s.open && s.prefix.starts_with("trigger"))
+                && words(clause)
+                    .iter()
+                    .any(|w| matches!(*w, "forward" | "body" | "it" | "payload" | "data"))
             {
                 // "forward the body to …": the request as it came.
                 let value = open.expr("");
@@ -220,7 +244,9 @@ pub fn fill(
             continue;
         }
         let value = match meaning {
-            _ if explicit_source(clause, name, sources).is_some() => explicit_source(clause, name, sources),
+            _ if explicit_source(clause, name, sources).is_some() => {
+                explicit_source(clause, name, sources)
+            }
             Meaning::Message => {
                 if name == "html" {
                     None
@@ -244,7 +270,8 @@ pub fn fill(
 /// for this field.
 fn explicit_source(clause: &str, field: &str, sources: &[Source]) -> Option<String> {
     static AS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:the|their|its|his|her)\s+([a-z_]+)\s+as\s+(?:the\s+|its\s+)?([a-z_]+)").expect("as")
+        Regex::new(r"\b(?:the|their|its|his|her)\s+([a-z_]+)\s+as\s+(?:the\s+|its\s+)?([a-z_]+)")
+            .expect("as")
     });
     for c in AS.captures_iter(clause) {
         if &c[2] != field {
@@ -347,7 +374,10 @@ fn sentence(clause: &str, sources: &[Source], spec: &KindSpec) -> Option<String>
     ];
     let mut picked: Vec<String> = Vec::new();
     for (word, candidates) in KEYS {
-        if clause_words.iter().any(|w| w.trim_end_matches('s') == *word) {
+        if clause_words
+            .iter()
+            .any(|w| w.trim_end_matches('s') == *word)
+        {
             let mut found = false;
             for source in sources {
                 if pick(&mut picked, source, candidates, &clause_words) {
@@ -358,7 +388,9 @@ fn sentence(clause: &str, sources: &[Source], spec: &KindSpec) -> Option<String>
             // A loop's item or a webhook's body has what the clause names.
             if !found
                 && !matches!(*word, "it" | "result" | "list" | "message")
-                && let Some(open) = sources.first().filter(|s| s.open && s.headline != "literal")
+                && let Some(open) = sources
+                    .first()
+                    .filter(|s| s.open && s.headline != "literal")
             {
                 picked.push(open.expr(word));
             }
@@ -439,4 +471,3 @@ pub fn literal_list(literals: &[Literal], items: &[usize]) -> String {
     let values: Vec<Value> = items.iter().map(|&i| json!(literals[i].value)).collect();
     format!("{{{{ {} }}}}", Value::Array(values))
 }
-

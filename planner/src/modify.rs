@@ -59,7 +59,10 @@ pub fn result(
     let before = errors(workflow);
     let (applied, refused) = match apply(workflow, &operations) {
         Ok(def) => (def, None),
-        Err(e) => (workflow.clone(), Some(format!("operation {}: {}", e.index + 1, e.message))),
+        Err(e) => (
+            workflow.clone(),
+            Some(format!("operation {}: {}", e.index + 1, e.message)),
+        ),
     };
     let problems = errors(&applied);
     let new_problems: Vec<model::Problem> = problems
@@ -174,7 +177,10 @@ fn plan_change(
     // "also", else after the last step.
     let new = new_nodes(catalog, request, &lifted.restore(&text), unknown)?;
     if new.nodes.is_empty() {
-        return Err(format!("nothing to add in “{}”", request.instruction.trim()));
+        return Err(format!(
+            "nothing to add in “{}”",
+            request.instruction.trim()
+        ));
     }
     let trigger = def
         .nodes
@@ -184,15 +190,30 @@ fn plan_change(
     let branch = text.starts_with("also ") || text.contains(" also ") || new.conditional;
     let attach = match (&trigger, branch) {
         (Some(trigger), true) => (trigger.clone(), "out".to_owned()),
-        _ => (last_step(def).unwrap_or_else(|| trigger.clone().unwrap_or_default()), "out".to_owned()),
+        _ => (
+            last_step(def).unwrap_or_else(|| trigger.clone().unwrap_or_default()),
+            "out".to_owned(),
+        ),
     };
     if attach.0.is_empty() {
         return Err("the workflow has no step to add after".into());
     }
-    let mut ops: Vec<PatchOp> = new.nodes.into_iter().map(|node| PatchOp::AddNode { node }).collect();
+    let mut ops: Vec<PatchOp> = new
+        .nodes
+        .into_iter()
+        .map(|node| PatchOp::AddNode { node })
+        .collect();
     for (source, port, target) in new.edges {
-        let (source, port) = if source.is_empty() { attach.clone() } else { (source, port) };
-        ops.push(PatchOp::Connect { source, source_port: port, target });
+        let (source, port) = if source.is_empty() {
+            attach.clone()
+        } else {
+            (source, port)
+        };
+        ops.push(PatchOp::Connect {
+            source,
+            source_port: port,
+            target,
+        });
     }
     Ok(ops)
 }
@@ -227,10 +248,24 @@ fn new_nodes(
             .iter()
             .map(|u| format!("{u}: no integration of that name")),
     );
-    let conditional = understanding.steps.iter().any(|s| matches!(s, Step::Condition { .. }));
-    let built = draft::build(catalog, &understanding, "change", request.timezone, request.connections);
+    let conditional = understanding
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Condition { .. }));
+    let built = draft::build(
+        catalog,
+        &understanding,
+        "change",
+        request.timezone,
+        request.connections,
+    );
     let trigger_id = "trigger";
-    let taken: Vec<&str> = request.workflow.nodes.iter().map(|n| n.id.as_str()).collect();
+    let taken: Vec<&str> = request
+        .workflow
+        .nodes
+        .iter()
+        .map(|n| n.id.as_str())
+        .collect();
     let mut renames: Vec<(String, String)> = Vec::new();
     for node in built.workflow.nodes.iter().filter(|n| n.id != trigger_id) {
         let mut id = node.id.clone();
@@ -247,12 +282,16 @@ fn new_nodes(
             .find(|(old, _)| old == id)
             .map_or(id.to_owned(), |(_, new)| new.clone())
     };
-    let anchor = request
-        .workflow
-        .nodes
-        .iter()
-        .map(|n| n.position)
-        .fold(Position::default(), |a, p| Position { x: a.x.max(p.x), y: a.y.max(p.y) });
+    let anchor =
+        request
+            .workflow
+            .nodes
+            .iter()
+            .map(|n| n.position)
+            .fold(Position::default(), |a, p| Position {
+                x: a.x.max(p.x),
+                y: a.y.max(p.y),
+            });
     let nodes = built
         .workflow
         .nodes
@@ -269,7 +308,10 @@ fn new_nodes(
             node.config = serde_json::from_str(&config).unwrap_or(node.config);
             node.position = model::layout::free_spot(
                 request.workflow,
-                Position { x: anchor.x + n.position.x, y: anchor.y + 120.0 },
+                Position {
+                    x: anchor.x + n.position.x,
+                    y: anchor.y + 120.0,
+                },
             );
             node
         })
@@ -279,31 +321,57 @@ fn new_nodes(
         .edges
         .iter()
         .map(|e| {
-            let source = if e.source == trigger_id { String::new() } else { rename(&e.source) };
+            let source = if e.source == trigger_id {
+                String::new()
+            } else {
+                rename(&e.source)
+            };
             (source, e.source_port.clone(), rename(&e.target))
         })
         .collect();
-    Ok(NewPart { nodes, edges, conditional })
+    Ok(NewPart {
+        nodes,
+        edges,
+        conditional,
+    })
 }
 
 /// The workflow's trigger as the planner understands triggers.
 fn trigger_plan(catalog: &Catalog, def: &WorkflowDefinition) -> TriggerPlan {
-    let Some(node) = def.nodes.iter().find(|n| catalog.kind(&n.kind).is_some_and(|s| s.is_trigger())) else {
+    let Some(node) = def
+        .nodes
+        .iter()
+        .find(|n| catalog.kind(&n.kind).is_some_and(|s| s.is_trigger()))
+    else {
         return TriggerPlan::Manual;
     };
     match node.kind.as_str() {
         "schedule_trigger" => TriggerPlan::Schedule {
-            cron: node.config["cron"].as_str().unwrap_or("0 9 * * *").to_owned(),
+            cron: node.config["cron"]
+                .as_str()
+                .unwrap_or("0 9 * * *")
+                .to_owned(),
             phrase: String::new(),
             time_given: true,
         },
-        "webhook_trigger" => TriggerPlan::Webhook { phrase: String::new() },
-        kind => match catalog.catalogue.kinds.iter().position(|s| s.kind == kind && s.provider.is_some()) {
+        "webhook_trigger" => TriggerPlan::Webhook {
+            phrase: String::new(),
+        },
+        kind => match catalog
+            .catalogue
+            .kinds
+            .iter()
+            .position(|s| s.kind == kind && s.provider.is_some())
+        {
             Some(index) => TriggerPlan::Provider {
                 kind: index,
                 events: node.config["events"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|e| e.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 phrase: String::new(),
                 confidence: 1.0,
@@ -337,7 +405,10 @@ fn find_node(catalog: &Catalog, def: &WorkflowDefinition, phrase: &str) -> Optio
         let mut words = canon_words(&node.kind);
         words.extend(canon_words(&node.label));
         words.extend(canon_words(&node.id));
-        if let Some(provider) = catalog.kind(&node.kind).and_then(|s| catalog.provider_of_kind(s)) {
+        if let Some(provider) = catalog
+            .kind(&node.kind)
+            .and_then(|s| catalog.provider_of_kind(s))
+        {
             words.extend(canon_words(&provider.name));
             for synonym in &provider.synonyms {
                 words.extend(canon_words(synonym));

@@ -20,7 +20,8 @@ const TIME: &str = r"(?:\s*(?:at|@)\s*|\s+)(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?
 
 static PATTERNS: LazyLock<Vec<(Shape, Regex)>> = LazyLock::new(|| {
     let re = |p: String| Regex::new(&p).expect("schedule pattern");
-    let days = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun";
+    let days =
+        "monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun";
     vec![
         (
             Shape::EveryMinutes,
@@ -36,23 +37,33 @@ static PATTERNS: LazyLock<Vec<(Shape, Regex)>> = LazyLock::new(|| {
         ),
         (
             Shape::Weekdays,
-            re(format!(r"\b(?:every|each|on)\s+(?:weekday|week day|work ?day|business day)s?(?:{TIME})?")),
+            re(format!(
+                r"\b(?:every|each|on)\s+(?:weekday|week day|work ?day|business day)s?(?:{TIME})?"
+            )),
         ),
         (
             Shape::Weekday,
-            re(format!(r"\b(?:every|each|on)\s+(?P<day>{days})s?\b(?:\s+morning)?(?:{TIME})?")),
+            re(format!(
+                r"\b(?:every|each|on)\s+(?P<day>{days})s?\b(?:\s+morning)?(?:{TIME})?"
+            )),
         ),
         (
             Shape::Monthly,
-            re(format!(r"(?:\b(?:on\s+)?(?:the\s+)?(?P<dom>\d{{1,2}})(?:st|nd|rd|th)\s+(?:of\s+)?(?:every|each|the)\s+month|\bmonthly\b)(?:{TIME})?")),
+            re(format!(
+                r"(?:\b(?:on\s+)?(?:the\s+)?(?P<dom>\d{{1,2}})(?:st|nd|rd|th)\s+(?:of\s+)?(?:every|each|the)\s+month|\bmonthly\b)(?:{TIME})?"
+            )),
         ),
         (
             Shape::Weekly,
-            re(format!(r"(?:\b(?:every|each|once a)\s+week\b|\bweekly\b)(?:{TIME})?")),
+            re(format!(
+                r"(?:\b(?:every|each|once a)\s+week\b|\bweekly\b)(?:{TIME})?"
+            )),
         ),
         (
             Shape::Daily,
-            re(format!(r"(?:\b(?:every|each)\s+(?P<part>day|morning|evening|night|afternoon)\b|\b(?P<adj>daily|nightly)\b)(?:{TIME})?")),
+            re(format!(
+                r"(?:\b(?:every|each)\s+(?P<part>day|morning|evening|night|afternoon)\b|\b(?P<adj>daily|nightly)\b)(?:{TIME})?"
+            )),
         ),
     ]
 });
@@ -85,7 +96,11 @@ pub fn find(text: &str) -> Option<Schedule> {
             t
         });
     }
-    let number = |name: &str| captures.name(name).and_then(|m| m.as_str().parse::<u32>().ok());
+    let number = |name: &str| {
+        captures
+            .name(name)
+            .and_then(|m| m.as_str().parse::<u32>().ok())
+    };
     let (hour, minute) = time.unwrap_or_else(|| default_time(&captures));
     let cron = match shape {
         Shape::EveryMinutes => match number("n")? {
@@ -117,20 +132,33 @@ pub fn find(text: &str) -> Option<Schedule> {
     Some(Schedule {
         cron,
         span,
-        time_given: time.is_some() || matches!(shape, Shape::EveryMinutes | Shape::EveryHours | Shape::Hourly),
+        time_given: time.is_some()
+            || matches!(
+                shape,
+                Shape::EveryMinutes | Shape::EveryHours | Shape::Hourly
+            ),
     })
 }
 
 fn time_of(captures: &Captures) -> Option<(u32, u32)> {
     if let Some(named) = captures.name("named") {
-        return Some(if named.as_str() == "noon" { (12, 0) } else { (0, 0) });
+        return Some(if named.as_str() == "noon" {
+            (12, 0)
+        } else {
+            (0, 0)
+        });
     }
     let hour: u32 = captures.name("h")?.as_str().parse().ok()?;
     let minute: u32 = captures
         .name("m")
         .map_or(Some(0), |m| m.as_str().parse().ok())?;
     let meridiem = captures.name("ap").map(|m| m.as_str().starts_with('p'));
-    to_24h(hour, minute, meridiem, captures.name("part").map(|p| p.as_str()))
+    to_24h(
+        hour,
+        minute,
+        meridiem,
+        captures.name("part").map(|p| p.as_str()),
+    )
 }
 
 fn to_24h(hour: u32, minute: u32, pm: Option<bool>, part: Option<&str>) -> Option<(u32, u32)> {
@@ -152,7 +180,9 @@ fn time_before(text: &str, end: usize) -> Option<((u32, u32), usize)> {
     });
     let captures = BEFORE.captures(&text[..end])?;
     let hour = captures[1].parse().ok()?;
-    let minute = captures.get(2).map_or(Some(0), |m| m.as_str().parse().ok())?;
+    let minute = captures
+        .get(2)
+        .map_or(Some(0), |m| m.as_str().parse().ok())?;
     let pm = captures.get(3).map(|m| m.as_str() == "pm");
     Some((to_24h(hour, minute, pm, None)?, captures.get(0)?.start()))
 }
@@ -173,7 +203,9 @@ fn default_time(captures: &Captures) -> (u32, u32) {
 
 fn weekday_number(day: &str) -> Option<u32> {
     let days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-    days.iter().position(|d| day.starts_with(d)).map(|i| i as u32)
+    days.iter()
+        .position(|d| day.starts_with(d))
+        .map(|i| i as u32)
 }
 
 #[cfg(test)]

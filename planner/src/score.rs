@@ -100,19 +100,19 @@ pub fn load(json: &str) -> Result<Vec<Case>, serde_json::Error> {
 /// Compares one answer with its case.
 pub fn score(catalog: &Catalog, case: &Case, answer: &Generated) -> CaseScore {
     let def = &answer.workflow;
-    let trigger = def.nodes.iter().find(|n| {
-        catalog.kind(&n.kind).is_some_and(|s| s.is_trigger())
-    });
-    let trigger_ok = trigger.is_some_and(|node| {
-        node.kind == case.trigger.kind
-            && (case.trigger.events.is_empty()
-                || node.config.get("events") == Some(&serde_json::json!(case.trigger.events)))
-            && case
-                .trigger
-                .cron
-                .as_ref()
-                .is_none_or(|cron| node.config.get("cron").and_then(|c| c.as_str()) == Some(cron))
-    });
+    let trigger = def
+        .nodes
+        .iter()
+        .find(|n| catalog.kind(&n.kind).is_some_and(|s| s.is_trigger()));
+    let trigger_ok =
+        trigger.is_some_and(|node| {
+            node.kind == case.trigger.kind
+                && (case.trigger.events.is_empty()
+                    || node.config.get("events") == Some(&serde_json::json!(case.trigger.events)))
+                && case.trigger.cron.as_ref().is_none_or(|cron| {
+                    node.config.get("cron").and_then(|c| c.as_str()) == Some(cron)
+                })
+        });
     let trigger_id = trigger.map(|n| n.id.as_str()).unwrap_or_default();
     let name_of = |id: &str| {
         if id == trigger_id {
@@ -130,7 +130,13 @@ pub fn score(catalog: &Catalog, case: &Case, answer: &Generated) -> CaseScore {
     let planned_edges: Vec<(String, String, String)> = def
         .edges
         .iter()
-        .map(|e| (name_of(&e.source), e.source_port.clone(), name_of(&e.target)))
+        .map(|e| {
+            (
+                name_of(&e.source),
+                e.source_port.clone(),
+                name_of(&e.target),
+            )
+        })
         .collect();
     let mappings_found = case
         .mappings
@@ -152,10 +158,12 @@ pub fn score(catalog: &Catalog, case: &Case, answer: &Generated) -> CaseScore {
         .filter(|p| p.severity == model::Severity::Error)
         .all(|p| is_left_for_user(p, &answer.needs_input));
     let unknown = case.unknown.len() == answer.unknown.len()
-        && case
-            .unknown
-            .iter()
-            .all(|name| answer.unknown.iter().any(|u| u.to_lowercase().starts_with(name)));
+        && case.unknown.iter().all(|name| {
+            answer
+                .unknown
+                .iter()
+                .any(|u| u.to_lowercase().starts_with(name))
+        });
     CaseScore {
         trigger: trigger_ok,
         nodes: multiset(&planned_nodes, &case.nodes),
@@ -218,7 +226,11 @@ pub fn summarise(scores: &[CaseScore]) -> Summary {
         trigger_exact: share(&|s| s.trigger),
         node_f1: nodes.f1(),
         edge_f1: edges.f1(),
-        mapping_recall: if wanted == 0 { 1.0 } else { found as f64 / wanted as f64 },
+        mapping_recall: if wanted == 0 {
+            1.0
+        } else {
+            found as f64 / wanted as f64
+        },
         valid: share(&|s| s.valid),
         unknown: share(&|s| s.unknown),
         clarify: share(&|s| s.clarify),
@@ -232,12 +244,28 @@ impl std::fmt::Display for Summary {
         writeln!(f, "|---|---|")?;
         writeln!(f, "| prompts | {} |", self.cases)?;
         writeln!(f, "| valid drafts | {:.1} % |", self.valid * 100.0)?;
-        writeln!(f, "| trigger exact match | {:.1} % |", self.trigger_exact * 100.0)?;
+        writeln!(
+            f,
+            "| trigger exact match | {:.1} % |",
+            self.trigger_exact * 100.0
+        )?;
         writeln!(f, "| node F1 | {:.3} |", self.node_f1)?;
         writeln!(f, "| edge F1 | {:.3} |", self.edge_f1)?;
         writeln!(f, "| mapping recall | {:.3} |", self.mapping_recall)?;
-        writeln!(f, "| unknown services reported exactly | {:.1} % |", self.unknown * 100.0)?;
-        writeln!(f, "| asked when (and only when) vague | {:.1} % |", self.clarify * 100.0)?;
-        writeln!(f, "| prompts planned perfectly | {} of {} |", self.perfect, self.cases)
+        writeln!(
+            f,
+            "| unknown services reported exactly | {:.1} % |",
+            self.unknown * 100.0
+        )?;
+        writeln!(
+            f,
+            "| asked when (and only when) vague | {:.1} % |",
+            self.clarify * 100.0
+        )?;
+        writeln!(
+            f,
+            "| prompts planned perfectly | {} of {} |",
+            self.perfect, self.cases
+        )
     }
 }

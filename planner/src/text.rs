@@ -50,13 +50,19 @@ static LITERALS: LazyLock<Vec<(LiteralKind, Regex)>> = LazyLock::new(|| {
             LiteralKind::Quoted,
             re(r#""([^"]{1,500})"|“([^”]{1,500})”|(?:^|\s)'([^']{1,500})'(?:$|[\s.,!?;:])"#),
         ),
-        (LiteralKind::Url, re(r#"https?://[^\s,;"'<>)]+[^\s,;"'<>).!?]"#)),
+        (
+            LiteralKind::Url,
+            re(r#"https?://[^\s,;"'<>)]+[^\s,;"'<>).!?]"#),
+        ),
         (
             LiteralKind::Email,
             re(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
         ),
         (LiteralKind::Phone, re(r"\+\d[\d\s().-]{6,18}\d")),
-        (LiteralKind::Channel, re(r"(?:^|\s)(#[A-Za-z0-9][A-Za-z0-9_-]*)")),
+        (
+            LiteralKind::Channel,
+            re(r"(?:^|\s)(#[A-Za-z0-9][A-Za-z0-9_-]*)"),
+        ),
     ]
 });
 
@@ -81,7 +87,10 @@ pub fn lift(prompt: &str) -> Lifted {
             let mut span = value.range();
             if *kind == LiteralKind::Quoted {
                 // The quotes go with the value.
-                let before = text[..span.start].chars().next_back().map_or(0, char::len_utf8);
+                let before = text[..span.start]
+                    .chars()
+                    .next_back()
+                    .map_or(0, char::len_utf8);
                 let after = text[span.end..].chars().next().map_or(0, char::len_utf8);
                 span = span.start - before..span.end + after;
             }
@@ -159,9 +168,24 @@ pub fn clauses(text: &str) -> Vec<String> {
 /// Drops filler at the start of a clause ("and", "then", "pls").
 fn strip_leading(mut piece: &str) -> &str {
     const FILLER: &[&str] = &[
-        "and ", "then ", "also ", "please ", "pls ", "plz ", "just ", "so ", "i want to ",
-        "i'd like to ", "i want ", "can you ", "could you ", "we should ", "i need to ",
-        "automatically ", "immediately ", "right away ",
+        "and ",
+        "then ",
+        "also ",
+        "please ",
+        "pls ",
+        "plz ",
+        "just ",
+        "so ",
+        "i want to ",
+        "i'd like to ",
+        "i want ",
+        "can you ",
+        "could you ",
+        "we should ",
+        "i need to ",
+        "automatically ",
+        "immediately ",
+        "right away ",
     ];
     loop {
         let before = piece;
@@ -194,18 +218,20 @@ pub fn canon(word: &str) -> &str {
         | "ping" | "alert" | "tell" | "announce" | "share" | "drop" | "shoot" | "write"
         | "deliver" | "broadcast" | "dm" | "let" => "send",
         "add" | "adds" | "added" | "subscribe" | "subscribes" | "subscribed" | "enroll"
-        | "enrol" | "put" | "insert" | "sync" | "push" | "upsert" | "join" | "joined" | "joins" => "add",
+        | "enrol" | "put" | "insert" | "sync" | "push" | "upsert" | "join" | "joined" | "joins" => {
+            "add"
+        }
         "create" | "creates" | "created" | "open" | "opens" | "opened" | "file" | "raise"
         | "make" | "log" | "new" | "start" | "register" | "signs" | "sign" | "signed"
         | "signup" | "registers" | "registered" => "create",
         "tag" | "tags" | "tagged" | "label" | "labels" | "labeled" | "labelled" => "tag",
         "comment" | "comments" | "commented" | "reply" | "replies" | "respond" => "comment",
-        "update" | "updates" | "updated" | "edit" | "edits" | "edited" | "change"
-        | "changes" | "changed" | "modify" | "modified" => "update",
+        "update" | "updates" | "updated" | "edit" | "edits" | "edited" | "change" | "changes"
+        | "changed" | "modify" | "modified" => "update",
         "delete" | "deletes" | "deleted" | "remove" | "removes" | "removed" | "cancel"
         | "cancels" | "cancelled" | "canceled" => "delete",
-        "list" | "lists" | "fetch" | "get" | "retrieve" | "find" | "look" | "load"
-        | "grab" | "read" | "collect" | "gather" => "list",
+        "list" | "lists" | "fetch" | "get" | "retrieve" | "find" | "look" | "load" | "grab"
+        | "read" | "collect" | "gather" => "list",
         "text" | "texts" | "sms" | "txt" => "sms",
         "email" | "emails" | "e-mail" | "mail" | "emailed" | "mails" => "email",
         "ticket" | "tickets" | "bug" | "bugs" | "issue" | "issues" | "task" | "tasks" => "issue",
@@ -213,8 +239,8 @@ pub fn canon(word: &str) -> &str {
         | "announcement" | "msg" => "message",
         "member" | "members" | "subscriber" | "subscribers" | "contact" | "contacts"
         | "audience" | "newsletter" | "mailing" => "member",
-        "customer" | "customers" | "client" | "clients" | "user" | "users" | "buyer"
-        | "buyers" | "signup's" => "customer",
+        "customer" | "customers" | "client" | "clients" | "user" | "users" | "buyer" | "buyers"
+        | "signup's" => "customer",
         "payment" | "payments" | "charge" | "charges" | "charged" | "pay" | "pays" | "paid"
         | "purchase" | "purchases" | "bill" | "billed" => "payment",
         "refund" | "refunds" | "refunded" => "refund",
@@ -236,8 +262,14 @@ mod tests {
 
     #[test]
     fn literals_survive_splitting() {
-        let lifted = lift("Post \"Deploy done, all good\" to #ops and email bob@example.com, then call https://127.0.0.1:9/x.");
-        let kinds: Vec<_> = lifted.literals.iter().map(|l| (l.kind, l.value.as_str())).collect();
+        let lifted = lift(
+            "Post \"Deploy done, all good\" to #ops and email bob@example.com, then call https://127.0.0.1:9/x.",
+        );
+        let kinds: Vec<_> = lifted
+            .literals
+            .iter()
+            .map(|l| (l.kind, l.value.as_str()))
+            .collect();
         assert_eq!(
             kinds,
             vec![

@@ -17,9 +17,20 @@ use crate::{
 #[derive(Clone, Debug, PartialEq)]
 pub enum TriggerPlan {
     Manual,
-    Schedule { cron: String, phrase: String, time_given: bool },
-    Provider { kind: usize, events: Vec<String>, phrase: String, confidence: f32 },
-    Webhook { phrase: String },
+    Schedule {
+        cron: String,
+        phrase: String,
+        time_given: bool,
+    },
+    Provider {
+        kind: usize,
+        events: Vec<String>,
+        phrase: String,
+        confidence: f32,
+    },
+    Webhook {
+        phrase: String,
+    },
 }
 
 /// A comparison a condition makes.
@@ -38,12 +49,23 @@ pub enum Test {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
     Action(ActionStep),
-    Condition { subject: Vec<String>, test: Test, phrase: String },
+    Condition {
+        subject: Vec<String>,
+        test: Test,
+        phrase: String,
+    },
     /// What follows runs when the last condition does not hold.
     Otherwise,
-    Delay { ms: i64, phrase: String },
+    Delay {
+        ms: i64,
+        phrase: String,
+    },
     /// Steps of the same clause run per item; later ones after the loop.
-    Loop { noun: String, items: Vec<usize>, phrase: String },
+    Loop {
+        noun: String,
+        items: Vec<usize>,
+        phrase: String,
+    },
     EndLoop,
 }
 
@@ -83,16 +105,66 @@ pub enum Vagueness {
 /// Imperative verbs that start an action inside a trigger clause
 /// ("when a PR is opened post …").
 const IMPERATIVES: &[&str] = &[
-    "post", "send", "add", "create", "email", "text", "ping", "notify", "open", "comment", "tag",
-    "charge", "forward", "call", "remind", "reply", "drop", "shoot", "subscribe", "list", "fetch",
-    "look", "wait", "put", "message", "alert", "tell", "file", "raise", "refund", "update",
-    "sms", "dm", "log", "share", "invite", "upload", "sync", "delete", "remove", "make",
+    "post",
+    "send",
+    "add",
+    "create",
+    "email",
+    "text",
+    "ping",
+    "notify",
+    "open",
+    "comment",
+    "tag",
+    "charge",
+    "forward",
+    "call",
+    "remind",
+    "reply",
+    "drop",
+    "shoot",
+    "subscribe",
+    "list",
+    "fetch",
+    "look",
+    "wait",
+    "put",
+    "message",
+    "alert",
+    "tell",
+    "file",
+    "raise",
+    "refund",
+    "update",
+    "sms",
+    "dm",
+    "log",
+    "share",
+    "invite",
+    "upload",
+    "sync",
+    "delete",
+    "remove",
+    "make",
 ];
 
 const TRIGGER_CUES: &[&str] = &[
-    "when ", "whenever ", "each time ", "every time ", "on every ", "on each ", "on new ",
-    "once ", "as soon as ", "upon ", "after every ", "after each ", "for every new ",
-    "for each new ", "any time ", "anytime ",
+    "when ",
+    "whenever ",
+    "each time ",
+    "every time ",
+    "on every ",
+    "on each ",
+    "on new ",
+    "once ",
+    "as soon as ",
+    "upon ",
+    "after every ",
+    "after each ",
+    "for every new ",
+    "for each new ",
+    "any time ",
+    "anytime ",
 ];
 
 pub fn understand(catalog: &Catalog, prompt: &str) -> Understanding {
@@ -153,8 +225,12 @@ pub fn understand(catalog: &Catalog, prompt: &str) -> Understanding {
         read_steps(catalog, &clause, &mut out, &mut context, &mut in_loop);
         // A loop clause without a step: the next clause is its body.
         if !in_loop
-            && out.steps[before..].iter().any(|s| matches!(s, Step::Action(_)))
-            && out.steps[..before].last().is_some_and(|s| matches!(s, Step::Loop { .. }))
+            && out.steps[before..]
+                .iter()
+                .any(|s| matches!(s, Step::Action(_)))
+            && out.steps[..before]
+                .last()
+                .is_some_and(|s| matches!(s, Step::Loop { .. }))
         {
             in_loop = true;
         }
@@ -195,7 +271,16 @@ fn split_clause(clause: &str, parts: &mut Vec<Part>) {
         parts.extend(before);
         return;
     }
-    for cue in [" whenever ", " when ", " each time ", " every time ", " for every new ", " for each new ", " as soon as ", " once "] {
+    for cue in [
+        " whenever ",
+        " when ",
+        " each time ",
+        " every time ",
+        " for every new ",
+        " for each new ",
+        " as soon as ",
+        " once ",
+    ] {
         if let Some(at) = clause.find(cue) {
             let trigger = clause[at..].trim();
             // "when the amount is over 100" is a condition, not a trigger.
@@ -243,7 +328,17 @@ fn read_trigger(catalog: &Catalog, clause: &str, out: &mut Understanding) {
         return;
     }
     let words = words(clause);
-    let web = ["webhook", "form", "submission", "http", "hook", "endpoint", "api", "app", "monitoring"];
+    let web = [
+        "webhook",
+        "form",
+        "submission",
+        "http",
+        "hook",
+        "endpoint",
+        "api",
+        "app",
+        "monitoring",
+    ];
     let named = (0..catalog.providers.len()).any(|p| names_provider(catalog, p, &[], &words));
     if !named || words.iter().any(|w| *w == "webhook") {
         if words.iter().any(|w| web.contains(w)) {
@@ -300,7 +395,12 @@ fn provider_trigger(catalog: &Catalog, clause: &str, strict: bool) -> Option<Tri
             if score <= 0.0 {
                 continue;
             }
-            if !provider_named && !synonym && !event_words.iter().any(|w| clause_words.contains(w) && !STATE_WORDS.contains(&w.as_str())) {
+            if !provider_named
+                && !synonym
+                && !event_words
+                    .iter()
+                    .any(|w| clause_words.contains(w) && !STATE_WORDS.contains(&w.as_str()))
+            {
                 // Unnamed, a state alone ("created") says nothing.
                 continue;
             }
@@ -377,7 +477,10 @@ fn names_provider(catalog: &Catalog, provider: usize, _canon: &[String], raw: &[
     let name = info.name.to_lowercase();
     let name_words: Vec<&str> = name.split_whitespace().collect();
     raw.iter().any(|w| *w == info.id.as_str())
-        || (!name_words.is_empty() && raw.windows(name_words.len()).any(|win| win == name_words.as_slice()))
+        || (!name_words.is_empty()
+            && raw
+                .windows(name_words.len())
+                .any(|win| win == name_words.as_slice()))
 }
 
 /// Whether the clause uses one of the provider's synonyms, as written.
@@ -405,7 +508,10 @@ static PRESENCE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn has_comparison(clause: &str) -> bool {
-    COMPARISON.is_match(clause) && COMPARISON.captures(clause).is_some_and(|c| !c["subject"].trim().is_empty() || clause.contains("it"))
+    COMPARISON.is_match(clause)
+        && COMPARISON
+            .captures(clause)
+            .is_some_and(|c| !c["subject"].trim().is_empty() || clause.contains("it"))
 }
 
 static WAIT: LazyLock<Regex> = LazyLock::new(|| {
@@ -424,7 +530,14 @@ fn read_steps(
     in_loop: &mut bool,
 ) {
     let mut clause = clause.trim().to_owned();
-    for prefix in ["otherwise ", "else ", "if not ", "or else ", "if not, ", "but if not "] {
+    for prefix in [
+        "otherwise ",
+        "else ",
+        "if not ",
+        "or else ",
+        "if not, ",
+        "but if not ",
+    ] {
         if let Some(rest) = clause.strip_prefix(prefix) {
             out.steps.push(Step::Otherwise);
             clause = rest.trim().to_owned();
@@ -496,7 +609,10 @@ fn read_steps(
     }
     if let Some(c) = LOOP.captures(&clause) {
         let (mut noun, mut rest) = match c.name("noun2") {
-            Some(noun) => (noun.as_str().to_owned(), format!("{} {}", &c["pre"], &c["rest2"])),
+            Some(noun) => (
+                noun.as_str().to_owned(),
+                format!("{} {}", &c["pre"], &c["rest2"]),
+            ),
             None => (
                 c.name("noun").map_or("item", |m| m.as_str()).to_owned(),
                 c["rest"].to_owned(),
@@ -520,7 +636,9 @@ fn read_steps(
         });
         clause = rest;
         for i in items {
-            clause = clause.replace(&format!("§{i} "), "").replace(&format!("§{i}"), "");
+            clause = clause
+                .replace(&format!("§{i} "), "")
+                .replace(&format!("§{i}"), "");
         }
         // The body is the rest of this clause, or else the next one.
         *in_loop = !clause.trim().is_empty();
@@ -534,7 +652,10 @@ fn read_steps(
         out.unknown.extend(unknown);
         return;
     }
-    if ["with ", "including ", "containing ", "saying ", "showing "].iter().any(|p| clause.starts_with(p)) {
+    if ["with ", "including ", "containing ", "saying ", "showing "]
+        .iter()
+        .any(|p| clause.starts_with(p))
+    {
         // "…, with the customer name": more about the previous step.
         if let Some(Step::Action(previous)) = out.steps.last_mut() {
             previous.text.push(' ');
@@ -579,9 +700,16 @@ fn comparison(op: &str, value: &str, lifted: &Lifted) -> Option<Test> {
         .map(|&i| lifted.literals[i].value.clone());
     let text = literal.clone().unwrap_or_else(|| value.to_owned());
     let number = || {
-        let cleaned: String = text.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
+        let cleaned: String = text
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
         let n: f64 = cleaned.parse().ok()?;
-        Some(if text.trim_end().ends_with('k') { n * 1000.0 } else { n })
+        Some(if text.trim_end().ends_with('k') {
+            n * 1000.0
+        } else {
+            n
+        })
     };
     Some(match op {
         "over" | "above" | "more than" | "greater than" | "bigger than" | "higher than"
@@ -625,8 +753,12 @@ fn choose_action(
     let named: Vec<usize> = (0..catalog.providers.len())
         .filter(|&p| names_provider(catalog, p, &clause_words, &raw))
         .collect();
-    let plural = raw.iter().any(|w| w.len() > 3 && w.ends_with('s') && !w.ends_with("ss"));
-    let id_like = raw.iter().any(|w| w.contains('_') && w.chars().any(|c| c.is_ascii_digit()));
+    let plural = raw
+        .iter()
+        .any(|w| w.len() > 3 && w.ends_with('s') && !w.ends_with("ss"));
+    let id_like = raw
+        .iter()
+        .any(|w| w.contains('_') && w.chars().any(|c| c.is_ascii_digit()));
     let mut scored: Vec<(f32, usize, bool)> = Vec::new();
     for (index, entry) in catalog.actions.iter().enumerate() {
         let spec = catalog.spec(entry.kind);
@@ -643,7 +775,12 @@ fn choose_action(
                 strong = true;
             }
             if context.contains(&p) {
-                score += 2.5;
+                // "comment on it": "it" is most likely what started the run.
+                score += if Some(p) == trigger_provider {
+                    3.0
+                } else {
+                    2.5
+                };
                 strong = true;
             }
         }
@@ -714,7 +851,10 @@ fn choose_action(
     if !IMPERATIVES.contains(&first_raw)
         && !entry.words.iter().any(|w| *w == verb)
         && !canon_words(first_raw).is_empty()
-        && clause.split_whitespace().next().is_some_and(|w| !w.starts_with('§'))
+        && clause
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| !w.starts_with('§'))
         && !matches!(first_raw, "a" | "an" | "the")
     {
         // "automate my payments": a verb no step does.
@@ -728,7 +868,9 @@ fn choose_action(
     if !strong {
         return if named_best {
             Choice::Vague(Vagueness::ProviderOnly(
-                catalog.providers[entry.provider.unwrap_or_default()].name.clone(),
+                catalog.providers[entry.provider.unwrap_or_default()]
+                    .name
+                    .clone(),
             ))
         } else {
             Choice::Vague(Vagueness::NoMedium(clause.to_owned()))
@@ -761,10 +903,19 @@ fn literal_affinity(spec: &model::KindSpec, literals: &[LiteralKind]) -> f32 {
         score += match literal {
             LiteralKind::Channel if has("channel") => 4.0,
             // A URL to call says "HTTP request" as plainly as a name would.
-            LiteralKind::Url if spec.fields.iter().any(|f| matches!(f.ty, model::FieldType::Url) && f.name == "url") => 10.0,
+            LiteralKind::Url
+                if spec
+                    .fields
+                    .iter()
+                    .any(|f| matches!(f.ty, model::FieldType::Url) && f.name == "url") =>
+            {
+                10.0
+            }
             LiteralKind::Phone if has("to") && !spec.kind.contains("email") => 4.0,
             LiteralKind::Email
-                if (has("to") && spec.kind.contains("email")) || has("email_address") || has("email") =>
+                if (has("to") && spec.kind.contains("email"))
+                    || has("email_address")
+                    || has("email") =>
             {
                 2.0
             }
@@ -783,21 +934,141 @@ pub fn unknown_services(catalog: &Catalog, clause: &str) -> Vec<String> {
         Regex::new(r"\b(?:to|in|on|via|into|using|through|with|from|in the)\s+(?:our\s+|my\s+|the\s+)?(?P<a>[a-z][a-z0-9]+)\s*(?:$|and\b|account|workspace|board|crm|app|channel|server|too)|\b(?:a|an|new)\s+(?P<b>[a-z][a-z0-9]+)\s+(?:card|page|deal|ticket|message|record|row|lead|contact|opportunity|post|tweet|doc|document|spreadsheet|sheet|event|task|note)s?\b").expect("slot")
     });
     const ORDINARY: &[&str] = &[
-        "slack", "team", "channel", "list", "newsletter", "audience", "them", "him", "her", "me",
-        "us", "it", "everyone", "sales", "support", "ops", "customer", "customers", "user",
-        "users", "phone", "email", "sms", "text", "webhook", "url", "repo", "repository", "issue",
-        "the", "a", "an", "welcome", "new", "short", "quick", "thank", "thanks", "reminder",
-        "linear", "onboarding", "weekly", "daily", "monthly", "summary", "report", "status",
-        "same", "their", "our", "my", "your", "this", "that", "each", "every", "all", "lead",
-        "manager", "finance", "billing", "engineering", "dev", "eng", "product", "marketing",
-        "hr", "admin", "group", "chat", "mailing", "members", "member", "order", "orders",
-        "payment", "invoice", "refund", "title", "name", "link", "body", "result", "results",
-        "data", "details", "info", "json", "api", "server", "app", "file", "line", "morning",
-        "evening", "night", "time", "later", "once", "sender", "account", "bot", "comment",
-        "note", "message", "messages", "notification", "alert", "page", "card", "post",
-        "ticket", "tickets", "bug", "bugs", "task", "tasks", "github", "stripe", "mailchimp",
-        "twilio", "resend", "sendgrid", "smtp", "event", "events", "item", "items", "one",
-        "it's", "about", "for", "tag", "label", "slack's",
+        "slack",
+        "team",
+        "channel",
+        "list",
+        "newsletter",
+        "audience",
+        "them",
+        "him",
+        "her",
+        "me",
+        "us",
+        "it",
+        "everyone",
+        "sales",
+        "support",
+        "ops",
+        "customer",
+        "customers",
+        "user",
+        "users",
+        "phone",
+        "email",
+        "sms",
+        "text",
+        "webhook",
+        "url",
+        "repo",
+        "repository",
+        "issue",
+        "the",
+        "a",
+        "an",
+        "welcome",
+        "new",
+        "short",
+        "quick",
+        "thank",
+        "thanks",
+        "reminder",
+        "linear",
+        "onboarding",
+        "weekly",
+        "daily",
+        "monthly",
+        "summary",
+        "report",
+        "status",
+        "same",
+        "their",
+        "our",
+        "my",
+        "your",
+        "this",
+        "that",
+        "each",
+        "every",
+        "all",
+        "lead",
+        "manager",
+        "finance",
+        "billing",
+        "engineering",
+        "dev",
+        "eng",
+        "product",
+        "marketing",
+        "hr",
+        "admin",
+        "group",
+        "chat",
+        "mailing",
+        "members",
+        "member",
+        "order",
+        "orders",
+        "payment",
+        "invoice",
+        "refund",
+        "title",
+        "name",
+        "link",
+        "body",
+        "result",
+        "results",
+        "data",
+        "details",
+        "info",
+        "json",
+        "api",
+        "server",
+        "app",
+        "file",
+        "line",
+        "morning",
+        "evening",
+        "night",
+        "time",
+        "later",
+        "once",
+        "sender",
+        "account",
+        "bot",
+        "comment",
+        "note",
+        "message",
+        "messages",
+        "notification",
+        "alert",
+        "page",
+        "card",
+        "post",
+        "ticket",
+        "tickets",
+        "bug",
+        "bugs",
+        "task",
+        "tasks",
+        "github",
+        "stripe",
+        "mailchimp",
+        "twilio",
+        "resend",
+        "sendgrid",
+        "smtp",
+        "event",
+        "events",
+        "item",
+        "items",
+        "one",
+        "it's",
+        "about",
+        "for",
+        "tag",
+        "label",
+        "slack's",
     ];
     let mut found = Vec::new();
     for captures in SLOT.captures_iter(clause) {
@@ -806,14 +1077,16 @@ pub fn unknown_services(catalog: &Catalog, clause: &str) -> Vec<String> {
         };
         let word = word.as_str();
         let known = catalog.providers.iter().any(|p| {
-            p.id == word
-                || p.name.to_lowercase() == word
-                || p.synonyms.iter().any(|s| s == word)
+            p.id == word || p.name.to_lowercase() == word || p.synonyms.iter().any(|s| s == word)
         });
         if known || ORDINARY.contains(&word) || STOP.contains(&word) || word.len() < 3 {
             continue;
         }
-        if catalog.actions.iter().any(|a| a.words.iter().any(|w| w == word)) {
+        if catalog
+            .actions
+            .iter()
+            .any(|a| a.words.iter().any(|w| w == word))
+        {
             continue;
         }
         if !found.iter().any(|f: &String| f == word) {

@@ -25,7 +25,12 @@ fn seed() -> WorkflowDefinition {
 fn change(def: &WorkflowDefinition, instruction: &str) -> model::ai::Modification {
     modify(
         &common::builtin_catalog(),
-        &ModifyRequest { workflow: def, instruction, timezone: "UTC", connections: &[] },
+        &ModifyRequest {
+            workflow: def,
+            instruction,
+            timezone: "UTC",
+            connections: &[],
+        },
     )
 }
 
@@ -43,18 +48,37 @@ fn edge(source: &str, port: &str, target: &str) -> (String, String, String) {
 #[test]
 fn removing_a_step_keeps_the_rest_connected() {
     let answer = change(&seed(), "remove the Slack step");
-    assert_eq!(answer.operations, vec![PatchOp::RemoveNode { id: "slack_post_message".into() }]);
-    assert_eq!(edges(&answer.workflow), vec![edge("trigger", "out", "mailchimp_add_member")]);
+    assert_eq!(
+        answer.operations,
+        vec![PatchOp::RemoveNode {
+            id: "slack_post_message".into()
+        }]
+    );
+    assert_eq!(
+        edges(&answer.workflow),
+        vec![edge("trigger", "out", "mailchimp_add_member")]
+    );
     assert!(answer.new_problems.is_empty() && answer.refused.is_none());
 }
 
 #[test]
 fn a_delay_goes_between_two_steps_without_a_stale_edge() {
     let answer = change(&seed(), "put a delay of 2 days before the Slack message");
-    let [PatchOp::InsertBetween { source, target, node, .. }] = &answer.operations[..] else {
+    let [
+        PatchOp::InsertBetween {
+            source,
+            target,
+            node,
+            ..
+        },
+    ] = &answer.operations[..]
+    else {
         panic!("{:?}", answer.operations);
     };
-    assert_eq!((source.as_str(), target.as_str()), ("mailchimp_add_member", "slack_post_message"));
+    assert_eq!(
+        (source.as_str(), target.as_str()),
+        ("mailchimp_add_member", "slack_post_message")
+    );
     assert_eq!(node.kind, "delay");
     assert_eq!(node.config, json!({"duration_ms": 172_800_000}));
     let edges = edges(&answer.workflow);
@@ -67,10 +91,17 @@ fn a_delay_goes_between_two_steps_without_a_stale_edge() {
 fn also_with_a_condition_branches_from_the_trigger() {
     let payments = generate(
         &common::builtin_catalog(),
-        &Request { prompt: "when a stripe payment succeeds, add them to mailchimp", timezone: "UTC", connections: &[] },
+        &Request {
+            prompt: "when a stripe payment succeeds, add them to mailchimp",
+            timezone: "UTC",
+            connections: &[],
+        },
     )
     .workflow;
-    let answer = change(&payments, "also text the sales lead at +14155550100 if the amount is over 1000");
+    let answer = change(
+        &payments,
+        "also text the sales lead at +14155550100 if the amount is over 1000",
+    );
     let kinds: Vec<&str> = answer
         .operations
         .iter()
@@ -83,7 +114,10 @@ fn also_with_a_condition_branches_from_the_trigger() {
     let edges = edges(&answer.workflow);
     assert!(edges.contains(&edge("trigger", "out", "condition")));
     assert!(edges.contains(&edge("condition", "true", "twilio_send_sms")));
-    assert_eq!(answer.workflow.node("twilio_send_sms").unwrap().config["to"], "+14155550100");
+    assert_eq!(
+        answer.workflow.node("twilio_send_sms").unwrap().config["to"],
+        "+14155550100"
+    );
     assert_eq!(
         answer.workflow.node("condition").unwrap().config["expression"],
         "{{ trigger.body.data.object.amount > 1000 }}"
@@ -96,7 +130,11 @@ fn a_field_is_set_on_the_step_that_has_it() {
     let answer = change(&seed(), "change the channel to #growth");
     assert_eq!(
         answer.operations,
-        vec![PatchOp::SetConfig { id: "slack_post_message".into(), field: "channel".into(), value: json!("#growth") }]
+        vec![PatchOp::SetConfig {
+            id: "slack_post_message".into(),
+            field: "channel".into(),
+            value: json!("#growth")
+        }]
     );
 }
 
@@ -117,7 +155,11 @@ fn operations_that_break_the_workflow_are_refused_with_the_problems() {
     let answer = result(
         &catalog,
         &def,
-        vec![PatchOp::Connect { source: "slack_post_message".into(), source_port: "out".into(), target: "mailchimp_add_member".into() }],
+        vec![PatchOp::Connect {
+            source: "slack_post_message".into(),
+            source_port: "out".into(),
+            target: "mailchimp_add_member".into(),
+        }],
         vec![],
     );
     assert!(!answer.new_problems.is_empty());
@@ -126,12 +168,21 @@ fn operations_that_break_the_workflow_are_refused_with_the_problems() {
         &catalog,
         &def,
         vec![
-            PatchOp::RemoveNode { id: "slack_post_message".into() },
-            PatchOp::RemoveNode { id: "nowhere".into() },
+            PatchOp::RemoveNode {
+                id: "slack_post_message".into(),
+            },
+            PatchOp::RemoveNode {
+                id: "nowhere".into(),
+            },
         ],
         vec![],
     );
-    assert!(answer.refused.as_deref().is_some_and(|r| r.contains("nowhere")));
+    assert!(
+        answer
+            .refused
+            .as_deref()
+            .is_some_and(|r| r.contains("nowhere"))
+    );
     assert_eq!(answer.workflow, def);
 }
 
@@ -140,24 +191,47 @@ fn suggestions_after_a_list_loop_and_after_an_event_notify() {
     let catalog = common::builtin_catalog();
     let def = generate(
         &catalog,
-        &Request { prompt: "list my stripe customers", timezone: "UTC", connections: &[] },
+        &Request {
+            prompt: "list my stripe customers",
+            timezone: "UTC",
+            connections: &[],
+        },
     )
     .workflow;
     let next = suggest_next(&catalog, &def, "stripe_list_customers").unwrap();
     assert_eq!(next[0].kind, "loop");
-    assert_eq!(next[0].config["items"], "{{ steps.stripe_list_customers.output.items }}");
+    assert_eq!(
+        next[0].config["items"],
+        "{{ steps.stripe_list_customers.output.items }}"
+    );
 
     // After a trigger alone: tell the team, subscribe the customer, …
     let trigger_only = generate(
         &catalog,
-        &Request { prompt: "when a new customer signs up in stripe", timezone: "UTC", connections: &[] },
+        &Request {
+            prompt: "when a new customer signs up in stripe",
+            timezone: "UTC",
+            connections: &[],
+        },
     )
     .workflow;
     assert_eq!(trigger_only.nodes.len(), 1);
     let next = suggest_next(&catalog, &trigger_only, "trigger").unwrap();
-    let slack = next.iter().find(|s| s.kind == "slack.post_message").expect("slack suggested");
-    assert!(slack.config["text"].as_str().unwrap().contains("trigger.body.data.object.email"));
+    let slack = next
+        .iter()
+        .find(|s| s.kind == "slack.post_message")
+        .expect("slack suggested");
+    assert!(
+        slack.config["text"]
+            .as_str()
+            .unwrap()
+            .contains("trigger.body.data.object.email")
+    );
     let mailchimp = next.iter().position(|s| s.kind == "mailchimp.add_member");
-    assert!(mailchimp.is_some_and(|i| next[i].config["email_address"] == "{{ trigger.body.data.object.email }}"));
+    assert!(
+        mailchimp.is_some_and(
+            |i| next[i].config["email_address"] == "{{ trigger.body.data.object.email }}"
+        )
+    );
     assert!(suggest_next(&catalog, &seed(), "nope").is_none());
 }

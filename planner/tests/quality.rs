@@ -54,7 +54,14 @@ fn seed_one_maps_the_customer_into_mailchimp_and_slack() {
     );
     let def = &answer.workflow;
     let kinds: Vec<&str> = def.nodes.iter().map(|n| n.kind.as_str()).collect();
-    assert_eq!(kinds, ["stripe.trigger", "mailchimp.add_member", "slack.post_message"]);
+    assert_eq!(
+        kinds,
+        [
+            "stripe.trigger",
+            "mailchimp.add_member",
+            "slack.post_message"
+        ]
+    );
     let edges: Vec<(&str, &str)> = def
         .edges
         .iter()
@@ -62,7 +69,10 @@ fn seed_one_maps_the_customer_into_mailchimp_and_slack() {
         .collect();
     assert_eq!(
         edges,
-        [("trigger", "mailchimp_add_member"), ("mailchimp_add_member", "slack_post_message")]
+        [
+            ("trigger", "mailchimp_add_member"),
+            ("mailchimp_add_member", "slack_post_message")
+        ]
     );
     assert_eq!(def.nodes[0].config["events"], json!(["customer.created"]));
     assert_eq!(
@@ -70,7 +80,10 @@ fn seed_one_maps_the_customer_into_mailchimp_and_slack() {
         json!("{{ trigger.body.data.object.email }}")
     );
     let text = def.nodes[2].config["text"].as_str().unwrap();
-    assert!(text.contains("{{ trigger.body.data.object.email }}"), "{text}");
+    assert!(
+        text.contains("{{ trigger.body.data.object.email }}"),
+        "{text}"
+    );
     // Nothing invented: the audience and the channel are the user's to give.
     let needs: Vec<(&str, &str)> = answer
         .needs_input
@@ -79,13 +92,25 @@ fn seed_one_maps_the_customer_into_mailchimp_and_slack() {
         .collect();
     assert_eq!(
         needs,
-        [("mailchimp_add_member", "config.list_id"), ("slack_post_message", "config.channel")]
+        [
+            ("mailchimp_add_member", "config.list_id"),
+            ("slack_post_message", "config.channel")
+        ]
     );
-    let missing: Vec<&str> = answer.missing_connections.iter().map(|m| m.provider.as_str()).collect();
+    let missing: Vec<&str> = answer
+        .missing_connections
+        .iter()
+        .map(|m| m.provider.as_str())
+        .collect();
     assert_eq!(missing, ["stripe", "mailchimp", "slack"]);
     assert!(answer.unknown.is_empty() && answer.clarification.is_none());
     assert_eq!(answer.steps.len(), 3);
-    assert!(answer.problems.iter().all(|p| model::ai::is_left_for_user(p, &answer.needs_input)));
+    assert!(
+        answer
+            .problems
+            .iter()
+            .all(|p| model::ai::is_left_for_user(p, &answer.needs_input))
+    );
 }
 
 #[test]
@@ -96,8 +121,15 @@ fn seeds_two_and_three_subscribe_the_payer() {
     ] {
         let def = plan(prompt, &[]).workflow;
         let kinds: Vec<&str> = def.nodes.iter().map(|n| n.kind.as_str()).collect();
-        assert_eq!(kinds, ["stripe.trigger", "mailchimp.add_member"], "{prompt}");
-        assert_eq!(def.nodes[0].config["events"], json!(["payment_intent.succeeded"]));
+        assert_eq!(
+            kinds,
+            ["stripe.trigger", "mailchimp.add_member"],
+            "{prompt}"
+        );
+        assert_eq!(
+            def.nodes[0].config["events"],
+            json!(["payment_intent.succeeded"])
+        );
         assert_eq!(
             def.nodes[1].config["email_address"],
             json!("{{ trigger.body.data.object.receipt_email }}"),
@@ -127,15 +159,26 @@ fn the_accounts_connections_are_used_and_never_invented() {
     assert_eq!(config("slack_post_message")["connection"], json!(slack.id));
     assert_eq!(config("slack_post_message")["channel"], json!("#sales"));
     assert!(config("mailchimp_add_member").get("connection").is_none());
-    let missing: Vec<&str> = answer.missing_connections.iter().map(|m| m.provider.as_str()).collect();
+    let missing: Vec<&str> = answer
+        .missing_connections
+        .iter()
+        .map(|m| m.provider.as_str())
+        .collect();
     assert_eq!(missing, ["mailchimp"]);
 }
 
 #[test]
 fn schedules_run_in_the_users_time_zone() {
-    let def = plan("every weekday at 8:30 text +14155550100 \"standup in 5\"", &[]).workflow;
+    let def = plan(
+        "every weekday at 8:30 text +14155550100 \"standup in 5\"",
+        &[],
+    )
+    .workflow;
     assert_eq!(def.nodes[0].kind, "schedule_trigger");
-    assert_eq!(def.nodes[0].config, json!({"cron": "30 8 * * 1-5", "timezone": "Europe/Paris"}));
+    assert_eq!(
+        def.nodes[0].config,
+        json!({"cron": "30 8 * * 1-5", "timezone": "Europe/Paris"})
+    );
     assert_eq!(def.nodes[1].config["to"], json!("+14155550100"));
     assert_eq!(def.nodes[1].config["body"], json!("standup in 5"));
 }
@@ -144,11 +187,19 @@ fn schedules_run_in_the_users_time_zone() {
 fn unknown_services_are_named_and_vague_prompts_get_a_question() {
     let answer = plan("post a message to Myspace every day at 9", &[]);
     assert_eq!(answer.workflow.nodes.len(), 1);
-    assert!(answer.unknown[0].starts_with("myspace"), "{:?}", answer.unknown);
+    assert!(
+        answer.unknown[0].starts_with("myspace"),
+        "{:?}",
+        answer.unknown
+    );
     let answer = plan("send me a daily summary", &[]);
     let question = answer.clarification.expect("a question");
     assert!(!question.suggestions.is_empty());
-    assert_eq!(answer.workflow.nodes.len(), 1, "the trigger alone, no guess");
+    assert_eq!(
+        answer.workflow.nodes.len(),
+        1,
+        "the trigger alone, no guess"
+    );
 }
 
 #[test]
@@ -169,14 +220,34 @@ fn conditions_compare_the_named_field_and_branch() {
         .filter(|e| e.source == "condition")
         .map(|e| (e.source_port.as_str(), e.target.as_str()))
         .collect();
-    assert_eq!(ports, [("true", "slack_post_message"), ("false", "twilio_send_sms")]);
+    assert_eq!(
+        ports,
+        [("true", "slack_post_message"), ("false", "twilio_send_sms")]
+    );
 }
 
 #[test]
 fn any_input_gives_an_answer_without_panicking() {
-    for prompt in ["", "   ", "§0 §99", "when", "if", "\"", "every 0 minutes", "for each", &"a and ".repeat(500), "wait 99999999 weeks then post to #x"] {
+    for prompt in [
+        "",
+        "   ",
+        "§0 §99",
+        "when",
+        "if",
+        "\"",
+        "every 0 minutes",
+        "for each",
+        &"a and ".repeat(500),
+        "wait 99999999 weeks then post to #x",
+    ] {
         let answer = plan(prompt, &[]);
-        assert!(answer.problems.iter().all(|p| model::ai::is_left_for_user(p, &answer.needs_input)), "{prompt:?}");
+        assert!(
+            answer
+                .problems
+                .iter()
+                .all(|p| model::ai::is_left_for_user(p, &answer.needs_input)),
+            "{prompt:?}"
+        );
     }
 }
 
@@ -227,14 +298,22 @@ fn an_ends_with_test_reads_the_looked_up_customer() {
         &[],
     )
     .workflow;
-    let expression = def.node("condition").unwrap().config["expression"].as_str().unwrap().to_owned();
+    let expression = def.node("condition").unwrap().config["expression"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let evaluate = |email: &str| {
         let context = model::expr::to_context(&json!({
             "steps": {"stripe_retrieve_customer": {"output": {"email": email}}}
         }));
-        model::expr::shared().evaluate(&expression, &context).unwrap()
+        model::expr::shared()
+            .evaluate(&expression, &context)
+            .unwrap()
     };
     assert_eq!(evaluate("Ada@Example.com"), json!(true));
     assert_eq!(evaluate("ada@example.org"), json!(false));
-    assert_eq!(def.node("stripe_retrieve_customer").unwrap().config["customer"], json!("cus_123"));
+    assert_eq!(
+        def.node("stripe_retrieve_customer").unwrap().config["customer"],
+        json!("cus_123")
+    );
 }

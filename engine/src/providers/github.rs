@@ -5,10 +5,10 @@
 use model::{FieldSpec, FieldType};
 use serde_json::json;
 
-use super::{PayloadField, payload, 
-    Action, Auth, Body, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place,
-    Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text, paging::Paging,
-    registration::Registration,
+use super::{
+    Action, Auth, Body, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors,
+    PayloadField, Place, Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec,
+    header_text, paging::Paging, payload, registration::Registration,
 };
 
 const ISSUE: &[(&str, &str, &str)] = &[
@@ -38,27 +38,37 @@ fn repo_fields(action: Action) -> Action {
 
 /// What its webhook deliveries hold, for the variable picker and the AI builder.
 const PAYLOAD: &[PayloadField] = &[
-        payload("*", "action", "string", "opened, closed, created, …"),
-        payload("*", "repository.full_name", "string", "owner/name"),
-        payload("*", "repository.name", "string", ""),
-        payload("*", "repository.owner.login", "string", ""),
-        payload("*", "sender.login", "string", "Who did it."),
-        payload("issues issue_comment", "issue.number", "integer", ""),
-        payload("issues issue_comment", "issue.title", "string", ""),
-        payload("issues issue_comment", "issue.body", "string", ""),
-        payload("issues issue_comment", "issue.html_url", "string", "The issue's page."),
-        payload("issue_comment", "comment.body", "string", ""),
-        payload("issue_comment", "comment.html_url", "string", ""),
-        payload("pull_request", "pull_request.number", "integer", ""),
-        payload("pull_request", "pull_request.title", "string", ""),
-        payload("pull_request", "pull_request.body", "string", ""),
-        payload("pull_request", "pull_request.html_url", "string", "The pull request's page."),
-        payload("push", "ref", "string", "refs/heads/main"),
-        payload("push", "head_commit.message", "string", ""),
-        payload("push", "head_commit.url", "string", ""),
-        payload("release", "release.tag_name", "string", ""),
-        payload("release", "release.name", "string", ""),
-        payload("release", "release.html_url", "string", ""),
+    payload("*", "action", "string", "opened, closed, created, …"),
+    payload("*", "repository.full_name", "string", "owner/name"),
+    payload("*", "repository.name", "string", ""),
+    payload("*", "repository.owner.login", "string", ""),
+    payload("*", "sender.login", "string", "Who did it."),
+    payload("issues issue_comment", "issue.number", "integer", ""),
+    payload("issues issue_comment", "issue.title", "string", ""),
+    payload("issues issue_comment", "issue.body", "string", ""),
+    payload(
+        "issues issue_comment",
+        "issue.html_url",
+        "string",
+        "The issue's page.",
+    ),
+    payload("issue_comment", "comment.body", "string", ""),
+    payload("issue_comment", "comment.html_url", "string", ""),
+    payload("pull_request", "pull_request.number", "integer", ""),
+    payload("pull_request", "pull_request.title", "string", ""),
+    payload("pull_request", "pull_request.body", "string", ""),
+    payload(
+        "pull_request",
+        "pull_request.html_url",
+        "string",
+        "The pull request's page.",
+    ),
+    payload("push", "ref", "string", "refs/heads/main"),
+    payload("push", "head_commit.message", "string", ""),
+    payload("push", "head_commit.url", "string", ""),
+    payload("release", "release.tag_name", "string", ""),
+    payload("release", "release.name", "string", ""),
+    payload("release", "release.html_url", "string", ""),
 ];
 
 pub fn provider() -> Provider {
@@ -69,6 +79,7 @@ pub fn provider() -> Provider {
         docs: "https://docs.github.com/en/rest".into(),
         synonyms: &[
             "issue",
+            "ticket",
             "bug",
             "repository",
             "code",

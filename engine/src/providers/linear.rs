@@ -3,9 +3,10 @@
 
 use model::{FieldSpec, FieldType};
 
-use super::{PayloadField, payload, 
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
-    Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, header_text,
+use super::{
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, PayloadField,
+    Place, Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, header_text,
+    payload,
 };
 use crate::ErrorClass;
 
@@ -15,14 +16,14 @@ const CREATE_COMMENT: &str = "mutation CommentCreate($issueId: String!, $body: S
 
 /// What its webhook deliveries hold, for the variable picker and the AI builder.
 const PAYLOAD: &[PayloadField] = &[
-        payload("*", "action", "string", "create, update or remove"),
-        payload("*", "url", "string", "The entity's page."),
-        payload("*", "data.id", "string", ""),
-        payload("Issue.*", "data.identifier", "string", "ENG-123"),
-        payload("Issue.*", "data.title", "string", ""),
-        payload("Issue.*", "data.description", "string", ""),
-        payload("Comment.*", "data.body", "string", "The comment."),
-        payload("Comment.*", "data.issueId", "string", ""),
+    payload("*", "action", "string", "create, update or remove"),
+    payload("*", "url", "string", "The entity's page."),
+    payload("*", "data.id", "string", ""),
+    payload("Issue.*", "data.identifier", "string", "ENG-123"),
+    payload("Issue.*", "data.title", "string", ""),
+    payload("Issue.*", "data.description", "string", ""),
+    payload("Comment.*", "data.body", "string", "The comment."),
+    payload("Comment.*", "data.issueId", "string", ""),
 ];
 
 pub fn provider() -> Provider {

@@ -52,6 +52,9 @@ pub fn all() -> Vec<Provider> {
         stripe::provider(),
         slack::provider(),
         mailchimp::provider(),
+        // Linear before GitHub: "open a ticket" with no provider named
+        // goes to the issue tracker.
+        linear::provider(),
         github::provider(),
         twilio::provider(),
         // SMTP first of the e-mail providers: "send an email" with no
@@ -59,7 +62,6 @@ pub fn all() -> Vec<Provider> {
         smtp::provider(),
         resend::provider(),
         sendgrid::provider(),
-        linear::provider(),
     ]
 }
 

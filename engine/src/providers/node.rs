@@ -463,14 +463,16 @@ fn trigger_output(provider: &Provider) -> Vec<OutputField> {
         OutputField::new("headers", "object", ""),
     ];
     let payload = provider.trigger.as_ref().map_or(&[][..], |t| t.payload);
-    output.extend(payload.iter().map(|field| OutputField {
-        events: field
-            .events
-            .split_whitespace()
-            .filter(|e| *e != "*")
-            .map(str::to_owned)
-            .collect(),
-        ..OutputField::new(&format!("body.{}", field.path), field.ty, field.description)
+    output.extend(payload.iter().map(|field| {
+        OutputField {
+            events: field
+                .events
+                .split_whitespace()
+                .filter(|e| *e != "*")
+                .map(str::to_owned)
+                .collect(),
+            ..OutputField::new(&format!("body.{}", field.path), field.ty, field.description)
+        }
     }));
     output
 }

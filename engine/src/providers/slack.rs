@@ -4,9 +4,10 @@
 
 use model::{FieldSpec, FieldType};
 
-use super::{PayloadField, payload, 
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
-    Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
+use super::{
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, PayloadField,
+    Place, Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text,
+    paging::Paging, payload,
 };
 use crate::ErrorClass;
 
@@ -38,12 +39,22 @@ fn blocks() -> FieldSpec {
 
 /// What its webhook deliveries hold, for the variable picker and the AI builder.
 const PAYLOAD: &[PayloadField] = &[
-        payload("*", "event.type", "string", ""),
-        payload("*", "event.user", "string", "The user's id."),
-        payload("*", "event.channel", "string", "The channel's id."),
-        payload("message app_mention", "event.text", "string", "The message."),
-        payload("message app_mention", "event.ts", "string", "The message's ts."),
-        payload("reaction_added", "event.reaction", "string", ""),
+    payload("*", "event.type", "string", ""),
+    payload("*", "event.user", "string", "The user's id."),
+    payload("*", "event.channel", "string", "The channel's id."),
+    payload(
+        "message app_mention",
+        "event.text",
+        "string",
+        "The message.",
+    ),
+    payload(
+        "message app_mention",
+        "event.ts",
+        "string",
+        "The message's ts.",
+    ),
+    payload("reaction_added", "event.reaction", "string", ""),
 ];
 
 pub fn provider() -> Provider {

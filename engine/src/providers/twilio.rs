@@ -3,18 +3,23 @@
 
 use model::{FieldSpec, FieldType};
 
-use super::{PayloadField, payload, 
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
-    Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text,
+use super::{
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, PayloadField,
+    Place, Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text, payload,
 };
 
 /// What its webhook deliveries hold, for the variable picker and the AI builder.
 const PAYLOAD: &[PayloadField] = &[
-        payload("*", "MessageSid", "string", ""),
-        payload("*", "From", "string", "The sender's number."),
-        payload("*", "To", "string", "Your Twilio number."),
-        payload("message.received", "Body", "string", "The message text."),
-        payload("message.status", "MessageStatus", "string", "queued, sent, delivered, failed, …"),
+    payload("*", "MessageSid", "string", ""),
+    payload("*", "From", "string", "The sender's number."),
+    payload("*", "To", "string", "Your Twilio number."),
+    payload("message.received", "Body", "string", "The message text."),
+    payload(
+        "message.status",
+        "MessageStatus",
+        "string",
+        "queued, sent, delivered, failed, …",
+    ),
 ];
 
 pub fn provider() -> Provider {

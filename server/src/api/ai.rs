@@ -69,10 +69,17 @@ async fn modify_stream(
     ApiJson(body): ApiJson<ChangeRequest>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let answer = change(&state, &user, &body).await?;
-    Ok(progress(&["understanding", "drafting", "checking"], &answer))
+    Ok(progress(
+        &["understanding", "drafting", "checking"],
+        &answer,
+    ))
 }
 
-async fn change(state: &AppState, user: &CurrentUser, body: &ChangeRequest) -> Result<Modification, ApiError> {
+async fn change(
+    state: &AppState,
+    user: &CurrentUser,
+    body: &ChangeRequest,
+) -> Result<Modification, ApiError> {
     let change = body.checked()?;
     count(&state.throttle, user)?;
     let planning = planning(state, user).await?;
@@ -116,7 +123,11 @@ pub struct Suggestions {
     pub suggestions: Vec<Suggestion>,
 }
 
-async fn suggestions(state: &AppState, user: &CurrentUser, body: &NextRequest) -> Result<Suggestions, ApiError> {
+async fn suggestions(
+    state: &AppState,
+    user: &CurrentUser,
+    body: &NextRequest,
+) -> Result<Suggestions, ApiError> {
     count(&state.throttle, user)?;
     let planning = planning(state, user).await?;
     Ok(Suggestions {

@@ -22,7 +22,10 @@ const SEED: &str =
 async fn the_seed_prompt_becomes_a_workflow_that_runs(app: TestApp) {
     let ada = app.user("ada@example.com").await;
     let first: Value = ada
-        .post("/ai/generate", json!({"prompt": SEED, "timezone": "Europe/Paris"}))
+        .post(
+            "/ai/generate",
+            json!({"prompt": SEED, "timezone": "Europe/Paris"}),
+        )
         .await
         .json()
         .await
@@ -34,7 +37,14 @@ async fn the_seed_prompt_becomes_a_workflow_that_runs(app: TestApp) {
         .iter()
         .map(|n| n["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["stripe.trigger", "mailchimp.add_member", "slack.post_message"]);
+    assert_eq!(
+        kinds,
+        [
+            "stripe.trigger",
+            "mailchimp.add_member",
+            "slack.post_message"
+        ]
+    );
     let missing: Vec<&str> = first["missing_connections"]
         .as_array()
         .unwrap()
@@ -48,19 +58,36 @@ async fn the_seed_prompt_becomes_a_workflow_that_runs(app: TestApp) {
     let remote = ScriptedServer::start().await;
     remote.script(
         "/lists/list_1/members/9f528ceb410182ebd9d490172948f11f",
-        vec![Reply::json(200, json!({"id": "9f52", "email_address": "grace@example.com", "status": "subscribed"}))],
+        vec![Reply::json(
+            200,
+            json!({"id": "9f52", "email_address": "grace@example.com", "status": "subscribed"}),
+        )],
     );
     remote.script(
         "/chat.postMessage",
-        vec![Reply::json(200, json!({"ok": true, "channel": "C1", "ts": "1.2"}))],
+        vec![Reply::json(
+            200,
+            json!({"ok": true, "channel": "C1", "ts": "1.2"}),
+        )],
     );
     let connect = |kind: &str, fields: Value| {
         let mut fields = fields;
         fields["base_url"] = json!(remote.url(""));
-        ada.post("/connections", json!({"name": kind, "kind": kind, "fields": fields}))
+        ada.post(
+            "/connections",
+            json!({"name": kind, "kind": kind, "fields": fields}),
+        )
     };
-    let mailchimp: Value = connect("mailchimp", json!({"api_key": "key-us21"})).await.json().await.unwrap();
-    let slack: Value = connect("slack", json!({"token": "xoxb-secret-token"})).await.json().await.unwrap();
+    let mailchimp: Value = connect("mailchimp", json!({"api_key": "key-us21"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let slack: Value = connect("slack", json!({"token": "xoxb-secret-token"}))
+        .await
+        .json()
+        .await
+        .unwrap();
 
     let second: Value = ada
         .post("/ai/generate", json!({"prompt": SEED}))
@@ -71,9 +98,15 @@ async fn the_seed_prompt_becomes_a_workflow_that_runs(app: TestApp) {
     let mut draft = second["workflow"].clone();
     assert_eq!(draft["nodes"][1]["config"]["connection"], mailchimp["id"]);
     assert_eq!(draft["nodes"][2]["config"]["connection"], slack["id"]);
-    assert_eq!(second["missing_connections"], json!([{"provider": "stripe", "provider_name": "Stripe", "node_ids": ["trigger"]}]));
+    assert_eq!(
+        second["missing_connections"],
+        json!([{"provider": "stripe", "provider_name": "Stripe", "node_ids": ["trigger"]}])
+    );
     let text = second.to_string();
-    assert!(!text.contains("key-us21") && !text.contains("xoxb-secret-token"), "no secret in a draft");
+    assert!(
+        !text.contains("key-us21") && !text.contains("xoxb-secret-token"),
+        "no secret in a draft"
+    );
 
     // What it left open, the user fills in; then save, activate, deliver.
     let needs: Vec<&str> = second["needs_input"]
@@ -90,8 +123,15 @@ async fn the_seed_prompt_becomes_a_workflow_that_runs(app: TestApp) {
     assert_eq!(created.status(), 201);
     let created: Value = created.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
-    let activated = ada.post(&format!("/workflows/{id}/activate"), json!(null)).await;
-    assert_eq!(activated.status(), 200, "{}", activated.text().await.unwrap());
+    let activated = ada
+        .post(&format!("/workflows/{id}/activate"), json!(null))
+        .await;
+    assert_eq!(
+        activated.status(),
+        200,
+        "{}",
+        activated.text().await.unwrap()
+    );
 
     let event = json!({
         "id": "evt_1", "type": "customer.created",
@@ -107,7 +147,10 @@ async fn the_seed_prompt_becomes_a_workflow_that_runs(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(accepted.status(), 202);
-    let run_id = accepted.json::<Value>().await.unwrap()["execution_id"].as_str().unwrap().to_owned();
+    let run_id = accepted.json::<Value>().await.unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let run = ada.finished_run(&run_id).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(step(&run, "mailchimp_add_member")["status"], "succeeded");
@@ -118,12 +161,20 @@ async fn the_seed_prompt_becomes_a_workflow_that_runs(app: TestApp) {
     let message = &remote.received("/chat.postMessage")[0];
     let message = json_body(message);
     assert_eq!(message["channel"], "#new-customers");
-    assert!(message["text"].as_str().unwrap().contains("grace@example.com"), "{message}");
+    assert!(
+        message["text"]
+            .as_str()
+            .unwrap()
+            .contains("grace@example.com"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn analysis_names_what_it_found_and_what_it_did_not() {
-    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite).await.unwrap();
+    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite)
+        .await
+        .unwrap();
     let ada = app.user("ada@example.com").await;
     let analysis: Value = ada
         .post(
@@ -137,19 +188,43 @@ async fn analysis_names_what_it_found_and_what_it_did_not() {
     assert_eq!(analysis["trigger"]["kind"], "github.trigger");
     assert_eq!(analysis["trigger"]["events"], json!(["issues"]));
     assert_eq!(analysis["intents"][0]["kind"], "twilio.send_sms");
-    assert_eq!(analysis["entities"], json!([{"kind": "phone", "value": "+14155550100"}]));
-    let providers: Vec<&str> = analysis["providers"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        analysis["entities"],
+        json!([{"kind": "phone", "value": "+14155550100"}])
+    );
+    let providers: Vec<&str> = analysis["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     assert_eq!(providers, ["github", "twilio"]);
-    assert!(analysis["unknown"][0].as_str().unwrap().starts_with("trello"), "{analysis}");
+    assert!(
+        analysis["unknown"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("trello"),
+        "{analysis}"
+    );
 
-    let vague: Value = ada.post("/ai/generate", json!({"prompt": "send me a daily summary"})).await.json().await.unwrap();
-    assert!(vague["clarification"]["question"].as_str().is_some(), "{vague}");
+    let vague: Value = ada
+        .post("/ai/generate", json!({"prompt": "send me a daily summary"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        vague["clarification"]["question"].as_str().is_some(),
+        "{vague}"
+    );
     assert_eq!(vague["workflow"]["nodes"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn bad_descriptions_are_refused_by_field_and_calls_are_limited() {
-    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite).await.unwrap();
+    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite)
+        .await
+        .unwrap();
     let anonymous = reqwest::Client::new()
         .post(app.url("/api/v1/ai/generate"))
         .json(&json!({"prompt": SEED}))
@@ -158,36 +233,75 @@ async fn bad_descriptions_are_refused_by_field_and_calls_are_limited() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
     let ada = app.user("ada@example.com").await;
-    assert_error(ada.post("/ai/generate", json!({"prompt": "  "})).await, 422, "invalid", Some("prompt")).await;
-    assert_error(ada.post("/ai/generate", json!({"prompt": "x".repeat(4_001)})).await, 422, "invalid", Some("prompt")).await;
     assert_error(
-        ada.post("/ai/analyze", json!({"prompt": SEED, "timezone": "Mars/Olympus"})).await,
+        ada.post("/ai/generate", json!({"prompt": "  "})).await,
+        422,
+        "invalid",
+        Some("prompt"),
+    )
+    .await;
+    assert_error(
+        ada.post("/ai/generate", json!({"prompt": "x".repeat(4_001)}))
+            .await,
+        422,
+        "invalid",
+        Some("prompt"),
+    )
+    .await;
+    assert_error(
+        ada.post(
+            "/ai/analyze",
+            json!({"prompt": SEED, "timezone": "Mars/Olympus"}),
+        )
+        .await,
         422,
         "invalid",
         Some("timezone"),
     )
     .await;
-    let unknown_field = ada.post("/ai/generate", json!({"prompt": SEED, "model": "gpt"})).await;
+    let unknown_field = ada
+        .post("/ai/generate", json!({"prompt": SEED, "model": "gpt"}))
+        .await;
     assert!(unknown_field.status().is_client_error());
     // 30 calls a minute per account (the refused ones above did not count).
     for _ in 0..30 {
-        assert_eq!(ada.post("/ai/analyze", json!({"prompt": SEED})).await.status(), 200);
+        assert_eq!(
+            ada.post("/ai/analyze", json!({"prompt": SEED}))
+                .await
+                .status(),
+            200
+        );
     }
     let limited = ada.post("/ai/analyze", json!({"prompt": SEED})).await;
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key("retry-after"));
     // Another account is not affected.
     let grace = app.user("grace@example.com").await;
-    assert_eq!(grace.post("/ai/analyze", json!({"prompt": SEED})).await.status(), 200);
+    assert_eq!(
+        grace
+            .post("/ai/analyze", json!({"prompt": SEED}))
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn the_stream_reports_progress_then_the_same_draft() {
-    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite).await.unwrap();
+    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite)
+        .await
+        .unwrap();
     let ada = app.user("ada@example.com").await;
-    let response = ada.post("/ai/generate/stream", json!({"prompt": SEED})).await;
+    let response = ada
+        .post("/ai/generate/stream", json!({"prompt": SEED}))
+        .await;
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let text = response.text().await.unwrap();
     let events: Vec<(String, Value)> = text
         .split("\n\n")
@@ -200,7 +314,10 @@ async fn the_stream_reports_progress_then_the_same_draft() {
                     .map(|v| v.trim().to_owned())
                     .unwrap_or_default()
             };
-            (field("event:"), serde_json::from_str(&field("data:")).unwrap())
+            (
+                field("event:"),
+                serde_json::from_str(&field("data:")).unwrap(),
+            )
         })
         .collect();
     let stages: Vec<&str> = events
@@ -208,18 +325,39 @@ async fn the_stream_reports_progress_then_the_same_draft() {
         .filter(|(name, _)| name == "progress")
         .map(|(_, data)| data["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, ["understanding", "choosing_apis", "drafting", "checking", "done"]);
+    assert_eq!(
+        stages,
+        [
+            "understanding",
+            "choosing_apis",
+            "drafting",
+            "checking",
+            "done"
+        ]
+    );
     let (name, result) = events.last().unwrap();
     assert_eq!(name, "result");
-    let direct: Value = ada.post("/ai/generate", json!({"prompt": SEED})).await.json().await.unwrap();
+    let direct: Value = ada
+        .post("/ai/generate", json!({"prompt": SEED}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(result, &direct);
 }
 
 #[tokio::test]
 async fn a_described_change_comes_back_as_operations_and_bad_ones_are_refused() {
-    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite).await.unwrap();
+    let app = crate::helpers::spawn_app(testkit::Backend::Sqlite)
+        .await
+        .unwrap();
     let ada = app.user("ada@example.com").await;
-    let draft: Value = ada.post("/ai/generate", json!({"prompt": SEED})).await.json().await.unwrap();
+    let draft: Value = ada
+        .post("/ai/generate", json!({"prompt": SEED}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let workflow = draft["workflow"].clone();
 
     let change = ada
@@ -230,9 +368,17 @@ async fn a_described_change_comes_back_as_operations_and_bad_ones_are_refused() 
     assert_eq!(change["operations"][0]["op"], "insert_between");
     assert_eq!(change["operations"][0]["source"], "mailchimp_add_member");
     assert_eq!(change["operations"][0]["target"], "slack_post_message");
-    assert_eq!(change["operations"][0]["node"]["config"]["duration_ms"], 172_800_000);
+    assert_eq!(
+        change["operations"][0]["node"]["config"]["duration_ms"],
+        172_800_000
+    );
     let edges = change["workflow"]["edges"].to_string();
-    assert!(!edges.contains(r#"{"source":"mailchimp_add_member","source_port":"out","target":"slack_post_message"}"#), "{edges}");
+    assert!(
+        !edges.contains(
+            r#"{"source":"mailchimp_add_member","source_port":"out","target":"slack_post_message"}"#
+        ),
+        "{edges}"
+    );
 
     // The user accepts a subset: operations apply as given.
     let applied: Value = ada
@@ -252,21 +398,49 @@ async fn a_described_change_comes_back_as_operations_and_bad_ones_are_refused() 
         .await;
     assert_error(cycle, 422, "invalid", None).await;
     let missing = ada
-        .post("/ai/modify", json!({"workflow": workflow, "operations": [{"op": "remove_node", "id": "ghost"}]}))
+        .post(
+            "/ai/modify",
+            json!({"workflow": workflow, "operations": [{"op": "remove_node", "id": "ghost"}]}),
+        )
         .await;
     assert_error(missing, 422, "invalid", Some("operations")).await;
-    assert_error(ada.post("/ai/modify", json!({"workflow": workflow})).await, 422, "invalid", Some("instruction")).await;
+    assert_error(
+        ada.post("/ai/modify", json!({"workflow": workflow})).await,
+        422,
+        "invalid",
+        Some("instruction"),
+    )
+    .await;
 
     let next: Value = ada
-        .post("/ai/suggest-next", json!({"workflow": workflow, "node_id": "trigger"}))
+        .post(
+            "/ai/suggest-next",
+            json!({"workflow": workflow, "node_id": "trigger"}),
+        )
         .await
         .json()
         .await
         .unwrap();
-    let kinds: Vec<&str> = next["suggestions"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"slack.post_message"), "{kinds:?}");
+    let kinds: Vec<&str> = next["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    let email = kinds
+        .iter()
+        .position(|k| *k == "smtp.send_email")
+        .expect("e-mail suggested");
+    assert_eq!(
+        next["suggestions"][email]["config"]["to"],
+        "{{ trigger.body.data.object.email }}"
+    );
     assert_error(
-        ada.post("/ai/suggest-next", json!({"workflow": workflow, "node_id": "ghost"})).await,
+        ada.post(
+            "/ai/suggest-next",
+            json!({"workflow": workflow, "node_id": "ghost"}),
+        )
+        .await,
         422,
         "invalid",
         Some("node_id"),
