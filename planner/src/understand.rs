@@ -235,6 +235,12 @@ pub fn understand(catalog: &Catalog, prompt: &str) -> Understanding {
             in_loop = true;
         }
     }
+    // "send me a summary, post it to #general": a later clause said where.
+    if matches!(out.vague, Some(Vagueness::NoMedium(_)))
+        && out.steps.iter().any(|s| matches!(s, Step::Action(_)))
+    {
+        out.vague = None;
+    }
     if out.vague.is_none() && !out.steps.iter().any(|s| matches!(s, Step::Action(_))) {
         if out.unknown.is_empty() {
             out.vague = Some(Vagueness::NoAction);

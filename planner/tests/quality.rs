@@ -317,3 +317,17 @@ fn an_ends_with_test_reads_the_looked_up_customer() {
         json!("cus_123")
     );
 }
+
+#[test]
+fn answering_the_question_drafts_it() {
+    let answer = plan("send me a daily summary, post it to #general in Slack", &[]);
+    assert!(answer.clarification.is_none());
+    let kinds: Vec<&str> = answer
+        .workflow
+        .nodes
+        .iter()
+        .map(|n| n.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["schedule_trigger", "slack.post_message"]);
+    assert_eq!(answer.workflow.nodes[1].config["channel"], "#general");
+}
