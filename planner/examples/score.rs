@@ -1,6 +1,6 @@
 //! Scores the offline planner on the prompt table and prints the figures,
 //! every prompt it did not plan perfectly and the time per prompt:
-//! `cargo run --release -p planner --example score`
+//! `cargo run --release -p planner --example score [-- other-table.json]`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -9,8 +9,12 @@ use planner::score;
 
 fn main() {
     let catalog = common::builtin_catalog();
-    let table = include_str!("../quality/prompts.json");
-    let cases = score::load(table).expect("the prompt table parses");
+    // Another table (the held-out one) by path: `-- planner/quality/held_out.json`.
+    let table = match std::env::args().nth(1) {
+        Some(path) => std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
+        None => include_str!("../quality/prompts.json").to_owned(),
+    };
+    let cases = score::load(&table).expect("the prompt table parses");
     let results = score::run(&catalog, &cases);
     for (case, (result, answer)) in cases.iter().zip(&results) {
         if result.perfect() {

@@ -44,7 +44,7 @@ static PATTERNS: LazyLock<Vec<(Shape, Regex)>> = LazyLock::new(|| {
         (
             Shape::Weekday,
             re(format!(
-                r"\b(?:every|each|on)\s+(?P<day>{days})s?\b(?:\s+morning)?(?:{TIME})?"
+                r"\b(?:every|each|on)\s+(?P<day>(?:{days})s?(?:(?:,\s*|\s+and\s+|\s*&\s*)(?:{days})s?)*)\b(?:\s+morning)?(?:{TIME})?"
             )),
         ),
         (
@@ -116,8 +116,15 @@ pub fn find(text: &str) -> Option<Schedule> {
         Shape::Hourly => "0 * * * *".to_owned(),
         Shape::Weekdays => format!("{minute} {hour} * * 1-5"),
         Shape::Weekday => {
-            let day = captures.name("day")?.as_str();
-            format!("{minute} {hour} * * {}", weekday_number(day)?)
+            // "every Tuesday and Thursday": each day named.
+            let days: Option<Vec<String>> = captures
+                .name("day")?
+                .as_str()
+                .split([',', '&', ' '])
+                .filter(|d| !d.is_empty() && *d != "and")
+                .map(|d| weekday_number(d).map(|n| n.to_string()))
+                .collect();
+            format!("{minute} {hour} * * {}", days?.join(","))
         }
         Shape::Monthly => {
             let dom = number("dom").unwrap_or(1);
@@ -228,6 +235,11 @@ mod tests {
             ("send me a daily summary", "0 9 * * *"),
             ("at 7am every day send", "0 7 * * *"),
             ("every sunday at 10pm remind", "0 22 * * 0"),
+            ("every tuesday and thursday at 7:45pm text", "45 19 * * 2,4"),
+            (
+                "at 7:45pm every tuesday and thursday, text",
+                "45 19 * * 2,4",
+            ),
             ("every evening at 6 post", "0 18 * * *"),
         ] {
             assert_eq!(find(text).map(|s| s.cron), Some(cron.to_owned()), "{text}");

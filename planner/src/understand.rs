@@ -146,6 +146,9 @@ const IMPERATIVES: &[&str] = &[
     "delete",
     "remove",
     "make",
+    "get",
+    "relay",
+    "mirror",
 ];
 
 const TRIGGER_CUES: &[&str] = &[
@@ -521,7 +524,7 @@ fn has_comparison(clause: &str) -> bool {
 }
 
 static WAIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(?:then|and)\s+)?(?:wait(?:\s+for)?|pause(?:\s+for)?|sleep(?:\s+for)?|hold(?:\s+for)?|delay(?:\s+of|\s+for)?|put a delay of|after)\s+(?P<n>\d+|a|an|one|two|three|a couple of)\s*(?P<unit>seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?)\b(?:\s+(?:later|before|then))?\s*(?P<rest>.*)$|^(?P<n2>\d+|a|an|one|two|three)\s*(?P<unit2>seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s+later\s*(?P<rest2>.*)$").expect("wait")
+    Regex::new(r"^(?:(?:then|and)\s+)?(?:wait(?:\s+for)?|pause(?:\s+for)?|sleep(?:\s+for)?|hold(?:\s+off)?(?:\s+for)?|give it|delay(?:\s+of|\s+for)?|put a delay of|after)\s+(?P<n>\d+|a|an|one|two|three|a couple of)\s*(?P<unit>seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?)\b(?:\s+(?:later|before|then))?\s*(?P<rest>.*)$|^(?P<n2>\d+|a|an|one|two|three)\s*(?P<unit2>seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s+later\s*(?P<rest2>.*)$").expect("wait")
 });
 
 static LOOP: LazyLock<Regex> = LazyLock::new(|| {
@@ -854,7 +857,9 @@ fn choose_action(
     let entry = &catalog.actions[best];
     let named_best = entry.provider.is_some_and(|p| named.contains(&p));
     let first_raw = raw.first().copied().unwrap_or_default();
-    if !IMPERATIVES.contains(&first_raw)
+    let literal_fit = literal_affinity(catalog.spec(entry.kind), &literal_kinds) > 0.0;
+    if !literal_fit
+        && !IMPERATIVES.contains(&first_raw)
         && !entry.words.iter().any(|w| *w == verb)
         && !canon_words(first_raw).is_empty()
         && clause
