@@ -507,7 +507,7 @@ fn has_synonym(catalog: &Catalog, provider: usize, raw: &[&str]) -> bool {
 
 static COMPARISON: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(?:(?:and|but)\s+)?(?:only\s+)?(?:if|when|where|in case)?\s*(?P<subject>.*?)\s*(?:is|are|was|'s|’s|it's|gets)?\s*(?P<op>over|above|more than|greater than|bigger than|higher than|exceeds|at least|under|below|less than|lower than|smaller than|at most|no more than|equals|equal to|is equal to|=|contains|mentions|includes|has the word|ends with|starts with|begins with)\s+(?P<value>§\d+|[$€£]?\s*[\d.,]+\s*k?|[a-z0-9@._-]+)\s*(?P<rest>.*)$",
+        r"^(?:(?:and|but)\s+)?(?:only\s+)?(?:if|when|where|in case)?\s*(?P<subject>.*?)\s*(?:is|are|was|'s|’s|it's|gets)?\s*(?P<op>over|above|more than|greater than|bigger than|higher than|exceeds|at least|under|below|less than|lower than|smaller than|at most|no more than|equals|equal to|is equal to|=|contains|mentions|includes|has the word|ends with|ends in|starts with|begins with|is|are|was)\s+(?P<value>§\d+|[$€£]?\s*[\d.,]+\s*k?|[a-z0-9@._-]+)\s*(?P<rest>.*)$",
     )
     .expect("comparison")
 });
@@ -517,10 +517,30 @@ static PRESENCE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn has_comparison(clause: &str) -> bool {
-    COMPARISON.is_match(clause)
-        && COMPARISON
-            .captures(clause)
-            .is_some_and(|c| !c["subject"].trim().is_empty() || clause.contains("it"))
+    COMPARISON.captures(clause).is_some_and(|c| {
+        (!c["subject"].trim().is_empty() || clause.contains("it"))
+            && !is_event_state(&c["op"], &c["value"])
+    })
+}
+
+/// "a customer is created": a state an event reports, not a comparison.
+fn is_event_state(op: &str, value: &str) -> bool {
+    matches!(op, "is" | "are" | "was")
+        && (value.ends_with("ed")
+            || value.ends_with("en")
+            || matches!(
+                value,
+                "new"
+                    | "paid"
+                    | "sent"
+                    | "made"
+                    | "done"
+                    | "won"
+                    | "lost"
+                    | "sold"
+                    | "set"
+                    | "built"
+            ))
 }
 
 static WAIT: LazyLock<Regex> = LazyLock::new(|| {
@@ -528,7 +548,7 @@ static WAIT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static LOOP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:and\s+)?(?:for|with)\s+(?:each|every)\s+(?:one\s+)?(?:of\s+(?:them|these|those|the)\s*)?(?P<noun>[a-z]+)?[:,]?\s*(?P<rest>.*)$|^(?P<pre>[a-z]+)\s+(?:each|every)\s+(?P<noun2>[a-z]+)\s*(?P<rest2>.*)$").expect("loop")
+    Regex::new(r"^(?:and\s+)?(?:for|with)\s+(?:each|every)\s+(?:one\s+)?(?:of\s+(?:them|these|those|the)\s*)?(?P<noun>[a-z]+)?[:,]?\s*(?P<rest>.*)$|^(?P<pre>[a-z]+)\s+(?:each|every)\s+(?P<noun2>[a-z]+)\s*(?P<rest2>.*)$|^(?:go|loop|iterate|run|walk)\s+(?:through|over)\s+(?:every|each|all|all of|all the|the)?\s*(?P<object>[a-z ]+?)(?P<rest3>\s+(?:in|from|on|of)\s+.*)?$").expect("loop")
 });
 
 fn read_steps(
@@ -577,7 +597,11 @@ fn read_steps(
             || clause.starts_with("where "))
     {
         let value = c["value"].trim().to_owned();
-        let test = comparison(&c["op"], &value, &out.lifted);
+        let test = if is_event_state(&c["op"], &value) {
+            None
+        } else {
+            comparison(&c["op"], &value, &out.lifted)
+        };
         if let Some(test) = test {
             let subject: Vec<String> = canon_words(&c["subject"])
                 .into_iter()
@@ -616,17 +640,47 @@ fn read_steps(
         });
         clause = rest.map_or("", |m| m.as_str()).trim().to_owned();
     }
+    if out
+        .steps
+        .last()
+        .is_some_and(|s| matches!(s, Step::Loop { .. }))
+    {
+        // The loop's body: "tag each of them …", "… for each one".
+        for filler in [
+            " for each one",
+            " for each of them",
+            " for each",
+            " for every one",
+            " each of them",
+            " each one",
+        ] {
+            clause = clause.replace(filler, "");
+        }
+    }
     if let Some(c) = LOOP.captures(&clause) {
-        let (mut noun, mut rest) = match c.name("noun2") {
-            Some(noun) => (
+        let (mut noun, mut rest) = match (c.name("noun2"), c.name("object")) {
+            (Some(noun), _) => (
                 noun.as_str().to_owned(),
                 format!("{} {}", &c["pre"], &c["rest2"]),
             ),
-            None => (
+            // "go through the open github issues in acme/web": the last
+            // word that is not a provider's is what is gone through.
+            (None, Some(object)) => (
+                object
+                    .as_str()
+                    .split_whitespace()
+                    .filter(|w| !catalog.providers.iter().any(|p| p.id == *w))
+                    .last()
+                    .unwrap_or("item")
+                    .to_owned(),
+                String::new(),
+            ),
+            (None, None) => (
                 c.name("noun").map_or("item", |m| m.as_str()).to_owned(),
                 c["rest"].to_owned(),
             ),
         };
+        let noun_word = noun.clone();
         if IMPERATIVES.contains(&noun.as_str()) {
             // "for each one add them …": no noun, the verb starts the body.
             rest = format!("{noun} {rest}");
@@ -638,6 +692,20 @@ fn read_steps(
             .filter(|&i| out.lifted.literals[i].kind != LiteralKind::Channel)
             .collect();
         let items = if items.len() > 1 { items } else { Vec::new() };
+        // "every customer in Stripe" with nothing listed yet: list them first.
+        if items.is_empty()
+            && !out.steps.iter().any(|s| matches!(s, Step::Action(_)))
+            && let Some(list) = list_action(catalog, &clause, &noun_word)
+        {
+            out.steps.push(Step::Action(ActionStep {
+                kind: catalog.actions[list].kind,
+                phrase: clause.clone(),
+                literals: markers(&clause),
+                text: clause.clone(),
+                confidence: 0.6,
+                alternatives: Vec::new(),
+            }));
+        }
         out.steps.push(Step::Loop {
             noun,
             items: items.clone(),
@@ -703,6 +771,31 @@ fn read_steps(
     }
 }
 
+/// The list action of the provider a loop clause names, for what it goes
+/// through ("customers" → `stripe.list_customers`).
+fn list_action(catalog: &Catalog, clause: &str, noun: &str) -> Option<usize> {
+    let raw = words(clause);
+    let provider = (0..catalog.providers.len()).find(|&p| names_provider(catalog, p, &[], &raw))?;
+    let noun = canon_words(noun);
+    let lists = catalog
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a.provider == Some(provider)
+                && catalog
+                    .spec(a.kind)
+                    .kind
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|n| n.starts_with("list"))
+        })
+        .map(|(i, _)| i);
+    lists
+        .into_iter()
+        .find(|&i| noun.iter().any(|w| catalog.actions[i].words.contains(w)))
+}
+
 fn comparison(op: &str, value: &str, lifted: &Lifted) -> Option<Test> {
     let literal = markers(value)
         .first()
@@ -729,7 +822,7 @@ fn comparison(op: &str, value: &str, lifted: &Lifted) -> Option<Test> {
         }
         "at most" | "no more than" => Test::Compare("<=", number()?),
         "contains" | "mentions" | "includes" | "has the word" => Test::Contains(text),
-        "ends with" => Test::EndsWith(text),
+        "ends with" | "ends in" => Test::EndsWith(text),
         "starts with" | "begins with" => Test::StartsWith(text),
         _ => match number() {
             Some(n) if literal.is_none() => Test::Compare("==", n),
