@@ -223,3 +223,82 @@ mod tests {
         assert_eq!(safe_next(None), "/workflows");
     }
 }
+
+/// POSTs `body` to a streaming endpoint and hands each server-sent event
+/// (`event` name, `data`) to `on_event` as it arrives; `signal` cancels.
+/// An error answer (422, 429, …) comes back as the usual [`ApiError`].
+pub async fn post_events(
+    path: &str,
+    body: &serde_json::Value,
+    signal: Option<&web_sys::AbortSignal>,
+    mut on_event: impl FnMut(&str, &str),
+) -> Result<(), ApiError> {
+    use gloo_net::http::RequestBuilder;
+    use wasm_bindgen::JsCast;
+    let url = format!("/api/v1{path}");
+    let response = RequestBuilder::new(&url)
+        .method(gloo_net::http::Method::POST)
+        .abort_signal(signal)
+        .json(body)
+        .map_err(ApiError::network)?
+        .send()
+        .await
+        .map_err(ApiError::network)?;
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        let mut error = response
+            .json::<ErrorBody>()
+            .await
+            .map(|body| body.error)
+            .unwrap_or_else(|_| ApiError {
+                code: "http".into(),
+                message: format!("the server answered {status}"),
+                ..ApiError::default()
+            });
+        error.retry_after_secs = None;
+        return Err(error);
+    }
+    let stream = response
+        .body()
+        .ok_or_else(|| ApiError::network("the answer has no body"))?;
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let decoder = web_sys::TextDecoder::new().map_err(|_| ApiError::network("no text decoder"))?;
+    let mut buffer = String::new();
+    loop {
+        let chunk = wasm_bindgen_futures::JsFuture::from(reader.read())
+            .await
+            .map_err(|_| ApiError::network("the stream was interrupted"))?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
+        if let Ok(value) = js_sys::Reflect::get(&chunk, &"value".into())
+            && let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>()
+        {
+            let options = web_sys::TextDecodeOptions::new();
+            options.set_stream(true);
+            if let Ok(text) = decoder.decode_with_js_u8_array_and_options(bytes, &options) {
+                buffer.push_str(&text);
+            }
+        }
+        // Events end at a blank line.
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut name = "message";
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(value) = line.strip_prefix("event:") {
+                    name = value.trim();
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data.push(value.strip_prefix(' ').unwrap_or(value));
+                }
+            }
+            if !data.is_empty() {
+                on_event(name, &data.join("\n"));
+            }
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! validation are enforced in one place.
 
 pub mod accounts;
+pub mod ai;
 pub mod apis;
 pub mod audit;
 pub mod connection_oauth;

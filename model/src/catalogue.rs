@@ -46,6 +46,10 @@ pub struct OutputField {
     pub ty: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// For a provider trigger: the event types whose deliveries hold it
+    /// (`customer.*` for every customer event); empty for all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
 }
 
 impl OutputField {
@@ -54,6 +58,7 @@ impl OutputField {
             name: name.into(),
             ty: ty.into(),
             description: description.into(),
+            events: Vec::new(),
         }
     }
 }

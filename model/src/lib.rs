@@ -4,11 +4,13 @@
 //! Compiled for the server and for the browser, so that the editor
 //! validates live with exactly the code the server enforces.
 
+pub mod ai;
 pub mod catalogue;
 pub mod definition;
 pub mod expr;
 pub mod graph;
 pub mod layout;
+pub mod patch;
 pub mod status;
 pub mod validate;
 

@@ -6,9 +6,9 @@ use model::{FieldSpec, FieldType};
 use serde_json::json;
 
 use super::{
-    Action, Auth, Body, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place,
-    Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text, paging::Paging,
-    registration::Registration,
+    Action, Auth, Body, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors,
+    PayloadField, Place, Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec,
+    header_text, paging::Paging, payload, registration::Registration,
 };
 
 const ISSUE: &[(&str, &str, &str)] = &[
@@ -35,6 +35,41 @@ fn repo_fields(action: Action) -> Action {
             Place::Path,
         )
 }
+
+/// What its webhook deliveries hold, for the variable picker and the AI builder.
+const PAYLOAD: &[PayloadField] = &[
+    payload("*", "action", "string", "opened, closed, created, …"),
+    payload("*", "repository.full_name", "string", "owner/name"),
+    payload("*", "repository.name", "string", ""),
+    payload("*", "repository.owner.login", "string", ""),
+    payload("*", "sender.login", "string", "Who did it."),
+    payload("issues issue_comment", "issue.number", "integer", ""),
+    payload("issues issue_comment", "issue.title", "string", ""),
+    payload("issues issue_comment", "issue.body", "string", ""),
+    payload(
+        "issues issue_comment",
+        "issue.html_url",
+        "string",
+        "The issue's page.",
+    ),
+    payload("issue_comment", "comment.body", "string", ""),
+    payload("issue_comment", "comment.html_url", "string", ""),
+    payload("pull_request", "pull_request.number", "integer", ""),
+    payload("pull_request", "pull_request.title", "string", ""),
+    payload("pull_request", "pull_request.body", "string", ""),
+    payload(
+        "pull_request",
+        "pull_request.html_url",
+        "string",
+        "The pull request's page.",
+    ),
+    payload("push", "ref", "string", "refs/heads/main"),
+    payload("push", "head_commit.message", "string", ""),
+    payload("push", "head_commit.url", "string", ""),
+    payload("release", "release.tag_name", "string", ""),
+    payload("release", "release.name", "string", ""),
+    payload("release", "release.html_url", "string", ""),
+];
 
 pub fn provider() -> Provider {
     Provider {
@@ -182,6 +217,7 @@ pub fn provider() -> Provider {
         ],
         trigger: Some(TriggerSpec {
             scheme: "github",
+            payload: PAYLOAD,
             secret_help: "The secret you give the repository's webhook (Settings → Webhooks).",
             event_of: |headers, _| header_text(headers, "x-github-event"),
             delivery_of: |headers, _| header_text(headers, "x-github-delivery"),

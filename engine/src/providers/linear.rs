@@ -4,14 +4,27 @@
 use model::{FieldSpec, FieldType};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
-    Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, header_text,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, PayloadField,
+    Place, Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, header_text,
+    payload,
 };
 use crate::ErrorClass;
 
 const CREATE_ISSUE: &str = "mutation IssueCreate($teamId: String!, $title: String!, $description: String, $priority: Int, $assigneeId: String, $labelIds: [String!]) { issueCreate(input: {teamId: $teamId, title: $title, description: $description, priority: $priority, assigneeId: $assigneeId, labelIds: $labelIds}) { success issue { id identifier title url } } }";
 
 const CREATE_COMMENT: &str = "mutation CommentCreate($issueId: String!, $body: String!) { commentCreate(input: {issueId: $issueId, body: $body}) { success comment { id body url } } }";
+
+/// What its webhook deliveries hold, for the variable picker and the AI builder.
+const PAYLOAD: &[PayloadField] = &[
+    payload("*", "action", "string", "create, update or remove"),
+    payload("*", "url", "string", "The entity's page."),
+    payload("*", "data.id", "string", ""),
+    payload("Issue.*", "data.identifier", "string", "ENG-123"),
+    payload("Issue.*", "data.title", "string", ""),
+    payload("Issue.*", "data.description", "string", ""),
+    payload("Comment.*", "data.body", "string", "The comment."),
+    payload("Comment.*", "data.issueId", "string", ""),
+];
 
 pub fn provider() -> Provider {
     Provider {
@@ -143,6 +156,7 @@ pub fn provider() -> Provider {
         ],
         trigger: Some(TriggerSpec {
             scheme: "linear",
+            payload: PAYLOAD,
             secret_help: "The webhook's signing secret (Settings → API → Webhooks).",
             // `{"type": "Issue", "action": "create"}` is `Issue.create`.
             event_of: |_, body| {

@@ -52,12 +52,16 @@ pub fn all() -> Vec<Provider> {
         stripe::provider(),
         slack::provider(),
         mailchimp::provider(),
+        // Linear before GitHub: "open a ticket" with no provider named
+        // goes to the issue tracker.
+        linear::provider(),
         github::provider(),
         twilio::provider(),
+        // SMTP first of the e-mail providers: "send an email" with no
+        // provider named needs no third-party account.
+        smtp::provider(),
         resend::provider(),
         sendgrid::provider(),
-        linear::provider(),
-        smtp::provider(),
     ]
 }
 
@@ -139,6 +143,38 @@ pub struct TriggerSpec {
     /// has one (Stripe, GitHub); others are set up by hand.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<registration::Registration>,
+    /// Fields of its deliveries, below `trigger.body`, for the variable
+    /// picker and the AI builder's mappings.
+    #[serde(skip)]
+    pub payload: &'static [PayloadField],
+}
+
+/// A field of a provider's webhook deliveries.
+#[derive(Clone, Copy, Debug)]
+pub struct PayloadField {
+    /// The events whose deliveries hold it, space separated (`customer.*`
+    /// for every customer event; `*` for all).
+    pub events: &'static str,
+    /// The path below the delivery's body: `data.object.email`.
+    pub path: &'static str,
+    /// `string`, `integer`, `object`, …
+    pub ty: &'static str,
+    pub description: &'static str,
+}
+
+/// Shorthand for a [`PayloadField`].
+pub const fn payload(
+    events: &'static str,
+    path: &'static str,
+    ty: &'static str,
+    description: &'static str,
+) -> PayloadField {
+    PayloadField {
+        events,
+        path,
+        ty,
+        description,
+    }
 }
 
 /// A header's text, for `event_of` and `delivery_of`.

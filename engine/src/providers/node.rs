@@ -454,6 +454,29 @@ impl TriggerNode {
     }
 }
 
+/// A trigger's output: the event, the delivery and the fields the
+/// provider's deliveries are known to hold.
+fn trigger_output(provider: &Provider) -> Vec<OutputField> {
+    let mut output = vec![
+        OutputField::new("event", "string", "The event type."),
+        OutputField::new("body", "object", "The delivery as the provider sent it."),
+        OutputField::new("headers", "object", ""),
+    ];
+    let payload = provider.trigger.as_ref().map_or(&[][..], |t| t.payload);
+    output.extend(payload.iter().map(|field| {
+        OutputField {
+            events: field
+                .events
+                .split_whitespace()
+                .filter(|e| *e != "*")
+                .map(str::to_owned)
+                .collect(),
+            ..OutputField::new(&format!("body.{}", field.path), field.ty, field.description)
+        }
+    }));
+    output
+}
+
 impl NodeKind for TriggerNode {
     fn spec(&self) -> KindSpec {
         let provider = &*self.provider;
@@ -510,11 +533,7 @@ impl NodeKind for TriggerNode {
             fields,
             ports: single_output(),
             provider: Some(provider.id.to_string()),
-            output: vec![
-                OutputField::new("event", "string", "The event type."),
-                OutputField::new("body", "object", "The delivery as the provider sent it."),
-                OutputField::new("headers", "object", ""),
-            ],
+            output: trigger_output(provider),
             rules: vec![],
         }
     }

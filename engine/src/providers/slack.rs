@@ -5,8 +5,9 @@
 use model::{FieldSpec, FieldType};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
-    Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, PayloadField,
+    Place, Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text,
+    paging::Paging, payload,
 };
 use crate::ErrorClass;
 
@@ -35,6 +36,26 @@ fn text() -> FieldSpec {
 fn blocks() -> FieldSpec {
     FieldSpec::new("blocks", "Blocks", FieldType::Json).help("Block Kit blocks, a list of objects.")
 }
+
+/// What its webhook deliveries hold, for the variable picker and the AI builder.
+const PAYLOAD: &[PayloadField] = &[
+    payload("*", "event.type", "string", ""),
+    payload("*", "event.user", "string", "The user's id."),
+    payload("*", "event.channel", "string", "The channel's id."),
+    payload(
+        "message app_mention",
+        "event.text",
+        "string",
+        "The message.",
+    ),
+    payload(
+        "message app_mention",
+        "event.ts",
+        "string",
+        "The message's ts.",
+    ),
+    payload("reaction_added", "event.reaction", "string", ""),
+];
 
 pub fn provider() -> Provider {
     Provider {
@@ -160,6 +181,7 @@ pub fn provider() -> Provider {
         ],
         trigger: Some(TriggerSpec {
             scheme: "slack",
+            payload: PAYLOAD,
             secret_help: "Your Slack app's signing secret (Basic Information → App Credentials).",
             event_of: |_, body| body_text(body, "/event/type").or_else(|| body_text(body, "/type")),
             delivery_of: |_, body| body_text(body, "/event_id"),

@@ -6,9 +6,9 @@ use model::{FieldSpec, FieldType};
 use serde_json::{Map, json};
 
 use super::{
-    Action, Auth, Body, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place,
-    Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, body_text, paging::Paging,
-    registration::Registration,
+    Action, Auth, Body, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors,
+    PayloadField, Place, Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec,
+    body_text, paging::Paging, payload, registration::Registration,
 };
 use crate::ErrorClass;
 
@@ -31,6 +31,100 @@ fn metadata() -> FieldSpec {
         .help("Key-value pairs stored on the object.")
 }
 
+/// What its webhook deliveries hold, for the variable picker and the AI builder.
+const PAYLOAD: &[PayloadField] = &[
+    payload("*", "type", "string", "The event type."),
+    payload("*", "id", "string", "The event's id (evt_…)."),
+    payload(
+        "customer.*",
+        "data.object.id",
+        "string",
+        "The customer's id.",
+    ),
+    payload(
+        "customer.*",
+        "data.object.email",
+        "string",
+        "The customer's email.",
+    ),
+    payload(
+        "customer.*",
+        "data.object.name",
+        "string",
+        "The customer's name.",
+    ),
+    payload(
+        "customer.*",
+        "data.object.phone",
+        "string",
+        "The customer's phone.",
+    ),
+    payload(
+        "payment_intent.*",
+        "data.object.id",
+        "string",
+        "The payment intent's id.",
+    ),
+    payload(
+        "payment_intent.* charge.*",
+        "data.object.amount",
+        "integer",
+        "In the smallest currency unit.",
+    ),
+    payload(
+        "payment_intent.* charge.*",
+        "data.object.currency",
+        "string",
+        "",
+    ),
+    payload(
+        "payment_intent.* charge.*",
+        "data.object.receipt_email",
+        "string",
+        "Where the receipt goes.",
+    ),
+    payload(
+        "payment_intent.* charge.* invoice.*",
+        "data.object.customer",
+        "string",
+        "The customer's id.",
+    ),
+    payload(
+        "payment_intent.* charge.* invoice.*",
+        "data.object.description",
+        "string",
+        "",
+    ),
+    payload(
+        "charge.*",
+        "data.object.amount_refunded",
+        "integer",
+        "In the smallest currency unit.",
+    ),
+    payload("invoice.*", "data.object.id", "string", "The invoice's id."),
+    payload("invoice.*", "data.object.customer_email", "string", ""),
+    payload("invoice.*", "data.object.customer_name", "string", ""),
+    payload(
+        "invoice.*",
+        "data.object.amount_paid",
+        "integer",
+        "In the smallest currency unit.",
+    ),
+    payload(
+        "invoice.*",
+        "data.object.amount_due",
+        "integer",
+        "In the smallest currency unit.",
+    ),
+    payload("invoice.*", "data.object.currency", "string", ""),
+    payload(
+        "invoice.*",
+        "data.object.hosted_invoice_url",
+        "string",
+        "The invoice's page.",
+    ),
+];
+
 pub fn provider() -> Provider {
     Provider {
         id: "stripe".into(),
@@ -44,7 +138,6 @@ pub fn provider() -> Provider {
             "invoice",
             "subscription",
             "refund",
-            "customer",
         ],
         base_url: "https://api.stripe.com".into(),
         connection: ConnectionSpec {
@@ -231,6 +324,7 @@ pub fn provider() -> Provider {
         ],
         trigger: Some(TriggerSpec {
             scheme: "stripe",
+            payload: PAYLOAD,
             secret_help: "The endpoint's signing secret (whsec_…), under Developers → Webhooks.",
             event_of: |_, body| body_text(body, "/type"),
             delivery_of: |_, body| body_text(body, "/id"),

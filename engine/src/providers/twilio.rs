@@ -4,9 +4,23 @@
 use model::{FieldSpec, FieldType};
 
 use super::{
-    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, Place, Protocol,
-    Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text,
+    Action, Auth, BodyErrors, ConnectionField, ConnectionSpec, Encoding, Errors, PayloadField,
+    Place, Protocol, Provider, RateLimit, Source, TestRequest, TriggerSpec, header_text, payload,
 };
+
+/// What its webhook deliveries hold, for the variable picker and the AI builder.
+const PAYLOAD: &[PayloadField] = &[
+    payload("*", "MessageSid", "string", ""),
+    payload("*", "From", "string", "The sender's number."),
+    payload("*", "To", "string", "Your Twilio number."),
+    payload("message.received", "Body", "string", "The message text."),
+    payload(
+        "message.status",
+        "MessageStatus",
+        "string",
+        "queued, sent, delivered, failed, …",
+    ),
+];
 
 pub fn provider() -> Provider {
     Provider {
@@ -99,6 +113,7 @@ pub fn provider() -> Provider {
         events: &["message.received", "message.status"],
         trigger: Some(TriggerSpec {
             scheme: "twilio",
+            payload: PAYLOAD,
             secret_help: "Your account's auth token: Twilio signs requests with it.",
             // Status callbacks carry the message's status; incoming messages do not.
             event_of: |_, body| {

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`, one module per resource. Handlers are thin:
 //! they check input, call a `domain` use case, and shape the answer.
 
+mod ai;
 mod apis;
 mod auth;
 mod catalogue;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(connections::router())
         .merge(apis::router())
+        .merge(ai::router())
         .merge(workflows::router())
         .merge(executions::router())
         .merge(live::router())

@@ -29,6 +29,8 @@ use crate::startup::AppState;
         super::executions::retry, super::live::execution_events, super::live::owner_stream,
         super::dead_letters::list, super::dead_letters::redrive, super::dead_letters::redrive_all,
         super::catalogue::kinds,
+        super::ai::analyze, super::ai::analyze_stream, super::ai::generate, super::ai::generate_stream,
+        super::ai::modify, super::ai::modify_stream, super::ai::suggest_next, super::ai::suggest_next_stream,
     ),
     modifiers(&Security),
 )]

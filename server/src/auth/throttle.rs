@@ -44,6 +44,14 @@ pub const LOGIN_CLIENT: Rule = Rule {
     window: FIFTEEN_MINUTES,
     reset_on_success: false,
 };
+/// AI builder requests per account: planning is cheap offline, but a
+/// configured model costs money and time.
+pub const AI_USER: Rule = Rule {
+    name: "ai-user",
+    limit: 30,
+    window: Duration::from_secs(60),
+    reset_on_success: false,
+};
 /// Registrations per client address (each hashes a password).
 pub const REGISTER_CLIENT: Rule = Rule {
     name: "register-client",

@@ -7,6 +7,7 @@ mod helpers;
 mod server_process;
 
 mod accounts;
+mod ai;
 mod connections;
 mod crash;
 mod executions;

@@ -55,7 +55,7 @@ fn note_of(run: &Value) -> &Value {
         .unwrap()["output"]
 }
 
-fn stripe_signature(secret: &str, body: &str) -> String {
+pub(crate) fn stripe_signature(secret: &str, body: &str) -> String {
     let t = chrono::Utc::now().timestamp();
     format!(
         "t={t},v1={}",

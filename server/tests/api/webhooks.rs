@@ -501,7 +501,9 @@ async fn item13_replay_records_expire_and_are_pruned(app: TestApp) {
     let base = chrono::Utc::now().timestamp_millis() + 86_400_000;
     let at = |offset: i64| base + offset;
     assert_eq!(
-        remember(db, workflow, "a", None, at(3_000), at(0)).await.unwrap(),
+        remember(db, workflow, "a", None, at(3_000), at(0))
+            .await
+            .unwrap(),
         Seen::First
     );
     assert_eq!(

@@ -104,6 +104,7 @@ pub fn WorkflowsPage() -> impl IntoView {
             <p class="muted">"Graphs of triggers and steps that run when something happens."</p>
         </header>
         <RequireAccount>
+            <super::describe::DescribeWorkflow />
             <WorkflowList />
         </RequireAccount>
     }

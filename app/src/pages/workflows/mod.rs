@@ -1,4 +1,5 @@
 //! Workflows: the list, and the editor with its canvas and live runs.
 
+mod describe;
 pub mod editor;
 pub mod list;

@@ -1,0 +1,272 @@
+//! `/ai`: the AI builder. A description becomes an analysis (trigger,
+//! intents, entities, providers) or a draft workflow with explanations,
+//! the connections it still needs, the values left to the user and what
+//! could not be understood. Each call has a streaming variant that sends
+//! the planner's progress as server-sent events, then the answer.
+
+use std::convert::Infallible;
+
+use axum::{
+    Json, Router,
+    extract::State,
+    response::sse::{Event, Sse},
+    routing::post,
+};
+use domain::ai::{ChangeRequest, Description, NextRequest, Planning};
+use futures_util::{Stream, stream};
+use model::ai::{Analysis, Generated, Modification, Suggestion};
+use serde::Serialize;
+use serde_json::json;
+
+use super::ErrorResponse;
+use crate::{
+    auth::{
+        CurrentUser,
+        throttle::{AI_USER, Throttle},
+    },
+    error::ApiError,
+    extract::ApiJson,
+    startup::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ai/analyze", post(analyze))
+        .route("/ai/analyze/stream", post(analyze_stream))
+        .route("/ai/generate", post(generate))
+        .route("/ai/generate/stream", post(generate_stream))
+        .route("/ai/modify", post(modify))
+        .route("/ai/modify/stream", post(modify_stream))
+        .route("/ai/suggest-next", post(suggest_next))
+        .route("/ai/suggest-next/stream", post(suggest_next_stream))
+}
+
+/// A change to a workflow: an `instruction` in plain English becomes
+/// patch operations on its node ids (add_node, remove_node, set_config,
+/// connect, disconnect, insert_between); `operations` are applied as they
+/// are. Either way the answer holds the operations and the workflow they
+/// make; a change that would break the workflow is refused (422) with the
+/// problems, and nothing is saved.
+#[utoipa::path(post, path = "/ai/modify", tag = "ai", request_body = ChangeRequest,
+    responses((status = 200, body = Modification), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn modify(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<ChangeRequest>,
+) -> Result<Json<Modification>, ApiError> {
+    Ok(Json(change(&state, &user, &body).await?))
+}
+
+/// `/ai/modify` as server-sent events: `progress`, then `result`.
+#[utoipa::path(post, path = "/ai/modify/stream", tag = "ai", request_body = ChangeRequest,
+    responses((status = 200, description = "`event: progress`, then `event: result` with the change", content_type = "text/event-stream"),
+        (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn modify_stream(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<ChangeRequest>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let answer = change(&state, &user, &body).await?;
+    Ok(progress(
+        &["understanding", "drafting", "checking"],
+        &answer,
+    ))
+}
+
+async fn change(
+    state: &AppState,
+    user: &CurrentUser,
+    body: &ChangeRequest,
+) -> Result<Modification, ApiError> {
+    let change = body.checked()?;
+    count(&state.throttle, user)?;
+    let planning = planning(state, user).await?;
+    let answer = planning.change(&body.workflow, &change);
+    if let Some(error) = domain::ai::refused(&answer) {
+        return Err(error.into());
+    }
+    Ok(answer)
+}
+
+/// Likely next steps after a node, best first, each with the config it
+/// would get (mapped from the steps before it) and why.
+#[utoipa::path(post, path = "/ai/suggest-next", tag = "ai", request_body = NextRequest,
+    responses((status = 200, body = Suggestions), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn suggest_next(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<NextRequest>,
+) -> Result<Json<Suggestions>, ApiError> {
+    Ok(Json(suggestions(&state, &user, &body).await?))
+}
+
+/// `/ai/suggest-next` as server-sent events: `progress`, then `result`.
+#[utoipa::path(post, path = "/ai/suggest-next/stream", tag = "ai", request_body = NextRequest,
+    responses((status = 200, description = "`event: progress`, then `event: result` with the suggestions", content_type = "text/event-stream"),
+        (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn suggest_next_stream(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<NextRequest>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let answer = suggestions(&state, &user, &body).await?;
+    Ok(progress(&["understanding"], &answer))
+}
+
+/// The suggestions for one node.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Suggestions {
+    pub suggestions: Vec<Suggestion>,
+}
+
+async fn suggestions(
+    state: &AppState,
+    user: &CurrentUser,
+    body: &NextRequest,
+) -> Result<Suggestions, ApiError> {
+    count(&state.throttle, user)?;
+    let planning = planning(state, user).await?;
+    Ok(Suggestions {
+        suggestions: planning.suggest_next(&body.workflow, &body.node_id)?,
+    })
+}
+
+/// Reads a description: the trigger, what is to be done, the literal
+/// values, the providers involved (with confidence and alternatives), what
+/// is unknown, and a question when the description is too vague.
+#[utoipa::path(post, path = "/ai/analyze", tag = "ai", request_body = Description,
+    responses((status = 200, body = Analysis), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn analyze(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<Description>,
+) -> Result<Json<Analysis>, ApiError> {
+    let (prompt, timezone) = admit(&state.throttle, &user, &body)?;
+    let planning = planning(&state, &user).await?;
+    Ok(Json(planning.analyze(prompt, timezone)))
+}
+
+/// Drafts a workflow from a description. The draft passes the editor's
+/// validation except for what the answer lists as left to the user: the
+/// connections to create (`missing_connections`) and the values the
+/// description did not give (`needs_input`). Nothing is saved.
+#[utoipa::path(post, path = "/ai/generate", tag = "ai", request_body = Description,
+    responses((status = 200, body = Generated), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn generate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<Description>,
+) -> Result<Json<Generated>, ApiError> {
+    let (prompt, timezone) = admit(&state.throttle, &user, &body)?;
+    let planning = planning(&state, &user).await?;
+    Ok(Json(planning.generate(prompt, timezone)))
+}
+
+/// `/ai/analyze` as server-sent events: `progress` events, then `result`.
+#[utoipa::path(post, path = "/ai/analyze/stream", tag = "ai", request_body = Description,
+    responses((status = 200, description = "`event: progress` with `{stage, message}`, then `event: result` with the analysis", content_type = "text/event-stream"),
+        (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn analyze_stream(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<Description>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let (prompt, timezone) = admit(&state.throttle, &user, &body)?;
+    let planning = planning(&state, &user).await?;
+    let answer = planning.analyze(prompt, timezone);
+    Ok(progress(&["understanding"], &answer))
+}
+
+/// `/ai/generate` as server-sent events: `progress` events (understanding,
+/// choosing_apis, drafting, checking), then `result` with the draft.
+#[utoipa::path(post, path = "/ai/generate/stream", tag = "ai", request_body = Description,
+    responses((status = 200, description = "`event: progress` with `{stage, message}`, then `event: result` with the draft", content_type = "text/event-stream"),
+        (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)),
+    security(("session" = []), ("token" = [])))]
+async fn generate_stream(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<Description>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let (prompt, timezone) = admit(&state.throttle, &user, &body)?;
+    let planning = planning(&state, &user).await?;
+    let answer = planning.generate(prompt, timezone);
+    Ok(progress(
+        &["understanding", "choosing_apis", "drafting", "checking"],
+        &answer,
+    ))
+}
+
+/// Checks the description and counts the call against the account's limit.
+fn admit<'a>(
+    throttle: &std::sync::Arc<Throttle>,
+    user: &CurrentUser,
+    body: &'a Description,
+) -> Result<(&'a str, &'a str), ApiError> {
+    let checked = body.checked()?;
+    count(throttle, user)?;
+    Ok(checked)
+}
+
+/// Counts a call against the account's limit.
+fn count(throttle: &std::sync::Arc<Throttle>, user: &CurrentUser) -> Result<(), ApiError> {
+    let subject = user.id().to_string();
+    throttle
+        .reserve(&[(AI_USER, &subject)])
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?
+        .count();
+    Ok(())
+}
+
+async fn planning(state: &AppState, user: &CurrentUser) -> Result<Planning, ApiError> {
+    Ok(Planning::for_owner(
+        &state.context.engine,
+        &state.context.db,
+        &state.connections,
+        user.id(),
+    )
+    .await?)
+}
+
+/// The stages a planner went through, then its answer.
+fn progress<T: Serialize>(
+    stages: &[&'static str],
+    answer: &T,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<T>> {
+    let mut events: Vec<Event> = stages
+        .iter()
+        .map(|stage| {
+            Event::default()
+                .event("progress")
+                .data(json!({ "stage": stage, "message": stage_message(stage) }).to_string())
+        })
+        .collect();
+    events.push(
+        Event::default()
+            .event("progress")
+            .data(json!({ "stage": "done", "message": "Done" }).to_string()),
+    );
+    events.push(
+        Event::default()
+            .event("result")
+            .data(serde_json::to_string(answer).unwrap_or_else(|_| "null".into())),
+    );
+    Sse::new(stream::iter(events.into_iter().map(Ok)))
+}
+
+fn stage_message(stage: &str) -> &'static str {
+    match stage {
+        "understanding" => "Understanding the description",
+        "choosing_apis" => "Choosing the APIs",
+        "drafting" => "Drafting the workflow",
+        "checking" => "Checking it",
+        _ => "Working",
+    }
+}
