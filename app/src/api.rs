@@ -108,6 +108,12 @@ async fn send<T: DeserializeOwned>(
         return serde_json::from_str(text)
             .map_err(|e| ApiError::network(format!("unexpected answer: {e}")));
     }
+    Err(error_of(response).await)
+}
+
+/// The API's error answer as an [`ApiError`] (with `Retry-After`).
+async fn error_of(response: gloo_net::http::Response) -> ApiError {
+    let status = response.status();
     let retry_after_secs = response
         .headers()
         .get("retry-after")
@@ -122,7 +128,7 @@ async fn send<T: DeserializeOwned>(
             ..ApiError::default()
         });
     error.retry_after_secs = retry_after_secs;
-    Err(error)
+    error
 }
 
 /// Whether a server function failed because what it looked for is missing
@@ -244,19 +250,8 @@ pub async fn post_events(
         .send()
         .await
         .map_err(ApiError::network)?;
-    let status = response.status();
-    if !(200..300).contains(&status) {
-        let mut error = response
-            .json::<ErrorBody>()
-            .await
-            .map(|body| body.error)
-            .unwrap_or_else(|_| ApiError {
-                code: "http".into(),
-                message: format!("the server answered {status}"),
-                ..ApiError::default()
-            });
-        error.retry_after_secs = None;
-        return Err(error);
+    if !(200..300).contains(&response.status()) {
+        return Err(error_of(response).await);
     }
     let stream = response
         .body()

@@ -4,37 +4,10 @@
 // what it left open, save, activate, and send a signed Stripe event: every
 // step succeeds with the requests the real APIs expect.
 import { createHmac } from "node:crypto";
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
 import { test, expect, hydrated, snapshot } from "./fixtures";
-import { node, signUp } from "./helpers";
-
-type Seen = { method: string; path: string; headers: IncomingMessage["headers"]; body: string };
+import { node, signUp, slackAndMailchimp } from "./helpers";
 
 const SEED = "When a new customer signs up in Stripe, add them to Mailchimp and send Slack notification";
-
-/** Slack and Mailchimp stand-ins on one local server, recording each request. */
-async function providers() {
-  const seen: Seen[] = [];
-  const server = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => (body += chunk));
-    request.on("end", () => {
-      const path = request.url ?? "";
-      seen.push({ method: request.method ?? "", path, headers: request.headers, body });
-      const reply = (status: number, data: object) => {
-        response.writeHead(status, { "content-type": "application/json" });
-        response.end(JSON.stringify(data));
-      };
-      if (path === "/slack/api/chat.postMessage") return reply(200, { ok: true, channel: "C024BE91L", ts: "1503435956.000247" });
-      if (path.startsWith("/mailchimp/3.0/lists/a1b2c3/members/")) return reply(200, { id: path.split("/").pop(), status: "subscribed" });
-      reply(404, { error: "not scripted" });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, seen, close: () => server.close() };
-}
 
 async function describe(page: import("@playwright/test").Page) {
   await page.goto("/workflows");
@@ -45,7 +18,7 @@ async function describe(page: import("@playwright/test").Page) {
 }
 
 test("describe a workflow, create what it needs, and run it on a signed Stripe event", async ({ page }) => {
-  const remote = await providers();
+  const remote = await slackAndMailchimp();
   await signUp(page, "describer");
 
   await describe(page);

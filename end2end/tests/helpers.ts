@@ -1,5 +1,7 @@
 // Acting as a user through the API, from inside the browser's context so
 // that the page and the calls share one session.
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Page } from "@playwright/test";
 import { expect } from "./fixtures";
 
@@ -59,4 +61,31 @@ export async function connect(page: Page, source: string, port: string, target: 
   await page.mouse.down();
   await page.mouse.move(to!.x + to!.width / 2, to!.y + to!.height / 2, { steps: 8 });
   await page.mouse.up();
+}
+
+export type Seen = { method: string; path: string; headers: IncomingMessage["headers"]; body: string };
+
+/** Slack and Mailchimp stand-ins on one local server (`/slack/api`,
+ * `/mailchimp/3.0`, audience `a1b2c3`), recording each request. */
+export async function slackAndMailchimp() {
+  const seen: Seen[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      const path = request.url ?? "";
+      seen.push({ method: request.method ?? "", path, headers: request.headers, body });
+      const reply = (status: number, data: object) => {
+        response.writeHead(status, { "content-type": "application/json" });
+        response.end(JSON.stringify(data));
+      };
+      if (path === "/slack/api/auth.test") return reply(200, { ok: true, team: "Acme" });
+      if (path === "/slack/api/chat.postMessage") return reply(200, { ok: true, channel: "C024BE91L", ts: "1503435956.000247" });
+      if (path.startsWith("/mailchimp/3.0/lists/a1b2c3/members/")) return reply(200, { id: path.split("/").pop(), status: "subscribed" });
+      reply(404, { error: "not scripted" });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, seen, close: () => server.close() };
 }

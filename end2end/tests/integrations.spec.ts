@@ -2,39 +2,11 @@
 // local stand-in and test it, then build Stripe event → Mailchimp member →
 // Slack message from the palette, run it with a sample event, and see each
 // provider call succeed with the request the real API expects.
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
 import { test, expect, hydrated, snapshot } from "./fixtures";
-import { connect, node, signUp } from "./helpers";
-
-type Seen = { method: string; path: string; headers: IncomingMessage["headers"]; body: string };
-
-/** Slack and Mailchimp stand-ins on one local server, recording each request. */
-async function providers() {
-  const seen: Seen[] = [];
-  const server = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => (body += chunk));
-    request.on("end", () => {
-      const path = request.url ?? "";
-      seen.push({ method: request.method ?? "", path, headers: request.headers, body });
-      const reply = (status: number, data: object) => {
-        response.writeHead(status, { "content-type": "application/json" });
-        response.end(JSON.stringify(data));
-      };
-      if (path === "/slack/api/auth.test") return reply(200, { ok: true, team: "Acme" });
-      if (path === "/slack/api/chat.postMessage") return reply(200, { ok: true, channel: "C024BE91L", ts: "1503435956.000247" });
-      if (path.startsWith("/mailchimp/3.0/lists/a1b2c3/members/")) return reply(200, { id: path.split("/").pop(), status: "subscribed" });
-      reply(404, { error: "not scripted" });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, seen, close: () => server.close() };
-}
+import { connect, node, signUp, slackAndMailchimp } from "./helpers";
 
 test("connect Slack, build Stripe → Mailchimp → Slack from the palette, and run it", async ({ page }) => {
-  const remote = await providers();
+  const remote = await slackAndMailchimp();
   await signUp(page, "integrator");
 
   // A Slack connection, through the Connections page, tested against the stand-in.

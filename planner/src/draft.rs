@@ -74,17 +74,12 @@ pub fn build(
                     &action.literals,
                     &sources,
                 );
+                let mapped = filled.described();
                 let id = b.add_node(&spec.kind, &spec.label, Value::Object(filled.config));
                 b.connect(&tails, &id);
-                let explanation = if filled.mapped.is_empty() {
-                    format!("{}.", spec.label)
-                } else {
-                    let mapped: Vec<String> = filled
-                        .mapped
-                        .iter()
-                        .map(|(label, value)| format!("{label} ← {}", crate::mapping::shown(value)))
-                        .collect();
-                    format!("{}, with {}.", spec.label, mapped.join("; "))
+                let explanation = match mapped {
+                    None => format!("{}.", spec.label),
+                    Some(mapped) => format!("{}, with {mapped}.", spec.label),
                 };
                 b.explain(&id, &spec.kind, explanation);
                 tails = vec![(id.clone(), "out".into())];

@@ -122,6 +122,22 @@ pub struct Filled {
     pub mapped: Vec<(String, String)>,
 }
 
+impl Filled {
+    /// "Email address ← trigger.body.data.object.email; Text ← …", or
+    /// `None` when nothing was mapped.
+    pub fn described(&self) -> Option<String> {
+        if self.mapped.is_empty() {
+            return None;
+        }
+        let mapped: Vec<String> = self
+            .mapped
+            .iter()
+            .map(|(label, value)| format!("{label} ← {}", shown(value)))
+            .collect();
+        Some(mapped.join("; "))
+    }
+}
+
 static REPO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b([a-z0-9][a-z0-9_.-]*)/([a-z0-9][a-z0-9_.-]*)\b").expect("repo")
 });

@@ -97,6 +97,24 @@ pub fn load(json: &str) -> Result<Vec<Case>, serde_json::Error> {
     serde_json::from_str(json)
 }
 
+/// Plans every case (in UTC, without connections) and scores the answer.
+pub fn run(catalog: &Catalog, cases: &[Case]) -> Vec<(CaseScore, Generated)> {
+    cases
+        .iter()
+        .map(|case| {
+            let answer = crate::generate(
+                catalog,
+                &crate::Request {
+                    prompt: &case.prompt,
+                    timezone: "UTC",
+                    connections: &[],
+                },
+            );
+            (score(catalog, case, &answer), answer)
+        })
+        .collect()
+}
+
 /// Compares one answer with its case.
 pub fn score(catalog: &Catalog, case: &Case, answer: &Generated) -> CaseScore {
     let def = &answer.workflow;

@@ -75,16 +75,9 @@ pub fn suggest_next(
         if filled.mapped.is_empty() && coverage < 0.5 {
             continue;
         }
-        let why = if filled.mapped.is_empty() {
-            "needs its fields filled in".to_owned()
-        } else {
-            let mapped: Vec<String> = filled
-                .mapped
-                .iter()
-                .map(|(label, value)| format!("{label} ← {}", crate::mapping::shown(value)))
-                .collect();
-            mapped.join("; ")
-        };
+        let why = filled
+            .described()
+            .unwrap_or_else(|| "needs its fields filled in".to_owned());
         out.push(Suggestion {
             kind: spec.kind.clone(),
             label: spec.label.clone(),

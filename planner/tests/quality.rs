@@ -23,19 +23,9 @@ fn the_prompt_table_meets_the_goals() {
     let catalog = common::builtin_catalog();
     let cases = score::load(include_str!("../quality/prompts.json")).expect("table parses");
     assert!(cases.len() >= 60, "the table has {} prompts", cases.len());
-    let scores: Vec<_> = cases
-        .iter()
-        .map(|case| {
-            let answer = generate(
-                &catalog,
-                &Request {
-                    prompt: &case.prompt,
-                    timezone: "UTC",
-                    connections: &[],
-                },
-            );
-            score::score(&catalog, case, &answer)
-        })
+    let scores: Vec<_> = score::run(&catalog, &cases)
+        .into_iter()
+        .map(|(s, _)| s)
         .collect();
     let summary = score::summarise(&scores);
     println!("{summary}");

@@ -146,9 +146,7 @@ async fn analyze(
     user: CurrentUser,
     ApiJson(body): ApiJson<Description>,
 ) -> Result<Json<Analysis>, ApiError> {
-    let (prompt, timezone) = admit(&state.throttle, &user, &body)?;
-    let planning = planning(&state, &user).await?;
-    Ok(Json(planning.analyze(prompt, timezone)))
+    Ok(Json(analysis(&state, &user, &body).await?))
 }
 
 /// Drafts a workflow from a description. The draft passes the editor's
@@ -163,9 +161,7 @@ async fn generate(
     user: CurrentUser,
     ApiJson(body): ApiJson<Description>,
 ) -> Result<Json<Generated>, ApiError> {
-    let (prompt, timezone) = admit(&state.throttle, &user, &body)?;
-    let planning = planning(&state, &user).await?;
-    Ok(Json(planning.generate(prompt, timezone)))
+    Ok(Json(draft(&state, &user, &body).await?))
 }
 
 /// `/ai/analyze` as server-sent events: `progress` events, then `result`.
@@ -178,9 +174,7 @@ async fn analyze_stream(
     user: CurrentUser,
     ApiJson(body): ApiJson<Description>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let (prompt, timezone) = admit(&state.throttle, &user, &body)?;
-    let planning = planning(&state, &user).await?;
-    let answer = planning.analyze(prompt, timezone);
+    let answer = analysis(&state, &user, &body).await?;
     Ok(progress(&["understanding"], &answer))
 }
 
@@ -195,24 +189,31 @@ async fn generate_stream(
     user: CurrentUser,
     ApiJson(body): ApiJson<Description>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let (prompt, timezone) = admit(&state.throttle, &user, &body)?;
-    let planning = planning(&state, &user).await?;
-    let answer = planning.generate(prompt, timezone);
+    let answer = draft(&state, &user, &body).await?;
     Ok(progress(
         &["understanding", "choosing_apis", "drafting", "checking"],
         &answer,
     ))
 }
 
-/// Checks the description and counts the call against the account's limit.
-fn admit<'a>(
-    throttle: &std::sync::Arc<Throttle>,
+async fn analysis(
+    state: &AppState,
     user: &CurrentUser,
-    body: &'a Description,
-) -> Result<(&'a str, &'a str), ApiError> {
-    let checked = body.checked()?;
-    count(throttle, user)?;
-    Ok(checked)
+    body: &Description,
+) -> Result<Analysis, ApiError> {
+    let (prompt, timezone) = body.checked()?;
+    count(&state.throttle, user)?;
+    Ok(planning(state, user).await?.analyze(prompt, timezone))
+}
+
+async fn draft(
+    state: &AppState,
+    user: &CurrentUser,
+    body: &Description,
+) -> Result<Generated, ApiError> {
+    let (prompt, timezone) = body.checked()?;
+    count(&state.throttle, user)?;
+    Ok(planning(state, user).await?.generate(prompt, timezone))
 }
 
 /// Counts a call against the account's limit.
