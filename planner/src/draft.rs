@@ -176,7 +176,6 @@ pub fn build(
             node.position = *position;
         }
     }
-    b.def.description = String::new();
     Draft {
         workflow: b.def,
         steps: b.steps,
