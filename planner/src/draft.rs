@@ -5,12 +5,12 @@
 use model::{
     Edge, Node, Position, WorkflowDefinition,
     ai::{ConnectionRef, MissingConnection, NeededInput, StepExplanation},
-    catalogue::FieldType,
     graph::LOOP_BODY_PORT,
 };
 use serde_json::{Map, Value, json};
 
 use crate::{
+    accounting::Accounting,
     catalog::{Catalog, applies_to},
     mapping::{Source, fill, literal_list},
     understand::{Step, Test, TriggerPlan, Understanding},
@@ -29,9 +29,7 @@ struct Builder<'a> {
     connections: &'a [ConnectionRef],
     def: WorkflowDefinition,
     steps: Vec<StepExplanation>,
-    providers: Vec<String>,
-    missing: Vec<MissingConnection>,
-    needs: Vec<NeededInput>,
+    accounting: Accounting,
 }
 
 pub fn build(
@@ -52,9 +50,7 @@ pub fn build(
             edges: Vec::new(),
         },
         steps: Vec::new(),
-        providers: Vec::new(),
-        missing: Vec::new(),
-        needs: Vec::new(),
+        accounting: Accounting::default(),
     };
     let (trigger_id, trigger_source) = b.trigger(&understanding.trigger, timezone);
     // Sources nearest first; the trigger is always the last resort.
@@ -113,7 +109,7 @@ pub fn build(
                 }
                 let id = b.add_node("condition", "If", Value::Object(config));
                 if expression.is_none()
-                    && let Some(need) = b.needs.iter_mut().find(|n| n.node_id == id)
+                    && let Some(need) = b.accounting.needs_input.iter_mut().find(|n| n.node_id == id)
                 {
                     need.hint = format!("the test for “{phrase}”");
                 }
@@ -147,7 +143,7 @@ pub fn build(
                 }
                 let id = b.add_node("loop", "For each", Value::Object(config));
                 if expression.is_none()
-                    && let Some(need) = b.needs.iter_mut().find(|n| n.node_id == id)
+                    && let Some(need) = b.accounting.needs_input.iter_mut().find(|n| n.node_id == id)
                 {
                     need.hint = format!("the list of {noun}s");
                 }
@@ -179,9 +175,9 @@ pub fn build(
     Draft {
         workflow: b.def,
         steps: b.steps,
-        providers: b.providers,
-        missing_connections: b.missing,
-        needs_input: b.needs,
+        providers: b.accounting.providers,
+        missing_connections: b.accounting.missing_connections,
+        needs_input: b.accounting.needs_input,
     }
 }
 
@@ -278,35 +274,8 @@ impl Builder<'_> {
             id = format!("{base}_{n}");
             n += 1;
         }
-        if let Some(spec) = self.catalog.kind(kind) {
-            if let Some(provider) = spec.provider.clone()
-                && !self.providers.contains(&provider)
-            {
-                self.providers.push(provider);
-            }
-            for field in &spec.fields {
-                let present = config
-                    .get(&field.name)
-                    .is_some_and(|v| !v.is_null() && v != "");
-                match &field.ty {
-                    FieldType::Connection { provider } => {
-                        match self.connections.iter().find(|c| &c.provider == provider) {
-                            Some(connection) => {
-                                config[&field.name] = json!(connection.id);
-                            }
-                            None => self.missing_connection(provider, &id),
-                        }
-                    }
-                    _ if field.required && !present => self.needs.push(NeededInput {
-                        node_id: id.clone(),
-                        field: format!("config.{}", field.name),
-                        label: field.label.clone(),
-                        hint: field.help.clone(),
-                    }),
-                    _ => {}
-                }
-            }
-        }
+        self.accounting
+            .node(self.catalog, self.connections, &id, kind, &mut config);
         self.def.nodes.push(Node {
             id: id.clone(),
             kind: kind.to_owned(),
@@ -317,24 +286,6 @@ impl Builder<'_> {
             on_error: None,
         });
         id
-    }
-
-    fn missing_connection(&mut self, provider: &str, node: &str) {
-        if let Some(entry) = self.missing.iter_mut().find(|m| m.provider == provider) {
-            entry.node_ids.push(node.to_owned());
-            return;
-        }
-        let name = self
-            .catalog
-            .providers
-            .iter()
-            .find(|p| p.id == provider)
-            .map_or(provider.to_owned(), |p| p.name.clone());
-        self.missing.push(MissingConnection {
-            provider: provider.to_owned(),
-            provider_name: name,
-            node_ids: vec![node.to_owned()],
-        });
     }
 
     fn connect(&mut self, tails: &[(String, String)], target: &str) {

@@ -6,8 +6,10 @@
 //! user (listed). What it cannot place is reported, never dropped.
 
 pub mod catalog;
+pub mod accounting;
 mod draft;
 mod mapping;
+pub mod llm;
 pub mod modify;
 mod schedule;
 pub mod score;
@@ -289,7 +291,7 @@ fn restore(u: &Understanding, clause: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn workflow_name(prompt: &str) -> String {
+pub fn workflow_name(prompt: &str) -> String {
     let first = prompt.split(['\n', '.']).next().unwrap_or(prompt).trim();
     let mut name: String = first.chars().take(80).collect();
     if name.is_empty() {

@@ -1,0 +1,262 @@
+//! What a language model is told: how a workflow is written, the part of
+//! the catalogue the description is about (retrieved by the offline
+//! planner's reading of it, with every field), the account's connections
+//! by id and name, and the offline planner's draft to start from. Nothing
+//! here holds a secret: connections are ids and names, configs of drafts
+//! carry no credentials.
+
+use std::fmt::Write;
+
+use model::{
+    FieldSpec, FieldType, KindSpec, Ports,
+    ai::{Analysis, ConnectionRef, Generated},
+};
+use serde_json::{Value, json};
+
+use crate::catalog::Catalog;
+
+/// The messages for a first attempt, and the kinds described in them.
+pub struct Briefing {
+    pub system: String,
+    pub user: String,
+    /// Kinds described field by field (the rest are named only).
+    pub detailed: Vec<String>,
+}
+
+/// Builds the briefing for a description. `analysis` and `offline` are the
+/// offline planner's reading and draft: they pick the providers whose
+/// kinds are described in full.
+pub fn brief(
+    catalog: &Catalog,
+    prompt: &str,
+    timezone: &str,
+    connections: &[ConnectionRef],
+    analysis: &Analysis,
+    offline: &Generated,
+) -> Briefing {
+    let providers = candidate_providers(analysis, offline);
+    let detailed: Vec<&KindSpec> = catalog
+        .catalogue
+        .kinds
+        .iter()
+        .filter(|spec| {
+            spec.provider
+                .as_ref()
+                .is_none_or(|provider| providers.contains(provider))
+        })
+        .collect();
+    let mut system = String::from(INSTRUCTIONS);
+    system.push_str("\n\n## Kinds you may use, with their fields\n");
+    for spec in &detailed {
+        describe_kind(&mut system, spec);
+    }
+    let others: Vec<&KindSpec> = catalog
+        .catalogue
+        .kinds
+        .iter()
+        .filter(|spec| !detailed.iter().any(|d| d.kind == spec.kind))
+        .collect();
+    if !others.is_empty() {
+        system.push_str(
+            "\n## Other kinds (named only; use one only if the description needs it)\n",
+        );
+        for spec in others {
+            let _ = writeln!(system, "- {} ({})", spec.kind, spec.label);
+        }
+    }
+    system.push_str("\n## The account's connections\n");
+    if connections.is_empty() {
+        system.push_str("None yet: leave every `connection` field out.\n");
+    }
+    for connection in connections {
+        let _ = writeln!(
+            system,
+            "- id `{}`: {} connection “{}”",
+            connection.id, connection.provider, connection.name
+        );
+    }
+    let user = format!(
+        "Description: {prompt}\nTime zone for schedules: {timezone}\n\n\
+         A rule-based planner drafted this; keep what is right, fix and complete the rest:\n{}",
+        draft_json(offline)
+    );
+    Briefing {
+        system,
+        user,
+        detailed: detailed.iter().map(|s| s.kind.clone()).collect(),
+    }
+}
+
+const INSTRUCTIONS: &str = "You turn a description of an API integration into a Switchyard workflow. \
+Answer with one JSON object and nothing else:
+{\"name\": string, \"nodes\": [{\"id\": string, \"kind\": string, \"label\": string, \"config\": object, \"explanation\": string}], \
+\"edges\": [{\"source\": node id, \"source_port\": string, \"target\": node id}], \"unknown\": [string], \
+\"question\": null or {\"question\": string, \"suggestions\": [string]}}
+
+Rules:
+- Exactly one trigger node (a kind ending in `trigger`), first. Node ids are short snake_case words, unique.
+- Use only the kinds listed below and only the fields listed for each kind; never invent a kind, field, event or connection.
+- A `connection` field takes one of the account's connection ids for that provider; when the account has none, leave the field out.
+- Values may use templates: `{{ steps.<node id>.output.<path> }}` reads an earlier step's output (a trigger's delivery is under `body`). \
+Map data between steps this way (a customer's email into the next step's email field).
+- Edges leave a node on one of its ports (listed per kind; `out` by default). A condition continues on `true` or `false`; \
+a loop runs its `body` port per item and `out` after.
+- `explanation`: one short sentence per node saying what it does.
+- `unknown`: each part of the description no listed kind can do (an app that is not listed), in a few words. Never drop a part silently.
+- If the description is too vague to build (no action at all, or no destination), put a short `question` with 2-4 suggested answers and only the trigger node.";
+
+/// Providers to describe in full: what the offline planner read or used,
+/// and their alternatives (an "email" may be SMTP, Resend or SendGrid).
+fn candidate_providers(analysis: &Analysis, offline: &Generated) -> Vec<String> {
+    let mut providers: Vec<String> = Vec::new();
+    let mut add = |id: &str| {
+        if !providers.iter().any(|p| p == id) {
+            providers.push(id.to_owned());
+        }
+    };
+    for guess in &analysis.providers {
+        add(&guess.id);
+        for alternative in &guess.alternatives {
+            add(alternative);
+        }
+    }
+    for id in &offline.providers {
+        add(id);
+    }
+    providers
+}
+
+fn describe_kind(out: &mut String, spec: &KindSpec) {
+    let _ = write!(out, "\n### {} — {}\n{}\n", spec.kind, spec.label, spec.description);
+    if let Ports::Fixed(ports) = &spec.ports
+        && ports.iter().any(|p| p != model::definition::DEFAULT_PORT)
+    {
+        let _ = writeln!(out, "Ports: {}", ports.join(", "));
+    }
+    if matches!(spec.ports, Ports::SwitchCases) {
+        out.push_str("Ports: one per `cases[].port`, and `default`\n");
+    }
+    for field in &spec.fields {
+        describe_field(out, field, 0);
+    }
+    if !spec.output.is_empty() {
+        out.push_str("Output:");
+        for (i, field) in spec.output.iter().take(40).enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            let _ = write!(out, "{sep}{} ({})", field.name, field.ty);
+            if !field.events.is_empty() {
+                let _ = write!(out, " [{}]", field.events.join(" "));
+            }
+        }
+        out.push('\n');
+    }
+}
+
+fn describe_field(out: &mut String, field: &FieldSpec, depth: usize) {
+    let indent = "  ".repeat(depth);
+    let required = if field.required { ", required" } else { "" };
+    let _ = write!(out, "{indent}- {}: {}{required}", field.name, type_name(&field.ty));
+    if !field.help.is_empty() {
+        let _ = write!(out, " — {}", field.help);
+    }
+    if let Some(default) = &field.default {
+        let _ = write!(out, " (default {default})");
+    }
+    out.push('\n');
+    if let FieldType::Object { fields } | FieldType::List { fields, .. } = &field.ty {
+        for nested in fields {
+            describe_field(out, nested, depth + 1);
+        }
+    }
+}
+
+fn type_name(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Text { .. } => "text".into(),
+        FieldType::Secret => "secret (never filled in by you)".into(),
+        FieldType::Url => "URL".into(),
+        FieldType::Expression => "expression `{{ … }}`".into(),
+        FieldType::Integer { min, max } => format!("integer {min}..{max}"),
+        FieldType::Boolean => "boolean".into(),
+        FieldType::Select { options } => format!("one of {}", options.join(" | ")),
+        FieldType::MultiSelect { options } => format!("list of {}", options.join(" | ")),
+        FieldType::KeyValue => "object of strings".into(),
+        FieldType::Json => "any JSON".into(),
+        FieldType::Timestamp => "RFC 3339 date-time".into(),
+        FieldType::Object { .. } => "object with".into(),
+        FieldType::Connection { provider } => format!("{provider} connection id"),
+        FieldType::List { max_items, .. } => format!("list (at most {max_items}) of objects with"),
+    }
+}
+
+/// The offline draft as the model should write it: no positions.
+fn draft_json(offline: &Generated) -> String {
+    let nodes: Vec<Value> = offline
+        .workflow
+        .nodes
+        .iter()
+        .map(|n| {
+            let explanation = offline
+                .steps
+                .iter()
+                .find(|s| s.node_id == n.id)
+                .map_or("", |s| s.explanation.as_str());
+            json!({"id": n.id, "kind": n.kind, "label": n.label, "config": n.config, "explanation": explanation})
+        })
+        .collect();
+    json!({
+        "name": offline.workflow.name,
+        "nodes": nodes,
+        "edges": offline.workflow.edges,
+        "unknown": offline.unknown,
+        "question": offline.clarification,
+    })
+    .to_string()
+}
+
+/// The reply's JSON schema, for servers that take `json_schema`.
+pub fn reply_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "nodes": {"type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "label": {"type": "string"},
+                    "config": {"type": "object"},
+                    "explanation": {"type": "string"}
+                },
+                "required": ["id", "kind", "config"]
+            }},
+            "edges": {"type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "source": {"type": "string"},
+                    "source_port": {"type": "string"},
+                    "target": {"type": "string"}
+                },
+                "required": ["source", "target"]
+            }},
+            "unknown": {"type": "array", "items": {"type": "string"}},
+            "question": {"type": ["object", "null"], "properties": {
+                "question": {"type": "string"},
+                "suggestions": {"type": "array", "items": {"type": "string"}}
+            }}
+        },
+        "required": ["nodes", "edges"]
+    })
+}
+
+/// What goes back to the model when its draft has problems.
+pub fn repair_request(problems: &[String]) -> String {
+    let mut text = String::from(
+        "That workflow cannot be used as it is. Fix these problems and answer with the whole corrected JSON object:\n",
+    );
+    for problem in problems {
+        let _ = writeln!(text, "- {problem}");
+    }
+    text
+}
