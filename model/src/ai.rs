@@ -210,3 +210,23 @@ pub struct Suggestion {
     pub config: serde_json::Value,
     pub why: String,
 }
+
+/// A step a planner has reached, streamed to the page while it works.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Progress {
+    /// `understanding`, `choosing_apis`, `drafting`, `checking`,
+    /// `repairing`, `falling_back`, `done`.
+    pub stage: String,
+    /// For people: "Repairing the draft (attempt 1 of 2)".
+    pub message: String,
+}
+
+impl Progress {
+    pub fn new(stage: &str, message: impl Into<String>) -> Progress {
+        Progress {
+            stage: stage.to_owned(),
+            message: message.into(),
+        }
+    }
+}

@@ -135,6 +135,32 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub webhook_response_timeout: u64,
 
+    /// The AI builder's language model: an OpenAI-compatible endpoint
+    /// (`http://127.0.0.1:11434/v1` for Ollama). Setting it, or an API key
+    /// alone (for OpenAI itself), turns the language-model planner on;
+    /// without either, the offline planner answers.
+    #[arg(long, env = "SWITCHYARD_LLM_BASE_URL", value_name = "URL", value_parser = parse_llm_url)]
+    pub llm_base_url: Option<url::Url>,
+
+    /// The bearer token for the language model's endpoint.
+    #[arg(long, env = "SWITCHYARD_LLM_API_KEY", hide_env_values = true, value_name = "KEY")]
+    pub llm_api_key: Option<HiddenText>,
+
+    /// The model to ask (`gpt-4o-mini`, `llama3.1`, …).
+    #[arg(long, env = "SWITCHYARD_LLM_MODEL", default_value = "gpt-4o-mini", value_name = "NAME")]
+    pub llm_model: String,
+
+    /// Seconds the language model gets for a whole answer, repairs
+    /// included; past it the offline planner answers.
+    #[arg(long, env = "SWITCHYARD_LLM_TIMEOUT", default_value_t = 60, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub llm_timeout: u64,
+
+    /// Times a draft the checks refuse goes back to the model for repair.
+    #[arg(long, env = "SWITCHYARD_LLM_MAX_REPAIRS", default_value_t = 2, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=5))]
+    pub llm_max_repairs: u32,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(
         long,
@@ -188,6 +214,27 @@ impl Config {
         self.public_url.clone().unwrap_or_else(|| {
             url::Url::parse(&format!("http://{}", self.bind))
                 .expect("a socket address is a valid host")
+        })
+    }
+
+    /// The language model's settings, when one is configured.
+    pub fn llm(&self) -> Option<domain::ai::llm::LlmSettings> {
+        if self.llm_base_url.is_none() && self.llm_api_key.is_none() {
+            return None;
+        }
+        Some(domain::ai::llm::LlmSettings {
+            base_url: self.llm_base_url.as_ref().map_or_else(
+                || domain::ai::llm::OPENAI_BASE_URL.to_owned(),
+                |url| url.as_str().trim_end_matches('/').to_owned(),
+            ),
+            api_key: self
+                .llm_api_key
+                .as_ref()
+                .map(|key| key.0.clone())
+                .unwrap_or_default(),
+            model: self.llm_model.clone(),
+            timeout: Duration::from_secs(self.llm_timeout),
+            max_repairs: self.llm_max_repairs,
         })
     }
 
@@ -376,4 +423,30 @@ mod tests {
         assert!(line.contains("SWITCHYARD_PREVIOUS_SECRET_KEYS"), "{line}");
         assert!(!line.contains("hunter2"), "{line}");
     }
+}
+
+/// Text that is a credential: never shown by `Debug`.
+#[derive(Clone)]
+pub struct HiddenText(pub String);
+
+impl std::fmt::Debug for HiddenText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+impl std::str::FromStr for HiddenText {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(HiddenText(text.trim().to_owned()))
+    }
+}
+
+fn parse_llm_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("an http:// or https:// URL, such as http://127.0.0.1:11434/v1".into());
+    }
+    Ok(url)
 }

@@ -5,6 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use app::{App, server_context::ServerContext, shell};
 use axum::{Router, extract::FromRef, middleware};
+use domain::ai::llm::LanguageModel;
 use domain::{
     connection_tokens::ConnectionCredentials,
     connections::Connections,
@@ -53,6 +54,8 @@ pub struct AppState {
     pub live: Arc<LiveHub>,
     /// Set at shutdown: live event streams end so connections can close.
     pub streams_stop: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The AI builder's language model, when one is configured.
+    pub llm: Option<Arc<LanguageModel>>,
 }
 
 /// Why an instance could not start; each variant reads as one line.
@@ -164,6 +167,7 @@ impl Application {
                     .to_owned(),
             },
             secret_key,
+            llm: config.llm().map(|settings| Arc::new(LanguageModel::new(settings))),
             config: Arc::new(config),
             throttle: Arc::new(Throttle::default()),
             connections,

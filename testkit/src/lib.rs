@@ -1,13 +1,15 @@
 //! Test support shared by the crates' integration tests: fresh databases
 //! (a SQLite file or a new Postgres database per test, dropped afterwards)
-//! and scripted HTTP and SMTP servers on 127.0.0.1.
+//! and scripted HTTP, SMTP and OpenAI-protocol servers on 127.0.0.1.
 
 pub mod database;
 pub mod documents;
 pub mod http;
+pub mod model_server;
 pub mod smtp;
 
 pub use database::{Backend, TestDatabase};
 pub use documents::{openapi_dir, openapi_document};
 pub use http::{Received, Reply, ScriptedServer};
+pub use model_server::{ModelReply, ModelRequest, ModelServer};
 pub use smtp::{Mail, SmtpServer};

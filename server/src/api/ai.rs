@@ -4,7 +4,7 @@
 //! could not be understood. Each call has a streaming variant that sends
 //! the planner's progress as server-sent events, then the answer.
 
-use std::convert::Infallible;
+use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     Json, Router,
@@ -12,9 +12,12 @@ use axum::{
     response::sse::{Event, Sse},
     routing::post,
 };
-use domain::ai::{ChangeRequest, Description, NextRequest, Planning};
-use futures_util::{Stream, stream};
-use model::ai::{Analysis, Generated, Modification, Suggestion};
+use domain::ai::{
+    ChangeRequest, Description, NextRequest, Planning,
+    llm::{LanguageModel, ProgressSink, report},
+};
+use futures_util::{Stream, StreamExt, stream};
+use model::ai::{Analysis, Generated, Modification, Progress, Suggestion};
 use serde::Serialize;
 use serde_json::json;
 
@@ -69,10 +72,11 @@ async fn modify_stream(
     ApiJson(body): ApiJson<ChangeRequest>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let answer = change(&state, &user, &body).await?;
-    Ok(progress(
-        &["understanding", "drafting", "checking"],
-        &answer,
-    ))
+    Ok(streamed(async move |sink| {
+        report(&sink, "understanding", "Understanding the change");
+        report(&sink, "checking", "Checking the changed workflow");
+        answer
+    }))
 }
 
 async fn change(
@@ -114,7 +118,10 @@ async fn suggest_next_stream(
     ApiJson(body): ApiJson<NextRequest>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let answer = suggestions(&state, &user, &body).await?;
-    Ok(progress(&["understanding"], &answer))
+    Ok(streamed(async move |sink| {
+        report(&sink, "understanding", "Reading the workflow");
+        answer
+    }))
 }
 
 /// The suggestions for one node.
@@ -175,11 +182,16 @@ async fn analyze_stream(
     ApiJson(body): ApiJson<Description>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let answer = analysis(&state, &user, &body).await?;
-    Ok(progress(&["understanding"], &answer))
+    Ok(streamed(async move |sink| {
+        report(&sink, "understanding", "Understanding the description");
+        answer
+    }))
 }
 
-/// `/ai/generate` as server-sent events: `progress` events (understanding,
-/// choosing_apis, drafting, checking), then `result` with the draft.
+/// `/ai/generate` as server-sent events: `progress` events as the planner
+/// works (understanding, choosing_apis, drafting, checking, repairing,
+/// falling_back, done), then `result` with the draft. Closing the stream
+/// cancels the planning.
 #[utoipa::path(post, path = "/ai/generate/stream", tag = "ai", request_body = Description,
     responses((status = 200, description = "`event: progress` with `{stage, message}`, then `event: result` with the draft", content_type = "text/event-stream"),
         (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)),
@@ -189,11 +201,8 @@ async fn generate_stream(
     user: CurrentUser,
     ApiJson(body): ApiJson<Description>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let answer = draft(&state, &user, &body).await?;
-    Ok(progress(
-        &["understanding", "choosing_apis", "drafting", "checking"],
-        &answer,
-    ))
+    let job = drafting(&state, &user, &body).await?;
+    Ok(streamed(async move |sink| job.run(&sink).await))
 }
 
 async fn analysis(
@@ -206,14 +215,54 @@ async fn analysis(
     Ok(planning(state, user).await?.analyze(prompt, timezone))
 }
 
+/// A draft to make, checked and counted before any work starts (so a
+/// stream never begins for a request that is refused).
+struct Drafting {
+    planning: Planning,
+    prompt: String,
+    timezone: String,
+    llm: Option<Arc<LanguageModel>>,
+}
+
+impl Drafting {
+    async fn run(self, sink: &ProgressSink) -> Generated {
+        match &self.llm {
+            Some(llm) => {
+                llm.generate(&self.planning, &self.prompt, &self.timezone, sink)
+                    .await
+            }
+            None => {
+                report(sink, "understanding", "Understanding the description");
+                let draft = self.planning.generate(&self.prompt, &self.timezone);
+                report(sink, "checking", "Checking the draft");
+                draft
+            }
+        }
+    }
+}
+
+async fn drafting(
+    state: &AppState,
+    user: &CurrentUser,
+    body: &Description,
+) -> Result<Drafting, ApiError> {
+    let (prompt, timezone) = body.checked()?;
+    let llm = body.language_model(state.llm.as_ref())?.cloned();
+    count(&state.throttle, user)?;
+    Ok(Drafting {
+        planning: planning(state, user).await?,
+        prompt: prompt.to_owned(),
+        timezone: timezone.to_owned(),
+        llm,
+    })
+}
+
 async fn draft(
     state: &AppState,
     user: &CurrentUser,
     body: &Description,
 ) -> Result<Generated, ApiError> {
-    let (prompt, timezone) = body.checked()?;
-    count(&state.throttle, user)?;
-    Ok(planning(state, user).await?.generate(prompt, timezone))
+    Ok(drafting(state, user, body).await?.run(&None).await)
 }
 
 /// Counts a call against the account's limit.
@@ -236,38 +285,61 @@ async fn planning(state: &AppState, user: &CurrentUser) -> Result<Planning, ApiE
     .await?)
 }
 
-/// The stages a planner went through, then its answer.
-fn progress<T: Serialize>(
-    stages: &[&'static str],
-    answer: &T,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<T>> {
-    let mut events: Vec<Event> = stages
-        .iter()
-        .map(|stage| {
-            Event::default()
-                .event("progress")
-                .data(json!({ "stage": stage, "message": stage_message(stage) }).to_string())
-        })
-        .collect();
-    events.push(
-        Event::default()
-            .event("progress")
-            .data(json!({ "stage": "done", "message": "Done" }).to_string()),
-    );
-    events.push(
-        Event::default()
-            .event("result")
-            .data(serde_json::to_string(answer).unwrap_or_else(|_| "null".into())),
-    );
-    Sse::new(stream::iter(events.into_iter().map(Ok)))
+/// Runs the work in a task of its own, streaming its progress as it
+/// reports it, then `done` and the answer. When the page goes away, the
+/// stream is dropped and the task with it: nothing works on for nobody.
+fn streamed<T, F>(
+    work: impl FnOnce(ProgressSink) -> F,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
+where
+    T: Serialize + Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+    let task = AbortOnDrop(tokio::spawn(work(Some(sender))));
+    let events = stream::unfold(
+        Some((receiver, task)),
+        |state| async move {
+            let (mut receiver, mut task) = state?;
+            if let Some(progress) = receiver.recv().await {
+                return Some((vec![progress_event(&progress)], Some((receiver, task))));
+            }
+            // The work is over once it dropped its sender.
+            let answer = match (&mut task.0).await {
+                Ok(answer) => serde_json::to_string(&answer).unwrap_or_else(|_| "null".into()),
+                Err(error) => {
+                    tracing::error!(%error, "the planning task failed");
+                    return Some((
+                        vec![Event::default().event("error").data(
+                            json!({"error": {"code": "internal", "message": "the planner failed"}}).to_string(),
+                        )],
+                        None,
+                    ));
+                }
+            };
+            Some((
+                vec![
+                    progress_event(&Progress::new("done", "Done")),
+                    Event::default().event("result").data(answer),
+                ],
+                None,
+            ))
+        },
+    )
+    .flat_map(|events| stream::iter(events.into_iter().map(Ok)));
+    Sse::new(events)
 }
 
-fn stage_message(stage: &str) -> &'static str {
-    match stage {
-        "understanding" => "Understanding the description",
-        "choosing_apis" => "Choosing the APIs",
-        "drafting" => "Drafting the workflow",
-        "checking" => "Checking it",
-        _ => "Working",
+fn progress_event(progress: &Progress) -> Event {
+    Event::default()
+        .event("progress")
+        .data(serde_json::to_string(progress).unwrap_or_default())
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -240,6 +240,11 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         lease_ms: 2_000,
         webhook_body_limit: 1024 * 1024,
         webhook_response_timeout: 10,
+        llm_base_url: None,
+        llm_api_key: None,
+        llm_model: "gpt-4o-mini".into(),
+        llm_timeout: 60,
+        llm_max_repairs: 2,
         shutdown_timeout: 5,
         command: None,
     }

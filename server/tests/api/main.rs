@@ -8,6 +8,7 @@ mod server_process;
 
 mod accounts;
 mod ai;
+mod ai_llm;
 mod connections;
 mod crash;
 mod executions;

@@ -229,6 +229,15 @@ pub fn Canvas(editor: Editor, svg: NodeRef<leptos::svg::Svg>) -> impl IntoView {
                 <For each=node_ids key=|id| id.clone() let:id>
                     <NodeView editor id start_drag start_connect finish_connect />
                 </For>
+                // Nodes a proposed change removes, where they were.
+                {move || editor.diff.with(|d| d.removed.iter().map(|node| view! {
+                    <g class="node diff-removed" data-testid="ghost-node" data-node-id=node.id.clone()
+                        transform=format!("translate({:.1},{:.1})", node.position.x, node.position.y)>
+                        <rect class="node-box" width=NODE_WIDTH height=NODE_HEIGHT rx="10" />
+                        <text class="node-title" x="18" y="26">{truncate(if node.label.is_empty() { &node.id } else { &node.label }, 22)}</text>
+                        <text class="node-kind" x="18" y="46">"removed"</text>
+                    </g>
+                }).collect_view())}
             </g>
         </svg>
     }
@@ -440,6 +449,14 @@ fn NodeView(
                 class="node"
                 class:selected=move || selected.get()
                 class:invalid={errors > 0}
+                class:diff-added={
+                    let id = node.id.clone();
+                    move || editor.diff.with(|d| d.added.contains(&id))
+                }
+                class:diff-changed={
+                    let id = node.id.clone();
+                    move || editor.diff.with(|d| d.changed.contains(&id))
+                }
                 transform=place
                 data-testid="node"
                 data-node-id=node.id.clone()

@@ -2,6 +2,7 @@
 //! a side panel with the selected node's form, live validation, save with
 //! an unsaved-changes guard, versions with restore, and runs watched live.
 
+mod assistant;
 mod canvas;
 mod minimap;
 mod palette;
@@ -271,6 +272,8 @@ fn EditorView(data: EditorData) -> impl IntoView {
                 </div>
                 <aside class="side-panel" aria-label="Details">
                     <panel::NodePanel editor notice />
+                    <assistant::SuggestNext editor />
+                    <assistant::DescribeChange editor notice />
                     <Problems editor />
                     <run::RunPanel editor notice />
                     <Show when=move || versions_open.get()>

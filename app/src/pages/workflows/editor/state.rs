@@ -51,6 +51,43 @@ pub struct Moving {
     pub dy: f64,
 }
 
+/// What a proposed change does to the document, node by node.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diff {
+    pub added: HashSet<String>,
+    pub changed: HashSet<String>,
+    /// Drawn as ghosts where they were.
+    pub removed: Vec<Node>,
+}
+
+impl Diff {
+    pub fn between(before: &WorkflowDefinition, after: &WorkflowDefinition) -> Diff {
+        let mut diff = Diff::default();
+        for node in &after.nodes {
+            match before.node(&node.id) {
+                None => {
+                    diff.added.insert(node.id.clone());
+                }
+                Some(old)
+                    if old.kind != node.kind
+                        || old.config != node.config
+                        || old.label != node.label =>
+                {
+                    diff.changed.insert(node.id.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        diff.removed = before
+            .nodes
+            .iter()
+            .filter(|n| after.node(&n.id).is_none())
+            .cloned()
+            .collect();
+        diff
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct Editor {
     pub id: StoredValue<String>,
@@ -68,6 +105,8 @@ pub struct Editor {
     pub catalogue: StoredValue<Arc<Catalogue>>,
     pub problems: Memo<Vec<Problem>>,
     pub live: RwSignal<HashMap<String, LiveStep>>,
+    /// A proposed change, drawn on the canvas until applied or discarded.
+    pub diff: RwSignal<Diff>,
     undo: StoredValue<Vec<WorkflowDefinition>>,
     redo: StoredValue<Vec<WorkflowDefinition>>,
     clipboard: StoredValue<Option<(Vec<Node>, Vec<Edge>)>>,
@@ -106,6 +145,7 @@ impl Editor {
             catalogue: StoredValue::new(catalogue),
             problems,
             live: RwSignal::new(HashMap::new()),
+            diff: RwSignal::new(Diff::default()),
             undo: StoredValue::new(Vec::new()),
             redo: StoredValue::new(Vec::new()),
             clipboard: StoredValue::new(None),

@@ -4,13 +4,15 @@
 //! secret never reaches a planner).
 
 use engine::{Engine, providers};
-use model::ai::{Analysis, ConnectionRef, Generated};
+use model::ai::{Analysis, ConnectionRef, Generated, PlannerKind};
 use planner::{Catalog, ProviderInfo, Request};
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{DomainError, connections::Connections};
+
+pub mod llm;
 
 /// A description to plan, as the API receives it.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
@@ -21,6 +23,10 @@ pub struct Description {
     /// IANA time zone for schedules ("every day at 9"); UTC if left out.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Which planner should answer: the language model when the server has
+    /// one (the default), or `offline`.
+    #[serde(default)]
+    pub planner: Option<PlannerKind>,
 }
 
 impl Description {
@@ -28,6 +34,22 @@ impl Description {
     pub fn checked(&self) -> Result<(&str, &str), DomainError> {
         let prompt = checked_text("prompt", &self.prompt)?;
         Ok((prompt, checked_timezone(self.timezone.as_deref())?))
+    }
+
+    /// The language model to ask, if any: `planner: "llm"` on a server
+    /// without one is refused rather than quietly answered offline.
+    pub fn language_model<'a>(
+        &self,
+        configured: Option<&'a std::sync::Arc<llm::LanguageModel>>,
+    ) -> Result<Option<&'a std::sync::Arc<llm::LanguageModel>>, DomainError> {
+        match (self.planner, configured) {
+            (Some(PlannerKind::Offline), _) => Ok(None),
+            (Some(PlannerKind::Llm), None) => Err(DomainError::invalid(
+                "planner",
+                "no language model is configured on this server (SWITCHYARD_LLM_BASE_URL or SWITCHYARD_LLM_API_KEY)",
+            )),
+            (_, configured) => Ok(configured),
+        }
     }
 }
 
@@ -107,7 +129,7 @@ impl Planning {
         planner::generate(&self.catalog, &self.request(prompt, timezone))
     }
 
-    fn request<'a>(&'a self, prompt: &'a str, timezone: &'a str) -> Request<'a> {
+    pub fn request<'a>(&'a self, prompt: &'a str, timezone: &'a str) -> Request<'a> {
         Request {
             prompt,
             timezone,
