@@ -119,3 +119,59 @@ test("a vague description gets a question, and an answer drafts it", async ({ pa
   await expect(page.getByTestId("draft-step")).toHaveCount(2);
   await expect(page.getByTestId("draft-step").nth(0)).toContainText("0 9 * * *");
 });
+
+test("describe a change in the editor, see it on the canvas, reject or apply it; suggest the next step", async ({ page }) => {
+  await signUp(page, "changer");
+  const draft = await (await page.request.post("/api/v1/ai/generate", { data: { prompt: SEED } })).json();
+  const created = await (await page.request.post("/api/v1/workflows", { data: draft.workflow })).json();
+  await page.goto(`/workflows/${created.id}`);
+  await expect(page.getByTestId("editor")).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId("node")).toHaveCount(3);
+
+  // A delay before the Slack step: drawn as an added node, then discarded.
+  const instruction = page.getByTestId("change-instruction");
+  await instruction.fill("put a delay of 2 days before the Slack message");
+  await page.getByTestId("change-propose").click();
+  await expect(page.getByTestId("change-op")).toHaveCount(1);
+  await expect(page.getByTestId("change-op")).toContainText("insert delay `delay` between `mailchimp_add_member` and `slack_post_message`");
+  await expect(page.locator("[data-testid=node].diff-added")).toHaveAttribute("data-kind", "delay");
+  await expect(page.getByTestId("edge")).toHaveCount(3);
+  await snapshot(page, "ai-change-proposed");
+  await page.getByTestId("change-discard").click();
+  await expect(page.getByTestId("node")).toHaveCount(3);
+  await expect(page.locator(".diff-added")).toHaveCount(0);
+
+  // Removing a step shows its ghost; unticking the change brings it back.
+  await instruction.fill("remove the Slack step");
+  await page.getByTestId("change-propose").click();
+  await expect(page.getByTestId("ghost-node")).toHaveAttribute("data-node-id", "slack_post_message");
+  await expect(page.getByTestId("node")).toHaveCount(2);
+  await page.getByTestId("change-op").locator("input").uncheck();
+  await expect(page.getByTestId("ghost-node")).toHaveCount(0);
+  await expect(page.getByTestId("node")).toHaveCount(3);
+  await page.getByTestId("change-discard").click();
+
+  // Applied, the delay is part of the workflow (unsaved) and the old
+  // direct edge is gone.
+  await instruction.fill("put a delay of 2 days before the Slack message");
+  await page.getByTestId("change-propose").click();
+  await page.getByTestId("change-apply").click();
+  await expect(page.getByRole("status")).toHaveText("1 change applied; save to keep them.");
+  await expect(page.getByTestId("node")).toHaveCount(4);
+  await expect(page.locator(".diff-added")).toHaveCount(0);
+  await expect(page.getByTestId("unsaved")).toBeVisible();
+  await expect(page.locator("[data-testid=edge][data-source=mailchimp_add_member][data-target=slack_post_message]")).toHaveCount(0);
+  await expect(page.locator("[data-testid=edge][data-source=delay][data-target=slack_post_message]")).toHaveCount(1);
+
+  // Suggest next after the Slack step: adding one connects it there.
+  await node(page, "slack_post_message").locator(".node-box").click();
+  await page.getByTestId("suggest-next-button").click();
+  const suggestions = page.getByTestId("suggestion");
+  await expect(suggestions.first()).toBeVisible();
+  const kind = await suggestions.first().getAttribute("data-kind");
+  await suggestions.first().getByTestId("suggestion-add").click();
+  await expect(page.getByTestId("node")).toHaveCount(5);
+  await expect(page.locator(`[data-testid=node][data-kind='${kind}']`).last()).toBeVisible();
+  await expect(page.locator("[data-testid=edge][data-source=slack_post_message]")).toHaveCount(1);
+});

@@ -225,10 +225,21 @@ fn DraftReview(
     let has_needs = !generated.needs_input.is_empty();
     let has_unknown = !generated.unknown.is_empty();
     let providers = generated.providers.join(", ");
+    let planner = match generated.planner {
+        model::ai::PlannerKind::Llm => "Drafted by the language model, checked by Switchyard.",
+        model::ai::PlannerKind::Offline => "Drafted by Switchyard's offline planner.",
+    };
+    let fallback = generated.fallback_reason.clone().map(|reason| view! {
+        <p class="alert alert-warning small" data-testid="draft-fallback">
+            "The language model could not help (" {reason} "), so this is the offline planner's draft."
+        </p>
+    });
     view! {
         <div class="draft-review" data-testid="draft-review">
             {question}
             <h3>{format!("“{}”", generated.workflow.name)}</h3>
+            <p class="muted small" data-testid="draft-planner">{planner}</p>
+            {fallback}
             <ol class="draft-steps" data-testid="draft-steps">{steps}</ol>
             {(!providers.is_empty()).then(|| view! { <p class="muted">"Uses: " {providers}</p> })}
             {has_missing.then(|| view! {
