@@ -109,7 +109,11 @@ pub fn build(
                 }
                 let id = b.add_node("condition", "If", Value::Object(config));
                 if expression.is_none()
-                    && let Some(need) = b.accounting.needs_input.iter_mut().find(|n| n.node_id == id)
+                    && let Some(need) = b
+                        .accounting
+                        .needs_input
+                        .iter_mut()
+                        .find(|n| n.node_id == id)
                 {
                     need.hint = format!("the test for “{phrase}”");
                 }
@@ -143,7 +147,11 @@ pub fn build(
                 }
                 let id = b.add_node("loop", "For each", Value::Object(config));
                 if expression.is_none()
-                    && let Some(need) = b.accounting.needs_input.iter_mut().find(|n| n.node_id == id)
+                    && let Some(need) = b
+                        .accounting
+                        .needs_input
+                        .iter_mut()
+                        .find(|n| n.node_id == id)
                 {
                     need.hint = format!("the list of {noun}s");
                 }

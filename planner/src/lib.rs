@@ -5,11 +5,11 @@
 //! draft passes the editor's validator except for the values left to the
 //! user (listed). What it cannot place is reported, never dropped.
 
-pub mod catalog;
 pub mod accounting;
+pub mod catalog;
 mod draft;
-mod mapping;
 pub mod llm;
+mod mapping;
 pub mod modify;
 mod schedule;
 pub mod score;

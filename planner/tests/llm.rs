@@ -29,14 +29,30 @@ fn briefing(prompt: &str) -> llm::Briefing {
     };
     let analysis = analyze(&catalog, &request);
     let offline = generate(&catalog, &request);
-    llm::brief(&catalog, prompt, "Europe/Paris", &connections, &analysis, &offline)
+    llm::brief(
+        &catalog,
+        prompt,
+        "Europe/Paris",
+        &connections,
+        &analysis,
+        &offline,
+    )
 }
 
 #[test]
 fn the_briefing_details_the_providers_the_description_is_about() {
     let briefing = briefing(SEED);
-    for kind in ["stripe.trigger", "mailchimp.add_member", "slack.post_message", "condition", "delay"] {
-        assert!(briefing.detailed.iter().any(|k| k == kind), "{kind} is detailed");
+    for kind in [
+        "stripe.trigger",
+        "mailchimp.add_member",
+        "slack.post_message",
+        "condition",
+        "delay",
+    ] {
+        assert!(
+            briefing.detailed.iter().any(|k| k == kind),
+            "{kind} is detailed"
+        );
     }
     // Providers the description does not touch are named, not detailed.
     assert!(!briefing.detailed.iter().any(|k| k.starts_with("twilio.")));
@@ -44,7 +60,11 @@ fn the_briefing_details_the_providers_the_description_is_about() {
     // Fields with their types, events of the trigger, the connection ids.
     assert!(briefing.system.contains("### mailchimp.add_member"));
     assert!(briefing.system.contains("customer.created"));
-    assert!(briefing.system.contains("id `c0a8e2f4-0000-4000-8000-000000000001`: slack connection “Team Slack”"));
+    assert!(
+        briefing
+            .system
+            .contains("id `c0a8e2f4-0000-4000-8000-000000000001`: slack connection “Team Slack”")
+    );
     // The user message carries the description, the time zone and the
     // offline draft to start from.
     assert!(briefing.user.contains(SEED));
@@ -83,10 +103,17 @@ fn a_valid_reply_becomes_a_draft_with_what_is_left_to_the_user() {
         draft.workflow.node("notify").unwrap().config["connection"],
         "c0a8e2f4-0000-4000-8000-000000000001"
     );
-    let missing: Vec<_> = draft.missing_connections.iter().map(|m| m.provider.as_str()).collect();
+    let missing: Vec<_> = draft
+        .missing_connections
+        .iter()
+        .map(|m| m.provider.as_str())
+        .collect();
     assert_eq!(missing, ["stripe"]);
     assert_eq!(draft.providers, ["stripe", "slack"]);
-    assert_eq!(draft.steps[1].explanation, "Posts the new customer's email to #sales.");
+    assert_eq!(
+        draft.steps[1].explanation,
+        "Posts the new customer's email to #sales."
+    );
     assert!(draft.workflow.nodes[1].position.x > draft.workflow.nodes[0].position.x);
 }
 
@@ -98,7 +125,10 @@ fn an_invented_kind_is_named_for_repair() {
         json!([{"source": "trigger", "target": "fax"}]),
     );
     let problems = llm::check(&catalog, &connections(), &text, "x").unwrap_err();
-    assert_eq!(problems, ["node `fax`: kind `fax.send` does not exist; use only the kinds listed"]);
+    assert_eq!(
+        problems,
+        ["node `fax`: kind `fax.send` does not exist; use only the kinds listed"]
+    );
 }
 
 #[test]
@@ -119,17 +149,34 @@ fn an_invented_connection_or_field_is_named_for_repair() {
         json!([{"source": "trigger", "target": "notify"}]),
     );
     let problems = llm::check(&catalog, &connections(), &text, "x").unwrap_err();
-    assert!(problems.iter().any(|p| p.contains("node `notify`") && p.contains("unknown field `emoji`")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("node `notify`") && p.contains("unknown field `emoji`")),
+        "{problems:?}"
+    );
 }
 
 #[test]
 fn garbage_and_broken_graphs_are_named_for_repair() {
     let catalog = common::builtin_catalog();
     let problems = llm::check(&catalog, &[], "Sure! I would be glad to help.", "x").unwrap_err();
-    assert_eq!(problems, ["the answer holds no JSON object; answer with the JSON object only"]);
+    assert_eq!(
+        problems,
+        ["the answer holds no JSON object; answer with the JSON object only"]
+    );
     let problems = llm::check(&catalog, &[], "{\"nodes\": \"none\"}", "x").unwrap_err();
-    assert!(problems[0].starts_with("the JSON does not have the required shape"), "{problems:?}");
-    let text = reply(json!([trigger()]), json!([{"source": "trigger", "target": "nowhere"}]));
+    assert!(
+        problems[0].starts_with("the JSON does not have the required shape"),
+        "{problems:?}"
+    );
+    let text = reply(
+        json!([trigger()]),
+        json!([{"source": "trigger", "target": "nowhere"}]),
+    );
     let problems = llm::check(&catalog, &[], &text, "x").unwrap_err();
-    assert!(problems.iter().any(|p| p.contains("nowhere")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("nowhere")),
+        "{problems:?}"
+    );
 }

@@ -143,11 +143,21 @@ pub struct Config {
     pub llm_base_url: Option<url::Url>,
 
     /// The bearer token for the language model's endpoint.
-    #[arg(long, env = "SWITCHYARD_LLM_API_KEY", hide_env_values = true, value_name = "KEY")]
+    #[arg(
+        long,
+        env = "SWITCHYARD_LLM_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
     pub llm_api_key: Option<HiddenText>,
 
     /// The model to ask (`gpt-4o-mini`, `llama3.1`, …).
-    #[arg(long, env = "SWITCHYARD_LLM_MODEL", default_value = "gpt-4o-mini", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "SWITCHYARD_LLM_MODEL",
+        default_value = "gpt-4o-mini",
+        value_name = "NAME"
+    )]
     pub llm_model: String,
 
     /// Seconds the language model gets for a whole answer, repairs

@@ -149,6 +149,14 @@ impl Application {
             .env(leptos::config::Env::PROD)
             .build();
         let live = LiveHub::start(engine.subscribe(), STREAMS_PER_USER);
+        match config.llm() {
+            Some(llm) => {
+                tracing::info!(base_url = %llm.base_url, model = %llm.model, "the AI builder drafts with a language model")
+            }
+            None => tracing::info!(
+                "the AI builder drafts offline (no SWITCHYARD_LLM_BASE_URL or SWITCHYARD_LLM_API_KEY)"
+            ),
+        }
         let state = AppState {
             leptos_options,
             context: ServerContext {
@@ -167,7 +175,9 @@ impl Application {
                     .to_owned(),
             },
             secret_key,
-            llm: config.llm().map(|settings| Arc::new(LanguageModel::new(settings))),
+            llm: config
+                .llm()
+                .map(|settings| Arc::new(LanguageModel::new(settings))),
             config: Arc::new(config),
             throttle: Arc::new(Throttle::default()),
             connections,

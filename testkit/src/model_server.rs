@@ -112,7 +112,14 @@ async fn complete(
             (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
         }
         Some(ModelReply::Garbage(text)) => (
-            [(header::CONTENT_TYPE, if streamed { "text/event-stream" } else { "application/json" })],
+            [(
+                header::CONTENT_TYPE,
+                if streamed {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                },
+            )],
             text,
         )
             .into_response(),

@@ -115,10 +115,7 @@ impl LanguageModel {
                 format!("Choosing the APIs: {}", names.join(", "))
             },
         );
-        let mut messages = vec![
-            system_message(briefing.system),
-            user_message(briefing.user),
-        ];
+        let mut messages = vec![system_message(briefing.system), user_message(briefing.user)];
         let name = planner::workflow_name(prompt);
         let attempts = self.settings.max_repairs + 1;
         let mut remaining = Vec::new();
@@ -240,7 +237,10 @@ impl LanguageModel {
                 report(
                     progress,
                     stage,
-                    format!("Receiving the model's answer ({:.1} kB so far)", reported as f32 / 1000.0),
+                    format!(
+                        "Receiving the model's answer ({:.1} kB so far)",
+                        reported as f32 / 1000.0
+                    ),
                 );
             }
         }
@@ -285,7 +285,9 @@ fn describe(error: &OpenAIError) -> String {
                 format!("the model's server answered with an error: {message}")
             }
         }
-        OpenAIError::Reqwest(e) if e.is_connect() => "could not connect to the model's server".into(),
+        OpenAIError::Reqwest(e) if e.is_connect() => {
+            "could not connect to the model's server".into()
+        }
         OpenAIError::Reqwest(e) => {
             let status = e.status().map(|s| format!(" ({s})")).unwrap_or_default();
             format!("the request to the model's server failed{status}")

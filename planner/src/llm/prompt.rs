@@ -57,9 +57,8 @@ pub fn brief(
         .filter(|spec| !detailed.iter().any(|d| d.kind == spec.kind))
         .collect();
     if !others.is_empty() {
-        system.push_str(
-            "\n## Other kinds (named only; use one only if the description needs it)\n",
-        );
+        system
+            .push_str("\n## Other kinds (named only; use one only if the description needs it)\n");
         for spec in others {
             let _ = writeln!(system, "- {} ({})", spec.kind, spec.label);
         }
@@ -127,7 +126,11 @@ fn candidate_providers(analysis: &Analysis, offline: &Generated) -> Vec<String> 
 }
 
 fn describe_kind(out: &mut String, spec: &KindSpec) {
-    let _ = write!(out, "\n### {} — {}\n{}\n", spec.kind, spec.label, spec.description);
+    let _ = write!(
+        out,
+        "\n### {} — {}\n{}\n",
+        spec.kind, spec.label, spec.description
+    );
     if let Ports::Fixed(ports) = &spec.ports
         && ports.iter().any(|p| p != model::definition::DEFAULT_PORT)
     {
@@ -155,7 +158,12 @@ fn describe_kind(out: &mut String, spec: &KindSpec) {
 fn describe_field(out: &mut String, field: &FieldSpec, depth: usize) {
     let indent = "  ".repeat(depth);
     let required = if field.required { ", required" } else { "" };
-    let _ = write!(out, "{indent}- {}: {}{required}", field.name, type_name(&field.ty));
+    let _ = write!(
+        out,
+        "{indent}- {}: {}{required}",
+        field.name,
+        type_name(&field.ty)
+    );
     if !field.help.is_empty() {
         let _ = write!(out, " — {}", field.help);
     }

@@ -181,9 +181,11 @@ fn allowed(
         let Some(value) = config.get(&field.name).filter(|v| !v.is_null() && *v != "") else {
             continue;
         };
-        let known = value
-            .as_str()
-            .is_some_and(|id| connections.iter().any(|c| c.id == id && &c.provider == provider));
+        let known = value.as_str().is_some_and(|id| {
+            connections
+                .iter()
+                .any(|c| c.id == id && &c.provider == provider)
+        });
         if !known {
             problems.push(format!(
                 "node `{}`, config.{}: `{}` is not one of the account's {provider} connections; use a listed id or leave the field out",

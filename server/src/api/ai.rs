@@ -297,35 +297,35 @@ where
 {
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Progress>();
     let task = AbortOnDrop(tokio::spawn(work(Some(sender))));
-    let events = stream::unfold(
-        Some((receiver, task)),
-        |state| async move {
-            let (mut receiver, mut task) = state?;
-            if let Some(progress) = receiver.recv().await {
-                return Some((vec![progress_event(&progress)], Some((receiver, task))));
+    let events = stream::unfold(Some((receiver, task)), |state| async move {
+        let (mut receiver, mut task) = state?;
+        if let Some(progress) = receiver.recv().await {
+            return Some((vec![progress_event(&progress)], Some((receiver, task))));
+        }
+        // The work is over once it dropped its sender.
+        let answer = match (&mut task.0).await {
+            Ok(answer) => serde_json::to_string(&answer).unwrap_or_else(|_| "null".into()),
+            Err(error) => {
+                tracing::error!(%error, "the planning task failed");
+                return Some((
+                    vec![
+                        Event::default().event("error").data(
+                            json!({"error": {"code": "internal", "message": "the planner failed"}})
+                                .to_string(),
+                        ),
+                    ],
+                    None,
+                ));
             }
-            // The work is over once it dropped its sender.
-            let answer = match (&mut task.0).await {
-                Ok(answer) => serde_json::to_string(&answer).unwrap_or_else(|_| "null".into()),
-                Err(error) => {
-                    tracing::error!(%error, "the planning task failed");
-                    return Some((
-                        vec![Event::default().event("error").data(
-                            json!({"error": {"code": "internal", "message": "the planner failed"}}).to_string(),
-                        )],
-                        None,
-                    ));
-                }
-            };
-            Some((
-                vec![
-                    progress_event(&Progress::new("done", "Done")),
-                    Event::default().event("result").data(answer),
-                ],
-                None,
-            ))
-        },
-    )
+        };
+        Some((
+            vec![
+                progress_event(&Progress::new("done", "Done")),
+                Event::default().event("result").data(answer),
+            ],
+            None,
+        ))
+    })
     .flat_map(|events| stream::iter(events.into_iter().map(Ok)));
     Sse::new(events)
 }

@@ -308,10 +308,7 @@ async fn the_stream_reports_progress_then_the_same_draft() {
         .filter(|(name, _)| name == "progress")
         .map(|(_, data)| data["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        stages,
-        ["understanding", "checking", "done"]
-    );
+    assert_eq!(stages, ["understanding", "checking", "done"]);
     let (name, result) = events.last().unwrap();
     assert_eq!(name, "result");
     let direct: Value = ada

@@ -92,7 +92,10 @@ async fn generate(user: &User, body: Value) -> Value {
 fn assert_no_secret(model: &ModelServer) {
     for request in model.requests() {
         let raw = String::from_utf8_lossy(&request.raw);
-        assert!(!raw.contains(SLACK_TOKEN), "a connection's token reached the model");
+        assert!(
+            !raw.contains(SLACK_TOKEN),
+            "a connection's token reached the model"
+        );
         assert!(!raw.contains(API_KEY));
         assert_eq!(
             request.headers["authorization"],
@@ -120,12 +123,25 @@ async fn a_valid_model_draft_is_the_answer() {
     let model = ModelServer::start(vec![]).await;
     let app = app_with_model(&model, 30).await;
     let (ada, slack) = user_with_slack(&app).await;
-    model.script(vec![ModelReply::Content(seed_reply("mailchimp.add_member", &slack))]);
+    model.script(vec![ModelReply::Content(seed_reply(
+        "mailchimp.add_member",
+        &slack,
+    ))]);
     let draft = generate(&ada, json!({"prompt": SEED})).await;
     assert_eq!(draft["planner"], "llm");
     assert!(draft.get("fallback_reason").is_none());
-    assert_eq!(kinds(&draft), ["stripe.trigger", "mailchimp.add_member", "slack.post_message"]);
-    assert_eq!(draft["workflow"]["name"], "New Stripe customers to Mailchimp and Slack");
+    assert_eq!(
+        kinds(&draft),
+        [
+            "stripe.trigger",
+            "mailchimp.add_member",
+            "slack.post_message"
+        ]
+    );
+    assert_eq!(
+        draft["workflow"]["name"],
+        "New Stripe customers to Mailchimp and Slack"
+    );
     assert_eq!(
         draft["workflow"]["nodes"][1]["config"]["email_address"],
         "{{ steps.new_customer.output.body.data.object.email }}"
@@ -137,7 +153,10 @@ async fn a_valid_model_draft_is_the_answer() {
         .map(|m| m["provider"].as_str().unwrap())
         .collect();
     assert_eq!(missing, ["stripe", "mailchimp"]);
-    assert_eq!(draft["steps"][2]["explanation"], "Tells #sales about the new customer.");
+    assert_eq!(
+        draft["steps"][2]["explanation"],
+        "Tells #sales about the new customer."
+    );
 
     let requests = model.requests();
     assert_eq!(requests.len(), 1);
@@ -153,7 +172,11 @@ async fn a_valid_model_draft_is_the_answer() {
     // Retrieval: the providers of the description in full, with the
     // account's connection by id; the description itself to the user.
     assert!(said[0].1.contains("### mailchimp.add_member"));
-    assert!(said[0].1.contains(&format!("id `{slack}`: slack connection")));
+    assert!(
+        said[0]
+            .1
+            .contains(&format!("id `{slack}`: slack connection"))
+    );
     assert!(!said[0].1.contains("### twilio.send_sms"));
     assert!(said[1].1.contains(SEED));
     assert_no_secret(&model);
@@ -199,7 +222,10 @@ async fn an_invented_connection_goes_back_for_repair() {
     ]);
     let draft = generate(&ada, json!({"prompt": SEED})).await;
     assert_eq!(draft["planner"], "llm");
-    assert_eq!(draft["workflow"]["nodes"][2]["config"]["connection"], slack.as_str());
+    assert_eq!(
+        draft["workflow"]["nodes"][2]["config"]["connection"],
+        slack.as_str()
+    );
     let said = messages(&model.requests()[1]);
     assert!(
         said[3].1.contains(
@@ -220,7 +246,14 @@ async fn answers_that_stay_broken_fall_back_to_the_offline_draft() {
     let (ada, _) = user_with_slack(&app).await;
     let draft = generate(&ada, json!({"prompt": SEED})).await;
     assert_eq!(draft["planner"], "offline");
-    assert_eq!(kinds(&draft), ["stripe.trigger", "mailchimp.add_member", "slack.post_message"]);
+    assert_eq!(
+        kinds(&draft),
+        [
+            "stripe.trigger",
+            "mailchimp.add_member",
+            "slack.post_message"
+        ]
+    );
     assert_eq!(
         draft["fallback_reason"],
         "the model's draft still had problems after 2 repair attempt(s): the answer holds no JSON object; answer with the JSON object only"
@@ -231,7 +264,8 @@ async fn answers_that_stay_broken_fall_back_to_the_offline_draft() {
 
 #[tokio::test]
 async fn a_server_that_does_not_speak_the_protocol_falls_back() {
-    let model = ModelServer::start(vec![ModelReply::Garbage("<html>bad gateway</html>".into())]).await;
+    let model =
+        ModelServer::start(vec![ModelReply::Garbage("<html>bad gateway</html>".into())]).await;
     let app = app_with_model(&model, 30).await;
     let (ada, _) = user_with_slack(&app).await;
     let draft = generate(&ada, json!({"prompt": SEED})).await;
@@ -254,7 +288,10 @@ async fn a_model_slower_than_the_timeout_falls_back_at_the_timeout() {
     let (ada, _) = user_with_slack(&app).await;
     let draft = generate(&ada, json!({"prompt": SEED})).await;
     assert_eq!(draft["planner"], "offline");
-    assert_eq!(draft["fallback_reason"], "the model did not answer within 1 s");
+    assert_eq!(
+        draft["fallback_reason"],
+        "the model did not answer within 1 s"
+    );
     assert_eq!(kinds(&draft).len(), 3);
 }
 
@@ -316,7 +353,10 @@ async fn a_server_without_json_schema_is_asked_in_json_mode() {
     assert_eq!(requests[1].body["response_format"]["type"], "json_object");
     // Remembered: the next description goes in JSON mode straight away.
     generate(&ada, json!({"prompt": SEED})).await;
-    assert_eq!(model.requests()[2].body["response_format"]["type"], "json_object");
+    assert_eq!(
+        model.requests()[2].body["response_format"]["type"],
+        "json_object"
+    );
 }
 
 #[tokio::test]
@@ -328,7 +368,9 @@ async fn the_stream_reports_each_attempt_as_it_happens() {
         ModelReply::Content("{\"nodes\": [".into()),
         ModelReply::Content(seed_reply("mailchimp.add_member", &slack)),
     ]);
-    let response = ada.post("/ai/generate/stream", json!({"prompt": SEED})).await;
+    let response = ada
+        .post("/ai/generate/stream", json!({"prompt": SEED}))
+        .await;
     assert_eq!(response.status(), 200);
     let events = sse_events(&response.text().await.unwrap());
     let mut stages: Vec<&str> = events
@@ -354,10 +396,15 @@ async fn the_stream_reports_each_attempt_as_it_happens() {
         .iter()
         .map(|(_, data)| data["message"].as_str().unwrap_or_default())
         .collect();
-    assert!(messages.contains(&"Choosing the APIs: Stripe, Mailchimp, Slack"), "{messages:?}");
+    assert!(
+        messages.contains(&"Choosing the APIs: Stripe, Mailchimp, Slack"),
+        "{messages:?}"
+    );
     assert!(messages.contains(&"Repairing the draft (attempt 1 of 2)"));
     assert!(
-        messages.iter().any(|m| m.starts_with("Receiving the model's answer (") && m.ends_with(" kB so far)")),
+        messages
+            .iter()
+            .any(|m| m.starts_with("Receiving the model's answer (") && m.ends_with(" kB so far)")),
         "{messages:?}"
     );
     let (name, result) = events.last().unwrap();
@@ -378,11 +425,16 @@ async fn the_planner_can_be_chosen_and_an_absent_model_is_named() {
     assert!(draft.get("fallback_reason").is_none());
     assert!(model.requests().is_empty());
 
-    let plain = crate::helpers::spawn_app(testkit::Backend::Sqlite).await.unwrap();
+    let plain = crate::helpers::spawn_app(testkit::Backend::Sqlite)
+        .await
+        .unwrap();
     let bob = plain.user("bob@example.com").await;
     let response = bob
         .post("/ai/generate", json!({"prompt": SEED, "planner": "llm"}))
         .await;
     let body = assert_error(response, 422, "invalid", Some("planner")).await;
-    assert!(body.to_string().contains("no language model is configured"), "{body}");
+    assert!(
+        body.to_string().contains("no language model is configured"),
+        "{body}"
+    );
 }

@@ -92,7 +92,8 @@ pub fn DescribeChange(editor: Editor, notice: RwSignal<Option<(bool, String)>>) 
                 Ok(answer) if answer.operations.is_empty() => {
                     let unknown = answer.unknown.join("; ");
                     problem.set(Some(if unknown.is_empty() {
-                        "No change found in that; try naming the step and what to do with it.".into()
+                        "No change found in that; try naming the step and what to do with it."
+                            .into()
                     } else {
                         format!("Not understood: {unknown}")
                     }));
