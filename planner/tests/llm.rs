@@ -60,6 +60,22 @@ fn the_briefing_details_the_providers_the_description_is_about() {
     // Fields with their types, events of the trigger, the connection ids.
     assert!(briefing.system.contains("### mailchimp.add_member"));
     assert!(briefing.system.contains("customer.created"));
+    // How to read the trigger's delivery and each step's output.
+    assert!(
+        briefing
+            .system
+            .contains("Delivery, read as `{{ trigger.<path> }}`: event (string)")
+    );
+    assert!(
+        briefing
+            .system
+            .contains("body.data.object.email (string) [customer.*]")
+    );
+    assert!(
+        briefing
+            .system
+            .contains("Output, read as `{{ steps.<id>.output.<path> }}`:")
+    );
     assert!(
         briefing
             .system
@@ -89,7 +105,7 @@ fn a_valid_reply_becomes_a_draft_with_what_is_left_to_the_user() {
         "Here it is:\n```json\n{}\n```",
         reply(
             json!([trigger(), {"id": "notify", "kind": "slack.post_message", "label": "Tell the team",
-                   "config": {"channel": "#sales", "text": "New customer {{ steps.trigger.output.body.data.object.email }}"},
+                   "config": {"channel": "#sales", "text": "New customer {{ trigger.body.data.object.email }}"},
                    "explanation": "Posts the new customer's email to #sales."}]),
             json!([{"source": "trigger", "target": "notify"}]),
         )

@@ -96,8 +96,10 @@ Rules:
 - Exactly one trigger node (a kind ending in `trigger`), first. Node ids are short snake_case words, unique.
 - Use only the kinds listed below and only the fields listed for each kind; never invent a kind, field, event or connection.
 - A `connection` field takes one of the account's connection ids for that provider; when the account has none, leave the field out.
-- Values may use templates: `{{ steps.<node id>.output.<path> }}` reads an earlier step's output (a trigger's delivery is under `body`). \
-Map data between steps this way (a customer's email into the next step's email field).
+- Values may use templates: `{{ trigger.<path> }}` reads what started the run (a provider trigger's delivery: \
+`{{ trigger.body.data.object.email }}`), `{{ steps.<node id>.output.<path> }}` an earlier step's output, `{{ item }}` the current item \
+inside a loop body. Filters: `{{ x | lower }}`, `{{ x | default('n/a') }}`. Map data between steps this way \
+(a customer's email into the next step's email field); a condition's `expression` is a test such as `{{ trigger.body.amount > 100 }}`.
 - Edges leave a node on one of its ports (listed per kind; `out` by default). A condition continues on `true` or `false`; \
 a loop runs its `body` port per item and `out` after.
 - `explanation`: one short sentence per node saying what it does.
@@ -143,7 +145,11 @@ fn describe_kind(out: &mut String, spec: &KindSpec) {
         describe_field(out, field, 0);
     }
     if !spec.output.is_empty() {
-        out.push_str("Output:");
+        out.push_str(if spec.is_trigger() {
+            "Delivery, read as `{{ trigger.<path> }}`:"
+        } else {
+            "Output, read as `{{ steps.<id>.output.<path> }}`:"
+        });
         for (i, field) in spec.output.iter().take(40).enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             let _ = write!(out, "{sep}{} ({})", field.name, field.ty);

@@ -56,11 +56,11 @@ fn seed_reply(mailchimp_kind: &str, slack_connection: &str) -> String {
              "explanation": "Starts when Stripe creates a customer."},
             {"id": "subscribe", "kind": mailchimp_kind, "label": "Subscribe",
              "config": {"list_id": "list_1",
-                        "email_address": "{{ steps.new_customer.output.body.data.object.email }}"},
+                        "email_address": "{{ trigger.body.data.object.email }}"},
              "explanation": "Adds the customer's email to the Mailchimp audience."},
             {"id": "announce", "kind": "slack.post_message", "label": "Announce",
              "config": {"connection": slack_connection, "channel": "#sales",
-                        "text": "New customer: {{ steps.new_customer.output.body.data.object.email }}"},
+                        "text": "New customer: {{ trigger.body.data.object.email }}"},
              "explanation": "Tells #sales about the new customer."}
         ],
         "edges": [
@@ -144,7 +144,7 @@ async fn a_valid_model_draft_is_the_answer() {
     );
     assert_eq!(
         draft["workflow"]["nodes"][1]["config"]["email_address"],
-        "{{ steps.new_customer.output.body.data.object.email }}"
+        "{{ trigger.body.data.object.email }}"
     );
     let missing: Vec<&str> = draft["missing_connections"]
         .as_array()
