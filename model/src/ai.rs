@@ -196,6 +196,9 @@ pub struct Modification {
     pub refused: Option<String>,
     /// Parts of the instruction that could not be placed.
     pub unknown: Vec<String>,
+    /// Why the offline planner answered when a model was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
 }
 
 /// A likely next step after a node, with the values it would get.

@@ -79,6 +79,7 @@ pub fn result(
         new_problems,
         refused,
         unknown,
+        fallback_reason: None,
     }
 }
 

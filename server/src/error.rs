@@ -92,8 +92,9 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The JSON body the error is answered with (internals logged and hidden).
+    pub fn body(&self) -> serde_json::Value {
         let (status, code) = self.status_and_code();
         let message = if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
@@ -101,21 +102,25 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
-        let fields = match &self {
+        let fields = match self {
             ApiError::Invalid { fields, .. } => fields.as_slice(),
             _ => &[],
         };
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                error: ErrorDetail {
-                    code,
-                    message,
-                    fields,
-                },
-            }),
-        )
-            .into_response();
+        serde_json::to_value(ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                fields,
+            },
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.status_and_code();
+        let mut response = (status, Json(self.body())).into_response();
         if let ApiError::TooManyRequests { retry_after_secs } = self {
             response
                 .headers_mut()

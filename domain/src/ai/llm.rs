@@ -23,7 +23,7 @@ use async_openai::{
     },
 };
 use futures_util::StreamExt;
-use model::ai::{Generated, Progress};
+use model::ai::{Generated, Modification, Progress};
 use tokio::{sync::mpsc::UnboundedSender, time::Instant};
 
 use super::Planning;
@@ -105,26 +105,114 @@ impl LanguageModel {
             &analysis,
             &offline,
         );
-        let names: Vec<&str> = analysis.providers.iter().map(|p| p.name.as_str()).collect();
-        report(
-            progress,
-            "choosing_apis",
-            if names.is_empty() {
-                "Choosing the APIs".to_owned()
-            } else {
-                format!("Choosing the APIs: {}", names.join(", "))
+        report_providers(&analysis, progress);
+        let name = planner::workflow_name(prompt);
+        let answer = self
+            .converse(
+                briefing,
+                Expecting {
+                    what: "the workflow",
+                    schema_name: "workflow_draft",
+                    schema: planner::llm::reply_schema(),
+                },
+                deadline,
+                progress,
+                |text| planner::llm::check(&planning.catalog, &planning.connections, text, &name),
+            )
+            .await;
+        match answer {
+            Ok(draft) => draft,
+            Err(reason) => {
+                announce_fallback(&reason, progress);
+                Generated {
+                    fallback_reason: Some(reason),
+                    ..offline
+                }
+            }
+        }
+    }
+
+    /// A described change to `workflow`: the model's operations, applied
+    /// and checked, or the offline planner's with the reason.
+    pub async fn change(
+        &self,
+        planning: &Planning,
+        workflow: &model::WorkflowDefinition,
+        instruction: &str,
+        timezone: &str,
+        progress: &ProgressSink,
+    ) -> Modification {
+        let deadline = Instant::now() + self.settings.timeout;
+        report(progress, "understanding", "Understanding the change");
+        let analysis =
+            planner::analyze(&planning.catalog, &planning.request(instruction, timezone));
+        let offline = planning.change(
+            workflow,
+            &super::Change::Instruction {
+                text: instruction,
+                timezone: timezone.to_owned(),
             },
         );
+        let briefing = planner::llm::brief_change(
+            &planning.catalog,
+            workflow,
+            instruction,
+            &planning.connections,
+            &analysis,
+            &offline,
+        );
+        report_providers(&analysis, progress);
+        let answer = self
+            .converse(
+                briefing,
+                Expecting {
+                    what: "the change",
+                    schema_name: "workflow_change",
+                    schema: planner::llm::change_schema(),
+                },
+                deadline,
+                progress,
+                |text| {
+                    planner::llm::check_change(
+                        &planning.catalog,
+                        &planning.connections,
+                        workflow,
+                        text,
+                    )
+                },
+            )
+            .await;
+        match answer {
+            Ok(change) => change,
+            Err(reason) => {
+                announce_fallback(&reason, progress);
+                Modification {
+                    fallback_reason: Some(reason),
+                    ..offline
+                }
+            }
+        }
+    }
+
+    /// Asks, checks, and sends the problems back for repair until an
+    /// answer passes, the repairs run out or the deadline passes; an error
+    /// is why the model's answer is not the answer.
+    async fn converse<T>(
+        &self,
+        briefing: planner::llm::Briefing,
+        expecting: Expecting,
+        deadline: Instant,
+        progress: &ProgressSink,
+        check: impl Fn(&str) -> Result<T, Vec<String>>,
+    ) -> Result<T, String> {
         let mut messages = vec![system_message(briefing.system), user_message(briefing.user)];
-        let name = planner::workflow_name(prompt);
-        let attempts = self.settings.max_repairs + 1;
         let mut remaining = Vec::new();
-        for attempt in 0..attempts {
+        for attempt in 0..=self.settings.max_repairs {
             let stage = if attempt == 0 {
                 report(
                     progress,
                     "drafting",
-                    format!("Drafting the workflow with {}", self.settings.model),
+                    format!("Drafting {} with {}", expecting.what, self.settings.model),
                 );
                 "drafting"
             } else {
@@ -132,57 +220,58 @@ impl LanguageModel {
                     progress,
                     "repairing",
                     format!(
-                        "Repairing the draft (attempt {attempt} of {})",
-                        self.settings.max_repairs
+                        "Repairing {} (attempt {attempt} of {})",
+                        expecting.what, self.settings.max_repairs
                     ),
                 );
                 "repairing"
             };
-            let answer =
-                tokio::time::timeout_at(deadline, self.complete(&messages, stage, progress)).await;
-            let text = match answer {
+            let asked = self.complete(&messages, &expecting, stage, progress);
+            let text = match tokio::time::timeout_at(deadline, asked).await {
                 Err(_) => {
-                    let reason = format!(
+                    return Err(format!(
                         "the model did not answer within {} s",
                         self.settings.timeout.as_secs_f32()
-                    );
-                    return fall_back(offline, reason, progress);
+                    ));
                 }
-                Ok(Err(error)) => return fall_back(offline, describe(&error), progress),
+                Ok(Err(error)) => return Err(describe(&error)),
                 Ok(Ok(text)) => text,
             };
-            report(progress, "checking", "Checking the draft");
-            match planner::llm::check(&planning.catalog, &planning.connections, &text, &name) {
-                Ok(draft) => return draft,
+            report(progress, "checking", format!("Checking {}", expecting.what));
+            match check(&text) {
+                Ok(answer) => return Ok(answer),
                 Err(problems) => {
-                    tracing::info!(attempt, problems = problems.len(), "model draft refused");
+                    tracing::info!(attempt, problems = problems.len(), "model answer refused");
                     messages.push(assistant_message(text));
                     messages.push(user_message(planner::llm::repair_request(&problems)));
                     remaining = problems;
                 }
             }
         }
-        let reason = format!(
-            "the model's draft still had problems after {} repair attempt(s): {}",
+        Err(format!(
+            "the model's answer still had problems after {} repair attempt(s): {}",
             self.settings.max_repairs,
             remaining.join("; ")
-        );
-        fall_back(offline, reason, progress)
+        ))
     }
 
     /// One answer of the model: streamed when someone watches progress.
     async fn complete(
         &self,
         messages: &[ChatCompletionRequestMessage],
+        expecting: &Expecting,
         stage: &str,
         progress: &ProgressSink,
     ) -> Result<String, OpenAIError> {
         let schema = self.json_schema.load(Ordering::Relaxed);
-        match self.ask(messages, schema, stage, progress).await {
+        match self
+            .ask(messages, schema.then_some(expecting), stage, progress)
+            .await
+        {
             Err(OpenAIError::ApiError(error)) if schema && refuses_schema(&error) => {
                 tracing::info!("the model's server takes no json_schema; JSON mode from now on");
                 self.json_schema.store(false, Ordering::Relaxed);
-                self.ask(messages, false, stage, progress).await
+                self.ask(messages, None, stage, progress).await
             }
             answer => answer,
         }
@@ -191,7 +280,7 @@ impl LanguageModel {
     async fn ask(
         &self,
         messages: &[ChatCompletionRequestMessage],
-        schema: bool,
+        schema: Option<&Expecting>,
         stage: &str,
         progress: &ProgressSink,
     ) -> Result<String, OpenAIError> {
@@ -199,17 +288,16 @@ impl LanguageModel {
             model: self.settings.model.clone(),
             messages: messages.to_vec(),
             temperature: Some(0.1),
-            response_format: Some(if schema {
-                ResponseFormat::JsonSchema {
+            response_format: Some(match schema {
+                Some(expecting) => ResponseFormat::JsonSchema {
                     json_schema: ResponseFormatJsonSchema {
-                        description: Some("A Switchyard workflow draft".into()),
-                        name: "workflow_draft".into(),
-                        schema: Some(planner::llm::reply_schema()),
+                        description: Some(format!("Switchyard: {}", expecting.what)),
+                        name: expecting.schema_name.into(),
+                        schema: Some(expecting.schema.clone()),
                         strict: Some(false),
                     },
-                }
-            } else {
-                ResponseFormat::JsonObject
+                },
+                None => ResponseFormat::JsonObject,
             }),
             ..Default::default()
         };
@@ -248,15 +336,34 @@ impl LanguageModel {
     }
 }
 
-fn fall_back(mut offline: Generated, reason: String, progress: &ProgressSink) -> Generated {
+/// What the model is asked for.
+struct Expecting {
+    /// "the workflow", "the change": for progress messages.
+    what: &'static str,
+    schema_name: &'static str,
+    schema: serde_json::Value,
+}
+
+fn report_providers(analysis: &model::ai::Analysis, progress: &ProgressSink) {
+    let names: Vec<&str> = analysis.providers.iter().map(|p| p.name.as_str()).collect();
+    report(
+        progress,
+        "choosing_apis",
+        if names.is_empty() {
+            "Choosing the APIs".to_owned()
+        } else {
+            format!("Choosing the APIs: {}", names.join(", "))
+        },
+    );
+}
+
+fn announce_fallback(reason: &str, progress: &ProgressSink) {
     tracing::warn!(%reason, "the offline planner answers instead of the model");
     report(
         progress,
         "falling_back",
         format!("The model could not help ({reason}); using the offline planner"),
     );
-    offline.fallback_reason = Some(reason);
-    offline
 }
 
 /// Servers without structured outputs (Ollama's older versions, llama.cpp

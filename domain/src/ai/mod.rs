@@ -3,10 +3,13 @@
 //! providers, its imported APIs) and with its connections (ids only: a
 //! secret never reaches a planner).
 
+use std::sync::Arc;
+
 use engine::{Engine, providers};
 use model::ai::{Analysis, ConnectionRef, Generated, PlannerKind};
 use planner::{Catalog, ProviderInfo, Request};
 use sea_orm::DatabaseConnection;
+
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -36,20 +39,28 @@ impl Description {
         Ok((prompt, checked_timezone(self.timezone.as_deref())?))
     }
 
-    /// The language model to ask, if any: `planner: "llm"` on a server
-    /// without one is refused rather than quietly answered offline.
+    /// The language model to ask, if any.
     pub fn language_model<'a>(
         &self,
-        configured: Option<&'a std::sync::Arc<llm::LanguageModel>>,
-    ) -> Result<Option<&'a std::sync::Arc<llm::LanguageModel>>, DomainError> {
-        match (self.planner, configured) {
-            (Some(PlannerKind::Offline), _) => Ok(None),
-            (Some(PlannerKind::Llm), None) => Err(DomainError::invalid(
-                "planner",
-                "no language model is configured on this server (SWITCHYARD_LLM_BASE_URL or SWITCHYARD_LLM_API_KEY)",
-            )),
-            (_, configured) => Ok(configured),
-        }
+        configured: Option<&'a Arc<llm::LanguageModel>>,
+    ) -> Result<Option<&'a Arc<llm::LanguageModel>>, DomainError> {
+        language_model(self.planner, configured)
+    }
+}
+
+/// The language model to ask, if any: `planner: "llm"` on a server
+/// without one is refused rather than quietly answered offline.
+fn language_model(
+    planner: Option<PlannerKind>,
+    configured: Option<&Arc<llm::LanguageModel>>,
+) -> Result<Option<&Arc<llm::LanguageModel>>, DomainError> {
+    match (planner, configured) {
+        (Some(PlannerKind::Offline), _) => Ok(None),
+        (Some(PlannerKind::Llm), None) => Err(DomainError::invalid(
+            "planner",
+            "no language model is configured on this server (SWITCHYARD_LLM_BASE_URL or SWITCHYARD_LLM_API_KEY)",
+        )),
+        (_, configured) => Ok(configured),
     }
 }
 
@@ -162,6 +173,10 @@ pub struct ChangeRequest {
     pub operations: Option<Vec<model::patch::PatchOp>>,
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Which planner reads an instruction: the language model when the
+    /// server has one (the default), or `offline`.
+    #[serde(default)]
+    pub planner: Option<PlannerKind>,
 }
 
 /// A node to suggest next steps for.
@@ -173,6 +188,14 @@ pub struct NextRequest {
 }
 
 impl ChangeRequest {
+    /// The language model to ask, if any.
+    pub fn language_model<'a>(
+        &self,
+        configured: Option<&'a Arc<llm::LanguageModel>>,
+    ) -> Result<Option<&'a Arc<llm::LanguageModel>>, DomainError> {
+        language_model(self.planner, configured)
+    }
+
     /// Exactly one of `instruction` and `operations`; errors name the field.
     pub fn checked(&self) -> Result<Change<'_>, DomainError> {
         let timezone = checked_timezone(self.timezone.as_deref())?.to_owned();

@@ -8,8 +8,8 @@
 use std::fmt::Write;
 
 use model::{
-    FieldSpec, FieldType, KindSpec, Ports,
-    ai::{Analysis, ConnectionRef, Generated},
+    FieldSpec, FieldType, KindSpec, Ports, WorkflowDefinition,
+    ai::{Analysis, ConnectionRef, Generated, Modification},
 };
 use serde_json::{Value, json};
 
@@ -34,7 +34,97 @@ pub fn brief(
     analysis: &Analysis,
     offline: &Generated,
 ) -> Briefing {
-    let providers = candidate_providers(analysis, offline);
+    let mut providers = candidate_providers(analysis);
+    add_all(&mut providers, &offline.providers);
+    let mut system = format!("{DRAFT_INSTRUCTIONS}\n{RULES}");
+    let detailed = catalogue_section(&mut system, catalog, &providers);
+    connections_section(&mut system, connections);
+    let user = format!(
+        "Description: {prompt}\nTime zone for schedules: {timezone}\n\n\
+         A rule-based planner drafted this; keep what is right, fix and complete the rest:\n{}",
+        draft_json(offline)
+    );
+    Briefing {
+        system,
+        user,
+        detailed,
+    }
+}
+
+/// Builds the briefing for a change to `workflow`: the providers the
+/// instruction names and the ones the workflow already uses are described
+/// in full, and the offline planner's operations offered as a start.
+pub fn brief_change(
+    catalog: &Catalog,
+    workflow: &WorkflowDefinition,
+    instruction: &str,
+    connections: &[ConnectionRef],
+    analysis: &Analysis,
+    offline: &Modification,
+) -> Briefing {
+    let mut providers = candidate_providers(analysis);
+    let used: Vec<String> = workflow
+        .nodes
+        .iter()
+        .chain(offline.workflow.nodes.iter())
+        .filter_map(|n| catalog.kind(&n.kind).and_then(|s| s.provider.clone()))
+        .collect();
+    add_all(&mut providers, &used);
+    let mut system = format!("{CHANGE_INSTRUCTIONS}\n{RULES}");
+    let detailed = catalogue_section(&mut system, catalog, &providers);
+    connections_section(&mut system, connections);
+    let mut shown = workflow.clone();
+    for node in &mut shown.nodes {
+        node.position = Default::default();
+    }
+    let user = format!(
+        "The workflow now:\n{}\n\nThe change: {instruction}\n\n\
+         A rule-based planner proposed these operations; keep what is right, fix and complete the rest:\n{}",
+        serde_json::to_string(&shown).unwrap_or_default(),
+        json!({"operations": offline.operations, "unknown": offline.unknown})
+    );
+    Briefing {
+        system,
+        user,
+        detailed,
+    }
+}
+
+const DRAFT_INSTRUCTIONS: &str = "You turn a description of an API integration into a Switchyard workflow. \
+Answer with one JSON object and nothing else:
+{\"name\": string, \"nodes\": [{\"id\": string, \"kind\": string, \"label\": string, \"config\": object, \"explanation\": string}], \
+\"edges\": [{\"source\": node id, \"source_port\": string, \"target\": node id}], \"unknown\": [string], \
+\"question\": null or {\"question\": string, \"suggestions\": [string]}}
+
+- Exactly one trigger node (a kind ending in `trigger`), first. Node ids are short snake_case words, unique.
+- `explanation`: one short sentence per node saying what it does.
+- If the description is too vague to build (no action at all, or no destination), put a short `question` with 2-4 suggested answers and only the trigger node.";
+
+const CHANGE_INSTRUCTIONS: &str = "You change an existing Switchyard workflow as asked. \
+Answer with one JSON object and nothing else: {\"operations\": [operation], \"unknown\": [string]}, the operations applied in order, one of:
+{\"op\": \"add_node\", \"node\": {\"id\", \"kind\", \"label\", \"config\"}}
+{\"op\": \"remove_node\", \"id\"} (what led into it is connected to what came after it)
+{\"op\": \"set_config\", \"id\", \"field\", \"value\"} (value null removes the field)
+{\"op\": \"connect\", \"source\", \"source_port\", \"target\"}
+{\"op\": \"disconnect\", \"source\", \"source_port\", \"target\"}
+{\"op\": \"insert_between\", \"source\", \"source_port\", \"target\", \"node\": {\"id\", \"kind\", \"label\", \"config\"}} (replaces the edge source → target)
+
+- Refer to existing nodes by their ids; give new nodes new short snake_case ids. Change nothing that was not asked for.";
+
+const RULES: &str = "
+- Use only the kinds listed below and only the fields listed for each kind; never invent a kind, field, event or connection.
+- A `connection` field takes one of the account's connection ids for that provider; when the account has none, leave the field out.
+- Values may use templates: `{{ trigger.<path> }}` reads what started the run (a provider trigger's delivery: \
+`{{ trigger.body.data.object.email }}`), `{{ steps.<node id>.output.<path> }}` an earlier step's output, `{{ item }}` the current item \
+inside a loop body. Filters: `{{ x | lower }}`, `{{ x | default('n/a') }}`. Map data between steps this way \
+(a customer's email into the next step's email field); a condition's `expression` is a test such as `{{ trigger.body.amount > 100 }}`.
+- Edges leave a node on one of its ports (listed per kind; `out` by default). A condition continues on `true` or `false`; \
+a loop runs its `body` port per item and `out` after.
+- `unknown`: each part of the request no listed kind can do (an app that is not listed), in a few words. Never drop a part silently.";
+
+/// The kinds of `providers` and the built-in ones in full, the others by
+/// name; answers the kinds described in full.
+fn catalogue_section(out: &mut String, catalog: &Catalog, providers: &[String]) -> Vec<String> {
     let detailed: Vec<&KindSpec> = catalog
         .catalogue
         .kinds
@@ -45,10 +135,9 @@ pub fn brief(
                 .is_none_or(|provider| providers.contains(provider))
         })
         .collect();
-    let mut system = String::from(INSTRUCTIONS);
-    system.push_str("\n\n## Kinds you may use, with their fields\n");
+    out.push_str("\n\n## Kinds you may use, with their fields\n");
     for spec in &detailed {
-        describe_kind(&mut system, spec);
+        describe_kind(out, spec);
     }
     let others: Vec<&KindSpec> = catalog
         .catalogue
@@ -57,72 +146,43 @@ pub fn brief(
         .filter(|spec| !detailed.iter().any(|d| d.kind == spec.kind))
         .collect();
     if !others.is_empty() {
-        system
-            .push_str("\n## Other kinds (named only; use one only if the description needs it)\n");
+        out.push_str("\n## Other kinds (named only; use one only if it is needed)\n");
         for spec in others {
-            let _ = writeln!(system, "- {} ({})", spec.kind, spec.label);
+            let _ = writeln!(out, "- {} ({})", spec.kind, spec.label);
         }
     }
-    system.push_str("\n## The account's connections\n");
+    detailed.iter().map(|s| s.kind.clone()).collect()
+}
+
+fn connections_section(out: &mut String, connections: &[ConnectionRef]) {
+    out.push_str("\n## The account's connections\n");
     if connections.is_empty() {
-        system.push_str("None yet: leave every `connection` field out.\n");
+        out.push_str("None yet: leave every `connection` field out.\n");
     }
     for connection in connections {
         let _ = writeln!(
-            system,
+            out,
             "- id `{}`: {} connection “{}”",
             connection.id, connection.provider, connection.name
         );
     }
-    let user = format!(
-        "Description: {prompt}\nTime zone for schedules: {timezone}\n\n\
-         A rule-based planner drafted this; keep what is right, fix and complete the rest:\n{}",
-        draft_json(offline)
-    );
-    Briefing {
-        system,
-        user,
-        detailed: detailed.iter().map(|s| s.kind.clone()).collect(),
+}
+
+fn add_all(providers: &mut Vec<String>, more: &[String]) {
+    for id in more {
+        if !providers.contains(id) {
+            providers.push(id.clone());
+        }
     }
 }
 
-const INSTRUCTIONS: &str = "You turn a description of an API integration into a Switchyard workflow. \
-Answer with one JSON object and nothing else:
-{\"name\": string, \"nodes\": [{\"id\": string, \"kind\": string, \"label\": string, \"config\": object, \"explanation\": string}], \
-\"edges\": [{\"source\": node id, \"source_port\": string, \"target\": node id}], \"unknown\": [string], \
-\"question\": null or {\"question\": string, \"suggestions\": [string]}}
-
-Rules:
-- Exactly one trigger node (a kind ending in `trigger`), first. Node ids are short snake_case words, unique.
-- Use only the kinds listed below and only the fields listed for each kind; never invent a kind, field, event or connection.
-- A `connection` field takes one of the account's connection ids for that provider; when the account has none, leave the field out.
-- Values may use templates: `{{ trigger.<path> }}` reads what started the run (a provider trigger's delivery: \
-`{{ trigger.body.data.object.email }}`), `{{ steps.<node id>.output.<path> }}` an earlier step's output, `{{ item }}` the current item \
-inside a loop body. Filters: `{{ x | lower }}`, `{{ x | default('n/a') }}`. Map data between steps this way \
-(a customer's email into the next step's email field); a condition's `expression` is a test such as `{{ trigger.body.amount > 100 }}`.
-- Edges leave a node on one of its ports (listed per kind; `out` by default). A condition continues on `true` or `false`; \
-a loop runs its `body` port per item and `out` after.
-- `explanation`: one short sentence per node saying what it does.
-- `unknown`: each part of the description no listed kind can do (an app that is not listed), in a few words. Never drop a part silently.
-- If the description is too vague to build (no action at all, or no destination), put a short `question` with 2-4 suggested answers and only the trigger node.";
-
-/// Providers to describe in full: what the offline planner read or used,
-/// and their alternatives (an "email" may be SMTP, Resend or SendGrid).
-fn candidate_providers(analysis: &Analysis, offline: &Generated) -> Vec<String> {
+/// Providers to describe in full: what the offline planner read, and
+/// their alternatives (an "email" may be SMTP, Resend or SendGrid).
+fn candidate_providers(analysis: &Analysis) -> Vec<String> {
     let mut providers: Vec<String> = Vec::new();
-    let mut add = |id: &str| {
-        if !providers.iter().any(|p| p == id) {
-            providers.push(id.to_owned());
-        }
-    };
     for guess in &analysis.providers {
-        add(&guess.id);
-        for alternative in &guess.alternatives {
-            add(alternative);
-        }
-    }
-    for id in &offline.providers {
-        add(id);
+        add_all(&mut providers, std::slice::from_ref(&guess.id));
+        add_all(&mut providers, &guess.alternatives);
     }
     providers
 }
@@ -264,10 +324,28 @@ pub fn reply_schema() -> Value {
     })
 }
 
-/// What goes back to the model when its draft has problems.
+/// The change answer's JSON schema.
+pub fn change_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "operations": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"op": {"type": "string", "enum": [
+                    "add_node", "remove_node", "set_config", "connect", "disconnect", "insert_between"
+                ]}},
+                "required": ["op"]
+            }},
+            "unknown": {"type": "array", "items": {"type": "string"}}
+        },
+        "required": ["operations"]
+    })
+}
+
+/// What goes back to the model when its answer has problems.
 pub fn repair_request(problems: &[String]) -> String {
     let mut text = String::from(
-        "That workflow cannot be used as it is. Fix these problems and answer with the whole corrected JSON object:\n",
+        "That answer cannot be used as it is. Fix these problems and answer with the whole corrected JSON object:\n",
     );
     for problem in problems {
         let _ = writeln!(text, "- {problem}");

@@ -55,16 +55,20 @@ pub fn check(
     text: &str,
     fallback_name: &str,
 ) -> Result<Generated, Vec<String>> {
-    let reply: Reply = serde_json::from_str(json_object(text).ok_or_else(|| {
-        vec!["the answer holds no JSON object; answer with the JSON object only".to_owned()]
-    })?)
-    .map_err(|e| vec![format!("the JSON does not have the required shape: {e}")])?;
+    let reply: Reply = parse(text)?;
     let mut problems = Vec::new();
     if reply.nodes.is_empty() {
         problems.push("`nodes` is empty: a workflow needs at least its trigger".to_owned());
     }
     for node in &reply.nodes {
-        allowed(catalog, connections, node, &mut problems);
+        allowed(
+            catalog,
+            connections,
+            &node.id,
+            &node.kind,
+            node.config.as_ref(),
+            &mut problems,
+        );
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -110,15 +114,7 @@ pub fn check(
     let blocking: Vec<String> = all_problems
         .iter()
         .filter(|p| !is_left_for_user(p, &accounting.needs_input))
-        .map(|p| {
-            let place = match (&p.node_id, &p.field) {
-                (Some(node), Some(field)) => format!("node `{node}`, {field}: "),
-                (Some(node), None) => format!("node `{node}`: "),
-                (None, Some(field)) => format!("{field}: "),
-                (None, None) => String::new(),
-            };
-            format!("{place}{}", p.message)
-        })
+        .map(described)
         .collect();
     if !blocking.is_empty() {
         return Err(blocking);
@@ -158,20 +154,21 @@ pub fn check(
 }
 
 /// The allow-list: a kind of the catalogue, connections of the account.
-fn allowed(
+pub(super) fn allowed(
     catalog: &Catalog,
     connections: &[ConnectionRef],
-    node: &ReplyNode,
+    id: &str,
+    kind: &str,
+    config: Option<&Value>,
     problems: &mut Vec<String>,
 ) {
-    let Some(spec) = catalog.kind(&node.kind) else {
+    let Some(spec) = catalog.kind(kind) else {
         problems.push(format!(
-            "node `{}`: kind `{}` does not exist; use only the kinds listed",
-            node.id, node.kind
+            "node `{id}`: kind `{kind}` does not exist; use only the kinds listed"
         ));
         return;
     };
-    let Some(config) = &node.config else {
+    let Some(config) = config else {
         return;
     };
     for field in &spec.fields {
@@ -188,8 +185,7 @@ fn allowed(
         });
         if !known {
             problems.push(format!(
-                "node `{}`, config.{}: `{}` is not one of the account's {provider} connections; use a listed id or leave the field out",
-                node.id,
+                "node `{id}`, config.{}: `{}` is not one of the account's {provider} connections; use a listed id or leave the field out",
                 field.name,
                 value.as_str().map_or_else(|| value.to_string(), str::to_owned)
             ));
@@ -197,9 +193,29 @@ fn allowed(
     }
 }
 
+/// The reply's JSON object, or the problem to repair.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Vec<String>> {
+    let object = json_object(text).ok_or_else(|| {
+        vec!["the answer holds no JSON object; answer with the JSON object only".to_owned()]
+    })?;
+    serde_json::from_str(object)
+        .map_err(|e| vec![format!("the JSON does not have the required shape: {e}")])
+}
+
 /// The outermost `{ … }` of a reply (models wrap JSON in fences or prose).
 fn json_object(text: &str) -> Option<&str> {
     let start = text.find('{')?;
     let end = text.rfind('}')?;
     (end > start).then(|| &text[start..=end])
+}
+
+/// A validator problem as the model reads it: where, then what.
+pub(super) fn described(problem: &model::Problem) -> String {
+    let place = match (&problem.node_id, &problem.field) {
+        (Some(node), Some(field)) => format!("node `{node}`, {field}: "),
+        (Some(node), None) => format!("node `{node}`: "),
+        (None, Some(field)) => format!("{field}: "),
+        (None, None) => String::new(),
+    };
+    format!("{place}{}", problem.message)
 }

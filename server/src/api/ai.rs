@@ -13,13 +13,12 @@ use axum::{
     routing::post,
 };
 use domain::ai::{
-    ChangeRequest, Description, NextRequest, Planning,
+    Change, ChangeRequest, Description, NextRequest, Planning,
     llm::{LanguageModel, ProgressSink, report},
 };
 use futures_util::{Stream, StreamExt, stream};
 use model::ai::{Analysis, Generated, Modification, Progress, Suggestion};
 use serde::Serialize;
-use serde_json::json;
 
 use super::ErrorResponse;
 use crate::{
@@ -58,7 +57,7 @@ async fn modify(
     user: CurrentUser,
     ApiJson(body): ApiJson<ChangeRequest>,
 ) -> Result<Json<Modification>, ApiError> {
-    Ok(Json(change(&state, &user, &body).await?))
+    Ok(Json(changing(&state, &user, body).await?.run(&None).await?))
 }
 
 /// `/ai/modify` as server-sent events: `progress`, then `result`.
@@ -71,27 +70,52 @@ async fn modify_stream(
     user: CurrentUser,
     ApiJson(body): ApiJson<ChangeRequest>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let answer = change(&state, &user, &body).await?;
-    Ok(streamed(async move |sink| {
-        report(&sink, "understanding", "Understanding the change");
-        report(&sink, "checking", "Checking the changed workflow");
-        answer
-    }))
+    let job = changing(&state, &user, body).await?;
+    Ok(streamed(async move |sink| job.run(&sink).await))
 }
 
-async fn change(
+/// A change to make, checked and counted before any work starts.
+struct Changing {
+    planning: Planning,
+    body: ChangeRequest,
+    llm: Option<Arc<LanguageModel>>,
+}
+
+impl Changing {
+    async fn run(self, sink: &ProgressSink) -> Result<Modification, ApiError> {
+        let change = self.body.checked()?;
+        let answer = match (&self.llm, &change) {
+            (Some(llm), Change::Instruction { text, timezone }) => {
+                llm.change(&self.planning, &self.body.workflow, text, timezone, sink)
+                    .await
+            }
+            _ => {
+                report(sink, "understanding", "Understanding the change");
+                let answer = self.planning.change(&self.body.workflow, &change);
+                report(sink, "checking", "Checking the changed workflow");
+                answer
+            }
+        };
+        match domain::ai::refused(&answer) {
+            Some(error) => Err(error.into()),
+            None => Ok(answer),
+        }
+    }
+}
+
+async fn changing(
     state: &AppState,
     user: &CurrentUser,
-    body: &ChangeRequest,
-) -> Result<Modification, ApiError> {
-    let change = body.checked()?;
+    body: ChangeRequest,
+) -> Result<Changing, ApiError> {
+    body.checked()?;
+    let llm = body.language_model(state.llm.as_ref())?.cloned();
     count(&state.throttle, user)?;
-    let planning = planning(state, user).await?;
-    let answer = planning.change(&body.workflow, &change);
-    if let Some(error) = domain::ai::refused(&answer) {
-        return Err(error.into());
-    }
-    Ok(answer)
+    Ok(Changing {
+        planning: planning(state, user).await?,
+        body,
+        llm,
+    })
 }
 
 /// Likely next steps after a node, best first, each with the config it
@@ -120,7 +144,7 @@ async fn suggest_next_stream(
     let answer = suggestions(&state, &user, &body).await?;
     Ok(streamed(async move |sink| {
         report(&sink, "understanding", "Reading the workflow");
-        answer
+        Ok::<_, ApiError>(answer)
     }))
 }
 
@@ -184,7 +208,7 @@ async fn analyze_stream(
     let answer = analysis(&state, &user, &body).await?;
     Ok(streamed(async move |sink| {
         report(&sink, "understanding", "Understanding the description");
-        answer
+        Ok::<_, ApiError>(answer)
     }))
 }
 
@@ -202,7 +226,9 @@ async fn generate_stream(
     ApiJson(body): ApiJson<Description>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let job = drafting(&state, &user, &body).await?;
-    Ok(streamed(async move |sink| job.run(&sink).await))
+    Ok(streamed(async move |sink| {
+        Ok::<_, ApiError>(job.run(&sink).await)
+    }))
 }
 
 async fn analysis(
@@ -293,7 +319,7 @@ fn streamed<T, F>(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
 where
     T: Serialize + Send + 'static,
-    F: Future<Output = T> + Send + 'static,
+    F: Future<Output = Result<T, ApiError>> + Send + 'static,
 {
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Progress>();
     let task = AbortOnDrop(tokio::spawn(work(Some(sender))));
@@ -304,18 +330,11 @@ where
         }
         // The work is over once it dropped its sender.
         let answer = match (&mut task.0).await {
-            Ok(answer) => serde_json::to_string(&answer).unwrap_or_else(|_| "null".into()),
+            Ok(Ok(answer)) => serde_json::to_string(&answer).unwrap_or_else(|_| "null".into()),
+            Ok(Err(error)) => return Some((vec![error_event(&error)], None)),
             Err(error) => {
-                tracing::error!(%error, "the planning task failed");
-                return Some((
-                    vec![
-                        Event::default().event("error").data(
-                            json!({"error": {"code": "internal", "message": "the planner failed"}})
-                                .to_string(),
-                        ),
-                    ],
-                    None,
-                ));
+                let error = ApiError::Internal(format!("the planning task failed: {error}"));
+                return Some((vec![error_event(&error)], None));
             }
         };
         Some((
@@ -328,6 +347,13 @@ where
     })
     .flat_map(|events| stream::iter(events.into_iter().map(Ok)));
     Sse::new(events)
+}
+
+/// What the request would have answered as an error, as the last event.
+fn error_event(error: &ApiError) -> Event {
+    Event::default()
+        .event("error")
+        .data(error.body().to_string())
 }
 
 fn progress_event(progress: &Progress) -> Event {

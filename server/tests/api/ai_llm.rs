@@ -256,7 +256,7 @@ async fn answers_that_stay_broken_fall_back_to_the_offline_draft() {
     );
     assert_eq!(
         draft["fallback_reason"],
-        "the model's draft still had problems after 2 repair attempt(s): the answer holds no JSON object; answer with the JSON object only"
+        "the model's answer still had problems after 2 repair attempt(s): the answer holds no JSON object; answer with the JSON object only"
     );
     // The first attempt and two repairs, no more.
     assert_eq!(model.requests().len(), 3);
@@ -400,7 +400,7 @@ async fn the_stream_reports_each_attempt_as_it_happens() {
         messages.contains(&"Choosing the APIs: Stripe, Mailchimp, Slack"),
         "{messages:?}"
     );
-    assert!(messages.contains(&"Repairing the draft (attempt 1 of 2)"));
+    assert!(messages.contains(&"Repairing the workflow (attempt 1 of 2)"));
     assert!(
         messages
             .iter()
@@ -437,4 +437,99 @@ async fn the_planner_can_be_chosen_and_an_absent_model_is_named() {
         body.to_string().contains("no language model is configured"),
         "{body}"
     );
+}
+
+/// The seed workflow as the offline planner drafts it.
+async fn offline_seed(user: &User) -> Value {
+    generate(user, json!({"prompt": SEED, "planner": "offline"})).await["workflow"].clone()
+}
+
+#[tokio::test]
+async fn a_described_change_from_the_model_is_checked_repaired_and_applied() {
+    let model = ModelServer::start(vec![]).await;
+    let app = app_with_model(&model, 30).await;
+    let (ada, _) = user_with_slack(&app).await;
+    let workflow = offline_seed(&ada).await;
+    let wait = |kind: &str| {
+        json!({"operations": [{"op": "insert_between", "source": "mailchimp_add_member", "source_port": "out",
+            "target": "slack_post_message",
+            "node": {"id": "wait_two_days", "kind": kind, "label": "Wait", "config": {"duration_ms": 172_800_000}}}],
+            "unknown": []})
+        .to_string()
+    };
+    model.script(vec![
+        ModelReply::Content(wait("sleep")),
+        ModelReply::Content(wait("delay")),
+    ]);
+    let response = ada
+        .post(
+            "/ai/modify",
+            json!({"workflow": workflow, "instruction": "hold off two days before telling Slack"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let change: Value = response.json().await.unwrap();
+    assert_eq!(change["planner"], "llm");
+    assert_eq!(change["operations"][0]["op"], "insert_between");
+    let edges: Vec<(String, String)> = change["workflow"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["source"].as_str().unwrap().to_owned(),
+                e["target"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(edges.contains(&("wait_two_days".into(), "slack_post_message".into())));
+    assert!(!edges.contains(&("mailchimp_add_member".into(), "slack_post_message".into())));
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].body["response_format"]["json_schema"]["name"],
+        "workflow_change"
+    );
+    let said = messages(&requests[0]);
+    // The model sees the workflow as it is and the instruction.
+    assert!(said[1].1.contains("\"id\":\"slack_post_message\""));
+    assert!(said[1].1.contains("hold off two days before telling Slack"));
+    let repair = &messages(&requests[1])[3].1;
+    assert!(
+        repair.contains("node `wait_two_days`: kind `sleep` does not exist"),
+        "{repair}"
+    );
+    assert_no_secret(&model);
+}
+
+#[tokio::test]
+async fn a_model_change_that_stays_broken_falls_back_to_the_offline_one() {
+    let model = ModelServer::start(vec![ModelReply::Content(
+        json!({"operations": [{"op": "connect", "source": "slack_post_message", "source_port": "out", "target": "nowhere"}]})
+            .to_string(),
+    )])
+    .await;
+    let app = app_with_model(&model, 30).await;
+    let (ada, _) = user_with_slack(&app).await;
+    let workflow = offline_seed(&ada).await;
+    let change: Value = ada
+        .post(
+            "/ai/modify",
+            json!({"workflow": workflow, "instruction": "remove the Slack step"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(change["planner"], "offline");
+    assert_eq!(
+        change["operations"],
+        json!([{"op": "remove_node", "id": "slack_post_message"}])
+    );
+    let reason = change["fallback_reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("the model's answer still had problems after 2 repair attempt(s): the operations do not apply: operation 1:"),
+        "{reason}"
+    );
+    assert_eq!(model.requests().len(), 3);
 }
