@@ -232,7 +232,8 @@ mod tests {
 
 /// POSTs `body` to a streaming endpoint and hands each server-sent event
 /// (`event` name, `data`) to `on_event` as it arrives; `signal` cancels.
-/// An error answer (422, 429, …) comes back as the usual [`ApiError`].
+/// An error answer (422, 429, …), or an `error` event once the stream has
+/// begun, comes back as the usual [`ApiError`].
 pub async fn post_events(
     path: &str,
     body: &serde_json::Value,
@@ -259,6 +260,7 @@ pub async fn post_events(
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let decoder = web_sys::TextDecoder::new().map_err(|_| ApiError::network("no text decoder"))?;
     let mut buffer = String::new();
+    let mut failed = None;
     loop {
         let chunk = wasm_bindgen_futures::JsFuture::from(reader.read())
             .await
@@ -288,12 +290,22 @@ pub async fn post_events(
                     data.push(value.strip_prefix(' ').unwrap_or(value));
                 }
             }
-            if !data.is_empty() {
-                on_event(name, &data.join("\n"));
+            if data.is_empty() {
+                continue;
+            }
+            let data = data.join("\n");
+            if name == "error" {
+                failed = Some(
+                    serde_json::from_str::<ErrorBody>(&data)
+                        .map(|body| body.error)
+                        .unwrap_or_else(|_| ApiError::network("the stream ended with an error")),
+                );
+            } else {
+                on_event(name, &data);
             }
         }
         if done {
-            return Ok(());
+            return failed.map_or(Ok(()), Err);
         }
     }
 }

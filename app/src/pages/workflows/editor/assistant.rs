@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use model::{
     Edge, Node, Position, WorkflowDefinition,
-    ai::{Modification, Suggestion},
+    ai::{Modification, Progress, Suggestion},
     layout::{NODE_WIDTH, free_spot},
     patch::{PatchOp, apply},
 };
@@ -31,6 +31,8 @@ struct Proposal {
     explanation: Vec<String>,
     accepted: Vec<bool>,
     unknown: Vec<String>,
+    /// Why the offline planner answered, when the model was asked.
+    fallback_reason: Option<String>,
 }
 
 impl Proposal {
@@ -50,6 +52,7 @@ pub fn DescribeChange(editor: Editor, notice: RwSignal<Option<(bool, String)>>) 
     let busy = RwSignal::new(false);
     let proposal = RwSignal::new(None::<Proposal>);
     let problem = RwSignal::new(None::<String>);
+    let stage = RwSignal::new(String::new());
 
     // Shows the accepted operations on the canvas; false when they do not
     // apply together (one needs another that was rejected).
@@ -85,11 +88,26 @@ pub fn DescribeChange(editor: Editor, notice: RwSignal<Option<(bool, String)>>) 
         }
         busy.set(true);
         problem.set(None);
+        stage.set("Sending the change".into());
         let workflow = editor.doc.get_untracked();
         leptos::task::spawn_local(async move {
             let body = json!({"workflow": workflow, "instruction": text});
-            match api::call::<Modification>("POST", "/ai/modify", Some(&body)).await {
-                Ok(answer) if answer.operations.is_empty() => {
+            let mut answer = None;
+            let outcome =
+                api::post_events("/ai/modify/stream", &body, None, |name, data| match name {
+                    "progress" => {
+                        if let Ok(progress) = serde_json::from_str::<Progress>(data) {
+                            stage.set(progress.message);
+                        }
+                    }
+                    "result" => answer = serde_json::from_str::<Modification>(data).ok(),
+                    _ => {}
+                })
+                .await;
+            match (outcome, answer) {
+                (Err(error), _) => problem.set(Some(error.describe())),
+                (Ok(()), None) => problem.set(Some("The answer could not be read.".into())),
+                (Ok(()), Some(answer)) if answer.operations.is_empty() => {
                     let unknown = answer.unknown.join("; ");
                     problem.set(Some(if unknown.is_empty() {
                         "No change found in that; try naming the step and what to do with it."
@@ -98,13 +116,14 @@ pub fn DescribeChange(editor: Editor, notice: RwSignal<Option<(bool, String)>>) 
                         format!("Not understood: {unknown}")
                     }));
                 }
-                Ok(answer) => {
+                (Ok(()), Some(answer)) => {
                     let p = Proposal {
                         original: workflow,
                         accepted: vec![true; answer.operations.len()],
                         operations: answer.operations,
                         explanation: answer.explanation,
                         unknown: answer.unknown,
+                        fallback_reason: answer.fallback_reason,
                     };
                     // One undo step back to before the proposal.
                     editor.checkpoint();
@@ -112,7 +131,6 @@ pub fn DescribeChange(editor: Editor, notice: RwSignal<Option<(bool, String)>>) 
                         proposal.set(Some(p));
                     }
                 }
-                Err(error) => problem.set(Some(error.describe())),
             }
             busy.set(false);
         });
@@ -173,8 +191,14 @@ pub fn DescribeChange(editor: Editor, notice: RwSignal<Option<(bool, String)>>) 
                     on:input=move |ev| instruction.set(event_target_value(&ev))></textarea>
                 <button type="submit" class="btn btn-secondary btn-sm" data-testid="change-propose"
                     disabled=move || busy.get() || instruction.get().trim().is_empty()>
-                    {move || if busy.get() { "Working…" } else { "Propose" }}
+                    "Propose"
                 </button>
+                <Show when=move || busy.get()>
+                    <span class="describe-progress small" role="status" data-testid="change-progress">
+                        <span class="spinner" aria-hidden="true"></span>
+                        {move || stage.get()}
+                    </span>
+                </Show>
             </form>
             {move || problem.get().map(|p| view! { <p class="alert alert-danger small" role="alert" data-testid="change-problem">{p}</p> })}
             {move || proposal.get().map(|p| {
@@ -190,12 +214,18 @@ pub fn DescribeChange(editor: Editor, notice: RwSignal<Option<(bool, String)>>) 
                         </li>
                     }
                 }).collect_view();
+                let fallback = p.fallback_reason.clone().map(|reason| view! {
+                    <p class="alert alert-warning small" data-testid="change-fallback">
+                        "The language model could not help (" {reason} "); these are the offline planner's."
+                    </p>
+                });
                 let unknown = (!p.unknown.is_empty()).then(|| view! {
                     <p class="muted small" data-testid="change-unknown">"Not understood: " {p.unknown.join("; ")}</p>
                 });
                 view! {
                     <div class="proposal" data-testid="proposal">
                         <p class="muted small">"Shown on the canvas. Untick what you do not want."</p>
+                        {fallback}
                         <ol class="draft-list">{rows}</ol>
                         {unknown}
                         <div class="describe-actions">
