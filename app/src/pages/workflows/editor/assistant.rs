@@ -47,7 +47,12 @@ impl Proposal {
 }
 
 #[component]
-pub fn DescribeChange(editor: Editor, notice: RwSignal<Option<(bool, String)>>) -> impl IntoView {
+pub fn DescribeChange(
+    editor: Editor,
+    notice: RwSignal<Option<(bool, String)>>,
+    /// Fits the canvas to the nodes, so that added ones are in view.
+    fit: Callback<()>,
+) -> impl IntoView {
     let instruction = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let proposal = RwSignal::new(None::<Proposal>);
@@ -129,6 +134,7 @@ pub fn DescribeChange(editor: Editor, notice: RwSignal<Option<(bool, String)>>) 
                     editor.checkpoint();
                     if preview(&p) {
                         proposal.set(Some(p));
+                        request_animation_frame(move || fit.run(()));
                     }
                 }
             }

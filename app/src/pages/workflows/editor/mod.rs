@@ -273,7 +273,7 @@ fn EditorView(data: EditorData) -> impl IntoView {
                 <aside class="side-panel" aria-label="Details">
                     <panel::NodePanel editor notice />
                     <assistant::SuggestNext editor />
-                    <assistant::DescribeChange editor notice />
+                    <assistant::DescribeChange editor notice fit=Callback::new(move |()| fit()) />
                     <Problems editor />
                     <run::RunPanel editor notice />
                     <Show when=move || versions_open.get()>
