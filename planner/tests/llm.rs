@@ -86,6 +86,8 @@ fn the_briefing_details_the_providers_the_description_is_about() {
     assert!(briefing.user.contains(SEED));
     assert!(briefing.user.contains("Europe/Paris"));
     assert!(briefing.user.contains("\"kind\":\"mailchimp.add_member\""));
+    // Small enough for a local model's context (8k tokens, ~4 characters each).
+    assert!(briefing.system.len() + briefing.user.len() < 24_000);
 }
 
 fn reply(nodes: serde_json::Value, edges: serde_json::Value) -> String {
@@ -196,3 +198,4 @@ fn garbage_and_broken_graphs_are_named_for_repair() {
         "{problems:?}"
     );
 }
+
