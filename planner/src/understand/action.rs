@@ -27,6 +27,13 @@ pub(super) fn choose_action(
     let named: Vec<usize> = (0..catalog.providers.len())
         .filter(|&p| names_provider(catalog, p, &raw))
         .collect();
+    if is_wish(&raw) {
+        // "make our GitHub workflow smoother": a wish, not a step.
+        return Choice::Vague(match named.first() {
+            Some(&p) => Vagueness::ProviderOnly(catalog.providers[p].name.clone()),
+            None => Vagueness::NoAction,
+        });
+    }
     let plural = raw
         .iter()
         .any(|w| w.len() > 3 && w.ends_with('s') && !w.ends_with("ss"));
@@ -370,4 +377,28 @@ pub fn unknown_services(catalog: &Catalog, clause: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// A clause that says how things should be, not what to do ("make our
+/// workflow smoother", "improve onboarding").
+fn is_wish(raw: &[&str]) -> bool {
+    const BETTER: &[&str] = &[
+        "better",
+        "smoother",
+        "easier",
+        "faster",
+        "simpler",
+        "cleaner",
+        "nicer",
+        "quicker",
+        "efficient",
+        "seamless",
+        "less",
+        "more",
+    ];
+    match raw.first() {
+        Some(&("improve" | "streamline" | "optimize" | "optimise" | "simplify")) => true,
+        Some(&"make") => raw[1..].iter().any(|w| BETTER.contains(w)),
+        _ => false,
+    }
 }

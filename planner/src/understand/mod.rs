@@ -218,6 +218,35 @@ pub fn understand(catalog: &Catalog, prompt: &str) -> Understanding {
         // "new linear issue -> post the title in #eng"
         out.trigger = found;
         parts.remove(0);
+    } else if matches!(out.trigger, TriggerPlan::Manual)
+        && let Some(Part::Plain(first)) = parts.first()
+        && let Some(event) = first.strip_prefix("if ")
+        && !has_comparison(event.split(" whose ").next().unwrap_or(event))
+        && let Some(found) = provider_trigger(
+            catalog,
+            event.split(" whose ").next().unwrap_or(event),
+            false,
+        )
+    {
+        // "if an invoice payment fails for a customer whose email ends in
+        // @x.com, open a ticket": the event starts it, the rest is a test.
+        let condition = event
+            .split_once(" whose ")
+            .map(|(_, test)| format!("if their {test}"));
+        out.trigger = found;
+        parts.remove(0);
+        if let Some(condition) = condition {
+            parts.insert(0, Part::Plain(condition));
+        }
+    }
+    if matches!(out.trigger, TriggerPlan::Manual)
+        && let Some(clause) = parts.iter().find_map(|p| match p {
+            Part::Plain(clause) if receives_webhook(clause) => Some(clause.clone()),
+            _ => None,
+        })
+    {
+        // "relay anything that hits my webhook to …": the action names it.
+        out.trigger = TriggerPlan::Webhook { phrase: clause };
     }
     let mut context: Vec<usize> = match &out.trigger {
         TriggerPlan::Provider { kind, .. } => catalog
@@ -311,6 +340,16 @@ fn split_clause(clause: &str, parts: &mut Vec<Part>) {
         }
     }
     parts.push(Part::Plain(clause.to_owned()));
+}
+
+/// A clause about what arrives at the workflow's own webhook.
+fn receives_webhook(clause: &str) -> bool {
+    const ARRIVES: &[&str] = &[
+        "hits", "hit", "reaches", "arrives", "arriving", "lands", "incoming", "comes", "received",
+    ];
+    let raw = words(clause);
+    raw.iter().any(|w| matches!(*w, "webhook" | "endpoint"))
+        && raw.iter().any(|w| ARRIVES.contains(w))
 }
 
 fn starts_with_imperative(clause: &str) -> bool {
