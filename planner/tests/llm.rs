@@ -198,4 +198,3 @@ fn garbage_and_broken_graphs_are_named_for_repair() {
         "{problems:?}"
     );
 }
-

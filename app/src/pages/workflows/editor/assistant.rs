@@ -13,6 +13,7 @@ use model::{
     layout::{NODE_WIDTH, free_spot},
     patch::{PatchOp, apply},
 };
+use send_wrapper::SendWrapper;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -58,6 +59,9 @@ pub fn DescribeChange(
     let proposal = RwSignal::new(None::<Proposal>);
     let problem = RwSignal::new(None::<String>);
     let stage = RwSignal::new(String::new());
+    let abort = RwSignal::new(None::<SendWrapper<web_sys::AbortController>>);
+    // Which request is current: an answer to a cancelled one is dropped.
+    let asked = StoredValue::new(0_u32);
 
     // Shows the accepted operations on the canvas; false when they do not
     // apply together (one needs another that was rejected).
@@ -94,21 +98,33 @@ pub fn DescribeChange(
         busy.set(true);
         problem.set(None);
         stage.set("Sending the change".into());
+        let controller = web_sys::AbortController::new().ok();
+        let signal = controller.as_ref().map(|c| c.signal());
+        abort.set(controller.map(SendWrapper::new));
         let workflow = editor.doc.get_untracked();
+        asked.update_value(|n| *n += 1);
+        let this = asked.get_value();
         leptos::task::spawn_local(async move {
             let body = json!({"workflow": workflow, "instruction": text});
             let mut answer = None;
             let outcome =
-                api::post_events("/ai/modify/stream", &body, None, |name, data| match name {
-                    "progress" => {
-                        if let Ok(progress) = serde_json::from_str::<Progress>(data) {
-                            stage.set(progress.message);
+                api::post_events("/ai/modify/stream", &body, signal.as_ref(), |name, data| {
+                    match name {
+                        "progress" => {
+                            if let Ok(progress) = serde_json::from_str::<Progress>(data) {
+                                stage.set(progress.message);
+                            }
                         }
+                        "result" => answer = serde_json::from_str::<Modification>(data).ok(),
+                        _ => {}
                     }
-                    "result" => answer = serde_json::from_str::<Modification>(data).ok(),
-                    _ => {}
                 })
                 .await;
+            if asked.get_value() != this {
+                // Cancelled: whatever arrived is not wanted.
+                return;
+            }
+            abort.set(None);
             match (outcome, answer) {
                 (Err(error), _) => problem.set(Some(error.describe())),
                 (Ok(()), None) => problem.set(Some("The answer could not be read.".into())),
@@ -140,6 +156,14 @@ pub fn DescribeChange(
             }
             busy.set(false);
         });
+    };
+    let cancel = move |_| {
+        asked.update_value(|n| *n += 1);
+        if let Some(controller) = abort.get_untracked() {
+            controller.abort();
+        }
+        busy.set(false);
+        problem.set(Some("Cancelled.".into()));
     };
     let toggle = move |index: usize| {
         let Some(mut p) = proposal.get_untracked() else {
@@ -204,6 +228,7 @@ pub fn DescribeChange(
                         <span class="spinner" aria-hidden="true"></span>
                         {move || stage.get()}
                     </span>
+                    <button type="button" class="btn btn-ghost btn-sm" data-testid="change-cancel" on:click=cancel>"Cancel"</button>
                 </Show>
             </form>
             {move || problem.get().map(|p| view! { <p class="alert alert-danger small" role="alert" data-testid="change-problem">{p}</p> })}
