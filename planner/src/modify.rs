@@ -158,7 +158,7 @@ fn plan_change(
                     source: edge.source.clone(),
                     source_port: edge.source_port.clone(),
                     target: edge.target.clone(),
-                    node,
+                    node: between(def, &edge.source, &edge.target, node),
                 }),
                 None if &c["where"] == "after" => {
                     ops.push(PatchOp::AddNode { node: node.clone() });
@@ -446,4 +446,24 @@ fn field_named(catalog: &Catalog, node: &Node, field: &str) -> Option<String> {
             })
         })
         .map(|f| f.name.clone())
+}
+
+/// A node placed between two others on the canvas (below them when the
+/// gap is too narrow), so an insertion shows where it goes.
+fn between(
+    def: &WorkflowDefinition,
+    source: &str,
+    target: &str,
+    mut node: model::Node,
+) -> model::Node {
+    if let (Some(s), Some(t)) = (def.node(source), def.node(target)) {
+        node.position = model::layout::free_spot(
+            def,
+            Position {
+                x: (s.position.x + t.position.x) / 2.0,
+                y: (s.position.y + t.position.y) / 2.0,
+            },
+        );
+    }
+    node
 }

@@ -81,6 +81,17 @@ fn a_delay_goes_between_two_steps_without_a_stale_edge() {
     );
     assert_eq!(node.kind, "delay");
     assert_eq!(node.config, json!({"duration_ms": 172_800_000}));
+    // Drawn between the two it goes between, not far off to the side.
+    let def = seed();
+    let (from, to) = (
+        def.node("mailchimp_add_member").unwrap().position,
+        def.node("slack_post_message").unwrap().position,
+    );
+    assert!(
+        from.x < node.position.x && node.position.x < to.x,
+        "{:?}",
+        node.position
+    );
     let edges = edges(&answer.workflow);
     assert!(!edges.contains(&edge("mailchimp_add_member", "out", "slack_post_message")));
     assert!(edges.contains(&edge("mailchimp_add_member", "out", "delay")));

@@ -132,7 +132,7 @@ pub(super) fn choose_action(
     let literal_fit = literal_affinity(catalog.spec(entry.kind), &literal_kinds) > 0.0;
     if !literal_fit
         && !IMPERATIVES.contains(&first_raw)
-        && !entry.words.iter().any(|w| *w == verb)
+        && !entry.words.contains(&verb)
         && !canon_words(first_raw).is_empty()
         && clause
             .split_whitespace()

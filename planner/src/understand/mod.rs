@@ -283,10 +283,11 @@ pub fn understand(catalog: &Catalog, prompt: &str) -> Understanding {
     {
         out.vague = None;
     }
-    if out.vague.is_none() && !out.steps.iter().any(|s| matches!(s, Step::Action(_))) {
-        if out.unknown.is_empty() {
-            out.vague = Some(Vagueness::NoAction);
-        }
+    if out.vague.is_none()
+        && !out.steps.iter().any(|s| matches!(s, Step::Action(_)))
+        && out.unknown.is_empty()
+    {
+        out.vague = Some(Vagueness::NoAction);
     }
     out
 }

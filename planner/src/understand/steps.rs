@@ -129,8 +129,7 @@ pub(super) fn read_steps(
                 object
                     .as_str()
                     .split_whitespace()
-                    .filter(|w| !catalog.providers.iter().any(|p| p.id == *w))
-                    .last()
+                    .rfind(|w| !catalog.providers.iter().any(|p| p.id == *w))
                     .unwrap_or("item")
                     .to_owned(),
                 String::new(),

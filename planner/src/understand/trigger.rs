@@ -20,13 +20,11 @@ pub(super) fn read_trigger(catalog: &Catalog, clause: &str, out: &mut Understand
         "monitoring",
     ];
     let named = (0..catalog.providers.len()).any(|p| names_provider(catalog, p, &words));
-    if !named || words.iter().any(|w| *w == "webhook") {
-        if words.iter().any(|w| web.contains(w)) {
-            out.trigger = TriggerPlan::Webhook {
-                phrase: clause.to_owned(),
-            };
-            return;
-        }
+    if (!named || words.contains(&"webhook")) && words.iter().any(|w| web.contains(w)) {
+        out.trigger = TriggerPlan::Webhook {
+            phrase: clause.to_owned(),
+        };
+        return;
     }
     if let Some(found) = provider_trigger(catalog, clause, false) {
         out.trigger = found;
@@ -162,7 +160,7 @@ pub(super) fn names_provider(catalog: &Catalog, provider: usize, raw: &[&str]) -
     let info = &catalog.providers[provider];
     let name = info.name.to_lowercase();
     let name_words: Vec<&str> = name.split_whitespace().collect();
-    raw.iter().any(|w| *w == info.id.as_str())
+    raw.contains(&info.id.as_str())
         || (!name_words.is_empty()
             && raw
                 .windows(name_words.len())
