@@ -22,6 +22,11 @@ test("describe a workflow, create what it needs, and run it on a signed Stripe e
   await signUp(page, "describer");
 
   await describe(page);
+  // The draft drawn as it will be on the canvas, then a line per step.
+  const graph = page.getByTestId("draft-graph");
+  await expect(graph.getByTestId("run-node")).toHaveCount(3);
+  await expect(graph.getByTestId("run-edge")).toHaveCount(2);
+  await expect(graph.locator("[data-node-id=trigger]")).toHaveAttribute("aria-label", "Stripe: Event, stripe.trigger");
   const steps = page.getByTestId("draft-step");
   await expect(steps).toHaveCount(3);
   await expect(steps.nth(0)).toContainText("Starts when Stripe sends customer.created");

@@ -174,7 +174,7 @@ fn RunBody(
         view! {
             <section class="card run-graph-card" aria-labelledby="graph-heading">
                 <h2 id="graph-heading" class="visually-hidden">"Graph"</h2>
-                <RunGraphView graph steps=detail.steps.clone() on_pick=pick />
+                <RunGraphView graph steps=Some(detail.steps.clone()) on_pick=pick />
             </section>
         }
     });

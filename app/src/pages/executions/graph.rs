@@ -87,17 +87,68 @@ impl RunGraph {
                 }
             })
             .collect();
-        let edges = def
-            .edges
+        RunGraph {
+            nodes,
+            edges: edges_of(def),
+        }
+    }
+}
+
+impl RunGraph {
+    /// A drawing of a draft without the catalogue at hand (the browser,
+    /// reviewing what a planner drafted): labels from the nodes, ports from
+    /// the edges that leave them.
+    pub fn sketch(def: &model::WorkflowDefinition) -> RunGraph {
+        let nodes = def
+            .nodes
             .iter()
-            .map(|e| GraphEdge {
-                source: e.source.clone(),
-                port: e.source_port.clone(),
-                target: e.target.clone(),
+            .map(|node| {
+                let is_trigger = node.kind.ends_with("trigger");
+                let mut ports = vec![model::definition::DEFAULT_PORT.to_owned()];
+                for edge in def.edges.iter().filter(|e| e.source == node.id) {
+                    if !ports.contains(&edge.source_port) {
+                        ports.push(edge.source_port.clone());
+                    }
+                }
+                if ports.len() > 1
+                    && !def
+                        .edges
+                        .iter()
+                        .any(|e| e.source == node.id && e.source_port == ports[0])
+                {
+                    ports.remove(0);
+                }
+                GraphNode {
+                    id: node.id.clone(),
+                    title: if node.label.is_empty() {
+                        node.id.clone()
+                    } else {
+                        node.label.clone()
+                    },
+                    kind_label: node.kind.clone(),
+                    category: is_trigger.then_some(Category::Trigger),
+                    position: node.position,
+                    is_trigger,
+                    ports,
+                }
             })
             .collect();
-        RunGraph { nodes, edges }
+        RunGraph {
+            nodes,
+            edges: edges_of(def),
+        }
     }
+}
+
+fn edges_of(def: &model::WorkflowDefinition) -> Vec<GraphEdge> {
+    def.edges
+        .iter()
+        .map(|e| GraphEdge {
+            source: e.source.clone(),
+            port: e.source_port.clone(),
+            target: e.target.clone(),
+        })
+        .collect()
 }
 
 /// One state per node: loops run a node once per item, and the node shows
@@ -150,14 +201,16 @@ fn view_box(nodes: &[GraphNode]) -> String {
     )
 }
 
-/// The graph with the run's step states; `on_pick` gets a clicked node's id.
+/// The graph with the run's step states (a draft has no run: `steps` is
+/// `None`, and nodes carry no captions); `on_pick` gets a clicked node's id.
 #[component]
 pub fn RunGraphView(
     graph: RunGraph,
-    steps: Vec<StepRow>,
+    steps: Option<Vec<StepRow>>,
     on_pick: impl Fn(String) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let states = node_states(&steps);
+    let is_run = steps.is_some();
+    let states = node_states(steps.as_deref().unwrap_or_default());
     let positions: HashMap<&str, &GraphNode> =
         graph.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
     let edges = graph
@@ -191,7 +244,11 @@ pub fn RunGraphView(
         .iter()
         .map(|node| {
             let (status, attempts) = states.get(&node.id).cloned().unwrap_or_default();
-            let caption = if status.is_empty() { "not run".to_owned() } else { status_caption(&status, i64::from(attempts)) };
+            let caption = match (is_run, status.is_empty()) {
+                (false, _) => String::new(),
+                (true, true) => "not run".to_owned(),
+                (true, false) => status_caption(&status, i64::from(attempts)),
+            };
             let (x, y) = (node.position.x, node.position.y);
             let pick = {
                 let (id, on_pick) = (node.id.clone(), on_pick.clone());
@@ -209,11 +266,11 @@ pub fn RunGraphView(
             let ports = node.ports.iter().enumerate().map(|(i, _)| {
                 view! { <circle class="port port-out" cx=NODE_WIDTH cy=port_y(i, node.ports.len()) r="5" /> }
             }).collect_view();
-            let label = format!("{}: {caption}", node.title);
+            let label = if is_run { format!("{}: {caption}", node.title) } else { format!("{}, {}", node.title, node.kind_label) };
             view! {
                 <g
                     class="node run-node"
-                    class:not-run=status.is_empty()
+                    class:not-run=is_run && status.is_empty()
                     transform=format!("translate({x:.1},{y:.1})")
                     tabindex="0"
                     role="button"
@@ -237,7 +294,8 @@ pub fn RunGraphView(
         .collect_view();
     view! {
         <svg class="run-graph" viewBox=view_box(&graph.nodes) preserveAspectRatio="xMidYMid meet"
-            role="group" aria-label="The run on its workflow graph" data-testid="run-graph">
+            role="group" aria-label=if is_run { "The run on its workflow graph" } else { "The draft's graph" }
+            data-testid=if is_run { "run-graph" } else { "draft-graph" }>
             <defs>
                 <marker id="run-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                     <path d="M0,0 L10,5 L0,10 z" class="edge-arrow" />

@@ -10,7 +10,10 @@ use model::ai::Generated;
 use send_wrapper::SendWrapper;
 use serde_json::{Value, json};
 
-use crate::api;
+use crate::{
+    api,
+    pages::executions::graph::{RunGraph, RunGraphView},
+};
 
 /// The browser's time zone, for schedules ("every day at 9").
 fn browser_timezone() -> String {
@@ -240,6 +243,9 @@ fn DraftReview(
             <h3>{format!("“{}”", generated.workflow.name)}</h3>
             <p class="muted small" data-testid="draft-planner">{planner}</p>
             {fallback}
+            <div class="draft-graph">
+                <RunGraphView graph=RunGraph::sketch(&generated.workflow) steps=None on_pick=|_| {} />
+            </div>
             <ol class="draft-steps" data-testid="draft-steps">{steps}</ol>
             {(!providers.is_empty()).then(|| view! { <p class="muted">"Uses: " {providers}</p> })}
             {has_missing.then(|| view! {
