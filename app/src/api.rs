@@ -28,6 +28,15 @@ struct ErrorBody {
 }
 
 impl ApiError {
+    /// An answer the page could not make sense of.
+    pub fn unexpected(message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: "unexpected".into(),
+            message: message.into(),
+            ..ApiError::default()
+        }
+    }
+
     fn network(message: impl std::fmt::Display) -> ApiError {
         ApiError {
             code: "network".into(),

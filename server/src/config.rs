@@ -347,6 +347,32 @@ fn parse_log_filter(value: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Text that is a credential: never shown by `Debug`.
+#[derive(Clone)]
+pub struct HiddenText(pub String);
+
+impl std::fmt::Debug for HiddenText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+impl std::str::FromStr for HiddenText {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(HiddenText(text.trim().to_owned()))
+    }
+}
+
+fn parse_llm_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("an http:// or https:// URL, such as http://127.0.0.1:11434/v1".into());
+    }
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,30 +459,4 @@ mod tests {
         assert!(line.contains("SWITCHYARD_PREVIOUS_SECRET_KEYS"), "{line}");
         assert!(!line.contains("hunter2"), "{line}");
     }
-}
-
-/// Text that is a credential: never shown by `Debug`.
-#[derive(Clone)]
-pub struct HiddenText(pub String);
-
-impl std::fmt::Debug for HiddenText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<hidden>")
-    }
-}
-
-impl std::str::FromStr for HiddenText {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Ok(HiddenText(text.trim().to_owned()))
-    }
-}
-
-fn parse_llm_url(text: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(text.trim()).map_err(|e| format!("not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err("an http:// or https:// URL, such as http://127.0.0.1:11434/v1".into());
-    }
-    Ok(url)
 }

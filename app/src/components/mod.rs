@@ -5,3 +5,4 @@ pub mod field;
 pub mod graph;
 pub mod nav;
 pub mod status_card;
+pub mod working;

@@ -79,10 +79,6 @@ impl LanguageModel {
         }
     }
 
-    pub fn model(&self) -> &str {
-        &self.settings.model
-    }
-
     /// A draft for a description: the model's, checked, or the offline
     /// planner's with the reason it stood in.
     pub async fn generate(

@@ -16,6 +16,12 @@ use crate::{
 
 const SEED: &str =
     "When a new customer signs up in Stripe, add them to Mailchimp and send Slack notification";
+/// The seed prompt's draft, trigger first.
+const SEED_KINDS: [&str; 3] = [
+    "stripe.trigger",
+    "mailchimp.add_member",
+    "slack.post_message",
+];
 const API_KEY: &str = "sk-test-model-key";
 const SLACK_TOKEN: &str = "xoxb-connection-secret-4242";
 
@@ -130,14 +136,7 @@ async fn a_valid_model_draft_is_the_answer() {
     let draft = generate(&ada, json!({"prompt": SEED})).await;
     assert_eq!(draft["planner"], "llm");
     assert!(draft.get("fallback_reason").is_none());
-    assert_eq!(
-        kinds(&draft),
-        [
-            "stripe.trigger",
-            "mailchimp.add_member",
-            "slack.post_message"
-        ]
-    );
+    assert_eq!(kinds(&draft), SEED_KINDS);
     assert_eq!(
         draft["workflow"]["name"],
         "New Stripe customers to Mailchimp and Slack"
@@ -246,14 +245,7 @@ async fn answers_that_stay_broken_fall_back_to_the_offline_draft() {
     let (ada, _) = user_with_slack(&app).await;
     let draft = generate(&ada, json!({"prompt": SEED})).await;
     assert_eq!(draft["planner"], "offline");
-    assert_eq!(
-        kinds(&draft),
-        [
-            "stripe.trigger",
-            "mailchimp.add_member",
-            "slack.post_message"
-        ]
-    );
+    assert_eq!(kinds(&draft), SEED_KINDS);
     assert_eq!(
         draft["fallback_reason"],
         "the model's answer still had problems after 2 repair attempt(s): the answer holds no JSON object; answer with the JSON object only"

@@ -72,11 +72,7 @@ impl RunGraph {
                 }
                 GraphNode {
                     id: node.id.clone(),
-                    title: if node.label.is_empty() {
-                        node.id.clone()
-                    } else {
-                        node.label.clone()
-                    },
+                    title: title_of(node),
                     kind_label: spec
                         .map(|s| s.label.clone())
                         .unwrap_or_else(|| node.kind.clone()),
@@ -104,27 +100,19 @@ impl RunGraph {
             .iter()
             .map(|node| {
                 let is_trigger = node.kind.ends_with("trigger");
-                let mut ports = vec![model::definition::DEFAULT_PORT.to_owned()];
+                // The ports its edges leave by; a node without any has one.
+                let mut ports: Vec<String> = Vec::new();
                 for edge in def.edges.iter().filter(|e| e.source == node.id) {
                     if !ports.contains(&edge.source_port) {
                         ports.push(edge.source_port.clone());
                     }
                 }
-                if ports.len() > 1
-                    && !def
-                        .edges
-                        .iter()
-                        .any(|e| e.source == node.id && e.source_port == ports[0])
-                {
-                    ports.remove(0);
+                if ports.is_empty() {
+                    ports.push(model::definition::DEFAULT_PORT.to_owned());
                 }
                 GraphNode {
                     id: node.id.clone(),
-                    title: if node.label.is_empty() {
-                        node.id.clone()
-                    } else {
-                        node.label.clone()
-                    },
+                    title: title_of(node),
                     kind_label: node.kind.clone(),
                     category: is_trigger.then_some(Category::Trigger),
                     position: node.position,
@@ -137,6 +125,15 @@ impl RunGraph {
             nodes,
             edges: edges_of(def),
         }
+    }
+}
+
+/// A node's name on the graph: its label, or its id when it has none.
+fn title_of(node: &model::Node) -> String {
+    if node.label.is_empty() {
+        node.id.clone()
+    } else {
+        node.label.clone()
     }
 }
 

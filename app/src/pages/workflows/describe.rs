@@ -7,11 +7,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use model::ai::Generated;
-use send_wrapper::SendWrapper;
 use serde_json::{Value, json};
 
 use crate::{
     api,
+    components::working::{Working, WorkingLine},
     pages::executions::graph::{RunGraph, RunGraphView},
 };
 
@@ -27,64 +27,33 @@ fn browser_timezone() -> String {
 #[component]
 pub fn DescribeWorkflow() -> impl IntoView {
     let prompt = RwSignal::new(String::new());
-    let stage = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
+    let working = Working::new();
     let answer = RwSignal::new(None::<Generated>);
     let error = RwSignal::new(None::<String>);
-    let abort = RwSignal::new(None::<SendWrapper<web_sys::AbortController>>);
 
     let draft = move || {
         let text = prompt.get_untracked();
-        if text.trim().is_empty() || busy.get_untracked() {
+        if text.trim().is_empty() || working.busy.get_untracked() {
             return;
         }
-        let controller = web_sys::AbortController::new().ok();
-        let signal = controller.as_ref().map(|c| c.signal());
-        abort.set(controller.map(SendWrapper::new));
-        busy.set(true);
         error.set(None);
         answer.set(None);
-        stage.set("Sending the description".into());
         leptos::task::spawn_local(async move {
             let body = json!({"prompt": text, "timezone": browser_timezone()});
-            let outcome = api::post_events(
-                "/ai/generate/stream",
-                &body,
-                signal.as_ref(),
-                |name, data| {
-                    let Ok(value) = serde_json::from_str::<Value>(data) else {
-                        return;
-                    };
-                    match name {
-                        "progress" => {
-                            stage.set(value["message"].as_str().unwrap_or_default().to_owned())
-                        }
-                        "result" => match serde_json::from_value::<Generated>(value) {
-                            Ok(generated) => answer.set(Some(generated)),
-                            Err(e) => error.set(Some(format!("unexpected answer: {e}"))),
-                        },
-                        _ => {}
-                    }
-                },
-            )
-            .await;
-            if let Err(e) = outcome
-                && busy.get_untracked()
+            match working
+                .call::<Generated>("/ai/generate/stream", &body, "Sending the description")
+                .await
             {
-                error.set(Some(e.describe()));
+                Some(Ok(generated)) => answer.set(Some(generated)),
+                Some(Err(e)) => error.set(Some(e.describe())),
+                None => {}
             }
-            busy.set(false);
-            abort.set(None);
         });
     };
-    let cancel = move |_| {
-        if let Some(controller) = abort.get_untracked() {
-            controller.abort();
-        }
-        busy.set(false);
-        stage.set(String::new());
+    let cancel = Callback::new(move |()| {
+        working.cancel();
         error.set(Some("Cancelled.".into()));
-    };
+    });
 
     view! {
         <section class="describe card" data-testid="describe" aria-labelledby="describe-title">
@@ -103,16 +72,10 @@ pub fn DescribeWorkflow() -> impl IntoView {
                 ></textarea>
                 <div class="describe-actions">
                     <button type="submit" class="btn btn-primary" data-testid="describe-submit"
-                        disabled=move || busy.get() || prompt.get().trim().is_empty()>
+                        disabled=move || working.busy.get() || prompt.get().trim().is_empty()>
                         "Draft it"
                     </button>
-                    <Show when=move || busy.get()>
-                        <span class="describe-progress" role="status" data-testid="describe-progress">
-                            <span class="spinner" aria-hidden="true"></span>
-                            {move || stage.get()}
-                        </span>
-                        <button type="button" class="btn" data-testid="describe-cancel" on:click=cancel>"Cancel"</button>
-                    </Show>
+                    <WorkingLine working name="describe" on_cancel=cancel />
                 </div>
             </form>
             {move || error.get().map(|e| view! { <p class="alert alert-danger" role="alert">{e}</p> })}

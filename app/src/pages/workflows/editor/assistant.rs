@@ -9,11 +9,10 @@
 use leptos::prelude::*;
 use model::{
     Edge, Node, Position, WorkflowDefinition,
-    ai::{Modification, Progress, Suggestion},
+    ai::{Modification, Suggestion},
     layout::{NODE_WIDTH, free_spot},
     patch::{PatchOp, apply},
 };
-use send_wrapper::SendWrapper;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -21,7 +20,10 @@ use super::{
     canvas::output_ports,
     state::{Diff, Editor, fresh_id},
 };
-use crate::api;
+use crate::{
+    api,
+    components::working::{Working, WorkingLine},
+};
 
 /// A change proposed and not yet applied or discarded.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,13 +57,11 @@ pub fn DescribeChange(
     fit: Callback<()>,
 ) -> impl IntoView {
     let instruction = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
+    // Sending the accepted operations to be applied.
+    let applying = RwSignal::new(false);
     let proposal = RwSignal::new(None::<Proposal>);
     let problem = RwSignal::new(None::<String>);
-    let stage = RwSignal::new(String::new());
-    let abort = RwSignal::new(None::<SendWrapper<web_sys::AbortController>>);
-    // Which request is current: an answer to a cancelled one is dropped.
-    let asked = StoredValue::new(0_u32);
+    let working = Working::new();
 
     // Shows the accepted operations on the canvas; false when they do not
     // apply together (one needs another that was rejected).
@@ -88,47 +88,24 @@ pub fn DescribeChange(
     };
     let propose = move || {
         let text = instruction.get_untracked();
-        if text.trim().is_empty() || busy.get_untracked() {
+        if text.trim().is_empty() || working.busy.get_untracked() || applying.get_untracked() {
             return;
         }
         if let Some(open) = proposal.get_untracked() {
             editor.doc.set(open.original);
             close();
         }
-        busy.set(true);
         problem.set(None);
-        stage.set("Sending the change".into());
-        let controller = web_sys::AbortController::new().ok();
-        let signal = controller.as_ref().map(|c| c.signal());
-        abort.set(controller.map(SendWrapper::new));
         let workflow = editor.doc.get_untracked();
-        asked.update_value(|n| *n += 1);
-        let this = asked.get_value();
         leptos::task::spawn_local(async move {
             let body = json!({"workflow": workflow, "instruction": text});
-            let mut answer = None;
-            let outcome =
-                api::post_events("/ai/modify/stream", &body, signal.as_ref(), |name, data| {
-                    match name {
-                        "progress" => {
-                            if let Ok(progress) = serde_json::from_str::<Progress>(data) {
-                                stage.set(progress.message);
-                            }
-                        }
-                        "result" => answer = serde_json::from_str::<Modification>(data).ok(),
-                        _ => {}
-                    }
-                })
+            let answer = working
+                .call::<Modification>("/ai/modify/stream", &body, "Sending the change")
                 .await;
-            if asked.get_value() != this {
-                // Cancelled: whatever arrived is not wanted.
-                return;
-            }
-            abort.set(None);
-            match (outcome, answer) {
-                (Err(error), _) => problem.set(Some(error.describe())),
-                (Ok(()), None) => problem.set(Some("The answer could not be read.".into())),
-                (Ok(()), Some(answer)) if answer.operations.is_empty() => {
+            match answer {
+                None => {}
+                Some(Err(error)) => problem.set(Some(error.describe())),
+                Some(Ok(answer)) if answer.operations.is_empty() => {
                     let unknown = answer.unknown.join("; ");
                     problem.set(Some(if unknown.is_empty() {
                         "No change found in that; try naming the step and what to do with it."
@@ -137,7 +114,7 @@ pub fn DescribeChange(
                         format!("Not understood: {unknown}")
                     }));
                 }
-                (Ok(()), Some(answer)) => {
+                Some(Ok(answer)) => {
                     let p = Proposal {
                         original: workflow,
                         accepted: vec![true; answer.operations.len()],
@@ -154,17 +131,12 @@ pub fn DescribeChange(
                     }
                 }
             }
-            busy.set(false);
         });
     };
-    let cancel = move |_| {
-        asked.update_value(|n| *n += 1);
-        if let Some(controller) = abort.get_untracked() {
-            controller.abort();
-        }
-        busy.set(false);
+    let cancel = Callback::new(move |()| {
+        working.cancel();
         problem.set(Some("Cancelled.".into()));
-    };
+    });
     let toggle = move |index: usize| {
         let Some(mut p) = proposal.get_untracked() else {
             return;
@@ -187,7 +159,7 @@ pub fn DescribeChange(
             return;
         };
         let operations = p.accepted_operations();
-        busy.set(true);
+        applying.set(true);
         leptos::task::spawn_local(async move {
             let body = json!({"workflow": p.original, "operations": operations});
             match api::call::<Modification>("POST", "/ai/modify", Some(&body)).await {
@@ -206,7 +178,7 @@ pub fn DescribeChange(
                 }
                 Err(error) => problem.set(Some(format!("Not applied: {}", error.describe()))),
             }
-            busy.set(false);
+            applying.set(false);
         });
     };
 
@@ -220,16 +192,10 @@ pub fn DescribeChange(
                     prop:value=move || instruction.get()
                     on:input=move |ev| instruction.set(event_target_value(&ev))></textarea>
                 <button type="submit" class="btn btn-secondary btn-sm" data-testid="change-propose"
-                    disabled=move || busy.get() || instruction.get().trim().is_empty()>
+                    disabled=move || working.busy.get() || applying.get() || instruction.get().trim().is_empty()>
                     "Propose"
                 </button>
-                <Show when=move || busy.get()>
-                    <span class="describe-progress small" role="status" data-testid="change-progress">
-                        <span class="spinner" aria-hidden="true"></span>
-                        {move || stage.get()}
-                    </span>
-                    <button type="button" class="btn btn-ghost btn-sm" data-testid="change-cancel" on:click=cancel>"Cancel"</button>
-                </Show>
+                <WorkingLine working name="change" on_cancel=cancel />
             </form>
             {move || problem.get().map(|p| view! { <p class="alert alert-danger small" role="alert" data-testid="change-problem">{p}</p> })}
             {move || proposal.get().map(|p| {
@@ -261,7 +227,7 @@ pub fn DescribeChange(
                         {unknown}
                         <div class="describe-actions">
                             <button type="button" class="btn btn-primary btn-sm" data-testid="change-apply"
-                                disabled=move || busy.get() on:click=accept>"Apply"</button>
+                                disabled=move || applying.get() on:click=accept>"Apply"</button>
                             <button type="button" class="btn btn-ghost btn-sm" data-testid="change-discard"
                                 on:click=discard>"Discard"</button>
                         </div>
