@@ -19,6 +19,7 @@ use crate::{
     credentials::{CredentialStore, NoCredentials},
     events::EventBus,
     intake::IntakeGauge,
+    metrics::{Metrics, Snapshot},
     nodes::{Registry, Services},
     outbound::{OutboundClient, OutboundPolicy},
     providers::imported::ImportedKinds,
@@ -241,6 +242,7 @@ impl Engine {
             http: OutboundClient::new(config.outbound.clone()),
             credentials,
             limits: Arc::default(),
+            metrics: Arc::new(Metrics::new()),
         };
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {
@@ -292,6 +294,28 @@ impl Engine {
     /// so its next runs use the new operations.
     pub fn forget_plans(&self) {
         self.inner.plans.lock().expect("plan cache").clear();
+    }
+
+    /// This instance's metrics, for handlers to count in.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.services.metrics
+    }
+
+    /// The metrics text, with the queue and the database pool read now
+    /// and `live_streams` as given.
+    pub async fn render_metrics(&self, live_streams: usize) -> Result<String, DbErr> {
+        // The pool first: the queue's query would count as a connection in use.
+        let pool = crate::metrics::pool_stats(&self.inner.db).await;
+        let depth = crate::store::depth::depth(&self.inner.db).await?;
+        let snapshot = Snapshot {
+            queued: depth.queued,
+            waiting: depth.waiting,
+            running: depth.running,
+            oldest_queued_seconds: depth.oldest_queued_ms as f64 / 1000.0,
+            pool: Some(pool),
+            live_streams: live_streams as i64,
+        };
+        Ok(self.inner.services.metrics.render(&snapshot))
     }
 
     pub fn instance_id(&self) -> &str {

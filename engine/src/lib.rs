@@ -6,6 +6,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 mod intake;
+pub mod metrics;
 pub mod nodes;
 pub mod outbound;
 pub mod providers;

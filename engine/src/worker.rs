@@ -107,6 +107,15 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
             }
         }
         let full = claimed.len() >= free;
+        let takeovers = claimed
+            .iter()
+            .filter(|c| c.previous_status == "running")
+            .count();
+        inner.services.metrics.claimed(true, takeovers);
+        inner
+            .services
+            .metrics
+            .claimed(false, claimed.len() - takeovers);
         limit.started(claimed.len());
         if !claimed.is_empty() {
             start_runs(&inner, claimed, token, &permits).await;
@@ -221,7 +230,7 @@ async fn execute(
     permit: OwnedSemaphorePermit,
 ) {
     let (working, stop) = Working::start(&inner, run.id);
-    let (id, owner_id) = (run.id, run.owner_id);
+    let (id, workflow_id, owner_id) = (run.id, run.workflow_id, run.owner_id);
     let span = tracing::info_span!("execution", execution_id = %id, workflow_id = %run.workflow_id);
     let task = std::panic::AssertUnwindSafe(try_execute_task(
         &inner,
@@ -239,7 +248,7 @@ async fn execute(
         let _enter = span.enter();
         tracing::error!("the run's task panicked; the run fails");
         let error = StepError::internal("the run stopped on an internal error").to_json();
-        fail_unsaved(&inner, id, owner_id, &token, error).await;
+        fail_unsaved(&inner, id, workflow_id, owner_id, &token, error).await;
     }
     drop(working);
     // The room is free before the dispatcher hears of it.
@@ -259,6 +268,7 @@ async fn try_execute_task(
     let mut persistence = DbRun {
         inner: inner.clone(),
         id: run.id,
+        workflow_id: run.workflow_id,
         owner_id: run.owner_id,
         token,
         next_seq: last_seq + 1,
@@ -409,6 +419,7 @@ async fn try_execute_task(
             Ok(())
         }
         DriveEnd::Stopped(Stop::LeaseLost) => {
+            inner.services.metrics.lease_lost();
             tracing::warn!("lease lost; another worker continues this run");
             Err(())
         }
@@ -420,6 +431,7 @@ async fn try_execute_task(
             fail_unsaved(
                 inner,
                 run.id,
+                run.workflow_id,
                 run.owner_id,
                 &persistence.token,
                 rejected_error(&error),

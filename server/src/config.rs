@@ -171,6 +171,23 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(0..=5))]
     pub llm_max_repairs: u32,
 
+    /// Serves `GET /metrics` (Prometheus) on the main address to callers
+    /// sending `Authorization: Bearer <this token>`. Without it (and
+    /// without a metrics address) `/metrics` answers 404.
+    #[arg(
+        long,
+        env = "SWITCHYARD_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = parse_metrics_token
+    )]
+    pub metrics_token: Option<HiddenText>,
+
+    /// A second address serving only `GET /metrics`, without a token: bind
+    /// it to an interface only Prometheus reaches (`10.0.0.5:9464`).
+    #[arg(long, env = "SWITCHYARD_METRICS_BIND", value_name = "ADDR")]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(
         long,
@@ -363,6 +380,16 @@ impl std::str::FromStr for HiddenText {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Ok(HiddenText(text.trim().to_owned()))
     }
+}
+
+/// A metrics token guessable in reasonable time would expose the
+/// workflow ids and volumes to anyone on the public address.
+fn parse_metrics_token(text: &str) -> Result<HiddenText, String> {
+    let token = text.trim();
+    if token.len() < 16 {
+        return Err("at least 16 characters (e.g. `openssl rand -hex 24`)".into());
+    }
+    Ok(HiddenText(token.to_owned()))
 }
 
 fn parse_llm_url(text: &str) -> Result<url::Url, String> {

@@ -74,6 +74,12 @@ impl LiveHub {
         })
     }
 
+    /// Streams open now, of every account.
+    pub fn streams(&self) -> usize {
+        let owners = self.owners.lock().expect("live hub");
+        owners.values().map(|owner| owner.streams).sum()
+    }
+
     fn publish(&self, event: Arc<StoredEvent>) {
         let owners = self.owners.lock().expect("live hub");
         if let Some(owner) = owners.get(&event.row.owner_id) {

@@ -51,6 +51,9 @@ async fn main() -> ExitCode {
     let url = format!("http://{}", application.local_addr());
     tracing::info!(%url, public_url = %public_url, "Switchyard is listening");
     println!("Switchyard is running at {url}");
+    if let Some(metrics) = application.metrics_addr() {
+        tracing::info!(url = %format!("http://{metrics}/metrics"), "Prometheus metrics are served (no token)");
+    }
 
     match application.run_until(shutdown).await {
         Ok(()) => {

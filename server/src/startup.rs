@@ -84,6 +84,8 @@ pub enum StartError {
 /// A started instance, listening but not yet serving.
 pub struct Application {
     listener: TcpListener,
+    /// `SWITCHYARD_METRICS_BIND`'s listener, when set.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
 }
@@ -136,6 +138,14 @@ impl Application {
             addr: config.bind,
             source,
         })?;
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
 
         // Without a configured public URL, links point at the address bound
         // (port 0 resolved to the real port).
@@ -189,6 +199,7 @@ impl Application {
         let router = router(state.clone());
         Ok(Application {
             listener,
+            metrics_listener,
             router,
             state,
         })
@@ -198,6 +209,13 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served without a token, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -222,6 +240,17 @@ impl Application {
         })
         .into_future();
         let mut server = tokio::spawn(server);
+        if let Some(listener) = self.metrics_listener {
+            let metrics = routes::metrics::own_router(self.state.clone());
+            let mut stop = stop_tx.subscribe();
+            tokio::spawn(
+                axum::serve(listener, metrics)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    })
+                    .into_future(),
+            );
+        }
         let (scheduler_stop, scheduler_stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(domain::schedules::run_scheduler(
             self.state.context.db.clone(),
@@ -325,6 +354,7 @@ fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(routes::health::router())
+        .merge(routes::metrics::router())
         .merge(routes::oauth::router())
         .merge(webhooks::router())
         .nest("/api/v1", api::router())

@@ -211,11 +211,10 @@ async fn call(step: &StepInput<'_>) -> Result<Value, StepError> {
         let request = build_request(step, &config, &method, &url, timeout, credential);
         async move {
             let request = request?;
-            step.services
-                .http
-                .send(request)
-                .await
-                .map_err(|e| outbound_error(e, timeout))
+            let sent = step.services.http.send(request).await;
+            let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+            step.services.metrics.outbound("http", status);
+            sent.map_err(|e| outbound_error(e, timeout))
         }
     };
     let mut response = send(connection.as_ref().map(|(_, c)| c)).await?;

@@ -89,6 +89,8 @@ pub struct Services {
     pub credentials: std::sync::Arc<dyn crate::credentials::CredentialStore>,
     /// Request slots per connection (provider rate limits).
     pub limits: Arc<crate::providers::limits::RateLimits>,
+    /// Counts outbound calls and rate-limit waits.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Services {
@@ -97,6 +99,7 @@ impl Services {
             http,
             credentials: std::sync::Arc::new(crate::credentials::NoCredentials),
             limits: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 }

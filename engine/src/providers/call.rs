@@ -306,22 +306,25 @@ impl<'p> Connected<'p> {
         may_defer: bool,
     ) -> Result<Option<OwnedSemaphorePermit>, Stop> {
         loop {
-            match step
+            let wait = match step
                 .services
                 .limits
                 .acquire(self.id, self.limit, step.step_key)
                 .await
             {
                 Slot::Now(permit) => return Ok(permit),
-                Slot::Later(wait) if may_defer => return Err(Stop::Later(wait)),
-                Slot::Later(wait) => {
-                    step.log.line(format!(
-                        "waiting {} ms for the connection's rate limit",
-                        wait.as_millis()
-                    ));
-                    tokio::time::sleep(wait).await;
-                }
+                Slot::Later(wait) => wait,
+            };
+            let provider = crate::metrics::provider_label(&self.endpoint.provider.id);
+            step.services.metrics.rate_limit_wait(provider);
+            if may_defer {
+                return Err(Stop::Later(wait));
             }
+            step.log.line(format!(
+                "waiting {} ms for the connection's rate limit",
+                wait.as_millis()
+            ));
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -341,6 +344,7 @@ impl<'p> Connected<'p> {
             http: &step.services.http,
             key: Some(step.step_key),
             log: &step.log,
+            metrics: Some(&step.services.metrics),
         };
         let sent = match sender.send(&self.endpoint, call).await {
             Err(error)
@@ -409,6 +413,7 @@ pub async fn test_connection(
         http,
         key: None,
         log: &log,
+        metrics: None,
     }
     .send(&endpoint, &call)
     .await?;
@@ -421,6 +426,8 @@ pub(super) struct Sender<'a> {
     /// The step's idempotency key, for providers that take one.
     pub(super) key: Option<&'a str>,
     pub(super) log: &'a StepLog,
+    /// Counts the call (steps; connection tests and registrations are not counted).
+    pub(super) metrics: Option<&'a crate::metrics::Metrics>,
 }
 
 impl Sender<'_> {
@@ -467,10 +474,15 @@ impl Sender<'_> {
             call.url.path()
         );
         let started = Instant::now();
-        let mut response = http
-            .send(request)
-            .await
-            .map_err(|e| http_request::outbound_error(e, TIMEOUT))?;
+        let sent = http.send(request).await;
+        if let Some(metrics) = self.metrics {
+            let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+            metrics.outbound(
+                crate::metrics::provider_label(&endpoint.provider.id),
+                status,
+            );
+        }
+        let mut response = sent.map_err(|e| http_request::outbound_error(e, TIMEOUT))?;
         let status = response.status().as_u16();
         let headers = http_request::header_map(response.headers());
         let link = response

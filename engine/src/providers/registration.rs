@@ -104,6 +104,7 @@ pub async fn register(
         http,
         key: None,
         log: &log,
+        metrics: None,
     }
     .send(&endpoint, &call)
     .await?;
@@ -150,6 +151,7 @@ pub async fn unregister(
         http,
         key: None,
         log: &log,
+        metrics: None,
     };
     match sender.send(&endpoint, &call).await {
         Err(error) if error.status == Some(404) => Ok(()),

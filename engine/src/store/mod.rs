@@ -4,6 +4,7 @@
 //! SQLite and Postgres; everything a worker writes goes through one
 //! batching [`writer`].
 
+pub mod depth;
 mod new_runs;
 mod payloads;
 pub mod queue;

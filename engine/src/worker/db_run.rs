@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::{
     engine::Inner,
     error::StepError,
+    metrics::Tally,
     run::{
         RunState, Step, StepKey,
         driver::{Persistence, Stop},
@@ -30,6 +31,7 @@ use crate::{
 pub(super) async fn fail_unsaved(
     inner: &Inner,
     id: Uuid,
+    workflow_id: Uuid,
     owner_id: Uuid,
     token: &str,
     error: Value,
@@ -43,7 +45,13 @@ pub(super) async fn fail_unsaved(
     )
     .await
     {
-        Ok(true) => inner.bus.catch_up().await,
+        Ok(true) => {
+            inner
+                .services
+                .metrics
+                .record(Tally::run_failed(workflow_id.to_string()));
+            inner.bus.catch_up().await
+        }
         Ok(false) => tracing::warn!("the run was no longer this worker's to fail"),
         Err(error) => {
             tracing::error!(%error, "could not fail the run; it resumes when its lease expires")
@@ -66,6 +74,7 @@ pub(super) fn rejected_error(error: &str) -> Value {
 pub(super) struct DbRun {
     pub(super) inner: Arc<Inner>,
     pub(super) id: Uuid,
+    pub(super) workflow_id: Uuid,
     pub(super) owner_id: Uuid,
     pub(super) token: String,
     pub(super) next_seq: i32,
@@ -73,7 +82,8 @@ pub(super) struct DbRun {
 }
 
 impl DbRun {
-    fn save_op(&mut self, state: &mut RunState, finish: Option<Finish>) -> SaveOp {
+    /// The write, and what it counts for once it commits.
+    fn save_op(&mut self, state: &mut RunState, finish: Option<Finish>) -> (SaveOp, Tally) {
         let cap = self.inner.config.output_cap_bytes;
         let steps = state
             .take_dirty()
@@ -94,26 +104,48 @@ impl DbRun {
                     created_at: event.at,
                 }
             })
-            .collect();
-        SaveOp {
+            .collect::<Vec<_>>();
+        let tally = Tally::of(
+            self.workflow_id.to_string(),
+            &events,
+            Some(&state.plan),
+            &self.inner.registry,
+        )
+        .with_dead_letter(finish.as_ref().is_some_and(|f| f.dead_letter.is_some()));
+        let op = SaveOp {
             execution_id: self.id,
             token: self.token.clone(),
             steps,
             events,
             finish,
-        }
+        };
+        (op, tally)
     }
 
     pub(super) async fn finish(&mut self, state: &mut RunState, finish: Finish) -> Result<(), ()> {
-        let op = self.save_op(state, Some(finish));
+        let (op, tally) = self.save_op(state, Some(finish));
         match self.inner.writer.save(op).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.inner.services.metrics.record(tally);
+                Ok(())
+            }
             Err(SaveError::Rejected(error)) => {
                 let error = rejected_error(&error);
-                fail_unsaved(&self.inner, self.id, self.owner_id, &self.token, error).await;
+                fail_unsaved(
+                    &self.inner,
+                    self.id,
+                    self.workflow_id,
+                    self.owner_id,
+                    &self.token,
+                    error,
+                )
+                .await;
                 Err(())
             }
             Err(error) => {
+                if matches!(error, SaveError::LeaseLost) {
+                    self.inner.services.metrics.lease_lost();
+                }
                 tracing::error!(?error, "could not save the end of the run");
                 Err(())
             }
@@ -133,6 +165,12 @@ impl DbRun {
             data,
             created_at: now_ms(),
         };
+        let tally = Tally::of(
+            self.workflow_id.to_string(),
+            std::slice::from_ref(&event),
+            None,
+            &self.inner.registry,
+        );
         let op = SaveOp {
             execution_id: self.id,
             token: self.token.clone(),
@@ -144,15 +182,19 @@ impl DbRun {
             .writer
             .save(op)
             .await
-            .map(|_| ())
+            .map(|_| self.inner.services.metrics.record(tally))
             .map_err(|error| tracing::error!(?error, "could not save the end of the run"))
     }
 }
 
 impl Persistence for DbRun {
     async fn save(&mut self, state: &mut RunState) -> Result<(), Stop> {
-        let op = self.save_op(state, None);
-        match self.inner.writer.save(op).await {
+        let (op, tally) = self.save_op(state, None);
+        let saved = self.inner.writer.save(op).await;
+        if saved.is_ok() {
+            self.inner.services.metrics.record(tally);
+        }
+        match saved {
             Ok(ack) if ack.cancel_requested => Err(Stop::Cancelled),
             Ok(_) => Ok(()),
             Err(SaveError::LeaseLost) => Err(Stop::LeaseLost),

@@ -76,7 +76,34 @@ fn plausible(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-async fn receive(
+/// Answers a delivery and counts it by outcome.
+async fn receive(state: State<AppState>, token: Path<String>, request: Request) -> Response {
+    let started = Instant::now();
+    let metrics_state = state.0.clone();
+    let response = deliver(state, token, request).await.into_response();
+    let status = response.status();
+    let outcome = if response.headers().contains_key(DUPLICATE_HEADER) {
+        "duplicate".to_owned()
+    } else if status == StatusCode::ACCEPTED {
+        "accepted".to_owned()
+    } else if status.is_success() {
+        // A workflow's own answer, or a provider's URL check.
+        "answered".to_owned()
+    } else {
+        status.as_u16().to_string()
+    };
+    metrics_state
+        .context
+        .engine
+        .metrics()
+        .webhook(&outcome, started.elapsed().as_secs_f64());
+    response
+}
+
+/// Marks the answer to a delivery seen before (by its delivery id).
+const DUPLICATE_HEADER: &str = "x-switchyard-duplicate";
+
+async fn deliver(
     State(state): State<AppState>,
     Path(token): Path<String>,
     request: Request,
@@ -191,10 +218,9 @@ async fn receive(
         )
             .into_response();
         if duplicate {
-            response.headers_mut().insert(
-                "x-switchyard-duplicate",
-                http::HeaderValue::from_static("true"),
-            );
+            response
+                .headers_mut()
+                .insert(DUPLICATE_HEADER, http::HeaderValue::from_static("true"));
         }
         response
     };

@@ -20,6 +20,8 @@ pub struct TestApp {
     /// A client with its own cookie jar: one browser.
     pub client: Client,
     pub db: DatabaseConnection,
+    /// `http://…/metrics` of the separate metrics address, when configured.
+    pub metrics_url: Option<String>,
     _database: TestDatabase,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -71,8 +73,9 @@ impl TestApp {
         }
         let mut config = self.config();
         adjust(&mut config);
-        let (address, db, stop) = serve(config).await;
+        let (address, db, stop, metrics_url) = serve(config).await;
         self.address = address;
+        self.metrics_url = metrics_url;
         self.db = db;
         self.stop = Some(stop);
     }
@@ -245,6 +248,8 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         llm_model: "gpt-4o-mini".into(),
         llm_timeout: 60,
         llm_max_repairs: 2,
+        metrics_token: None,
+        metrics_bind: None,
         shutdown_timeout: 5,
         command: None,
     }
@@ -269,26 +274,37 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let database = TestDatabase::create(backend).await?;
     let mut config = test_config(database.dir.path().join("data"), database.url.clone());
     adjust(&mut config);
-    let (address, db, stop) = serve(config).await;
+    let (address, db, stop, metrics_url) = serve(config).await;
     Some(TestApp {
         address,
         client: browser(),
         db,
+        metrics_url,
         _database: database,
         stop: Some(stop),
     })
 }
 
 /// Builds and runs a server; sending on (or dropping) the sender stops it.
-async fn serve(config: Config) -> (String, DatabaseConnection, oneshot::Sender<()>) {
+async fn serve(
+    config: Config,
+) -> (
+    String,
+    DatabaseConnection,
+    oneshot::Sender<()>,
+    Option<String>,
+) {
     let application = Application::build(config).await.expect("server starts");
     let address = format!("http://{}", application.local_addr());
+    let metrics_url = application
+        .metrics_addr()
+        .map(|addr| format!("http://{addr}/metrics"));
     let db = application.db().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
     }));
-    (address, db, stop)
+    (address, db, stop, metrics_url)
 }
 
 /// Another server on the same database and data directory (so the same
@@ -304,7 +320,7 @@ impl TestApp {
             self._database.dir.path().join("data"),
             self._database.url.clone(),
         );
-        let (address, _, stop) = serve(config).await;
+        let (address, _, stop, _) = serve(config).await;
         Instance {
             address,
             _stop: stop,

@@ -17,6 +17,7 @@ mod imported_apis;
 mod integrations;
 mod key_rotation;
 mod live;
+mod metrics;
 mod oauth;
 mod outbound;
 mod pages;

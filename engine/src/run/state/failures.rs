@@ -51,7 +51,8 @@ impl RunState {
             OnError::Continue => "continue",
             OnError::Route => "route",
         };
-        let data = json!({ "attempt": attempt, "error": error.to_json(), "handled": handled });
+        let duration_ms = now - step.started_at.unwrap_or(now);
+        let data = json!({ "attempt": attempt, "error": error.to_json(), "handled": handled, "duration_ms": duration_ms });
         self.emit("step.failed", self.step_ref(key, data), now);
         match handling {
             OnError::Fail => {
