@@ -343,6 +343,7 @@ async fn try_execute_task(
     let duration_ms = now - run.started_at.unwrap_or(now);
     match end {
         DriveEnd::Ended(RunEnd::Succeeded) => {
+            tracing::debug!(duration_ms, "run succeeded");
             state.emit(
                 "execution.succeeded",
                 json!({ "duration_ms": duration_ms }),
@@ -358,6 +359,12 @@ async fn try_execute_task(
             persistence.finish(&mut state, finish).await
         }
         DriveEnd::Ended(RunEnd::Failed(error)) => {
+            tracing::info!(
+                node_id = error["node_id"].as_str().unwrap_or_default(),
+                error_class = error["class"].as_str().unwrap_or_default(),
+                duration_ms,
+                "run failed"
+            );
             state.emit(
                 "execution.failed",
                 json!({ "error": error, "duration_ms": duration_ms }),

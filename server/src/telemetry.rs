@@ -20,7 +20,9 @@ pub fn init(format: LogFormat, filter: &str) {
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
-                    .with_span_list(false)
+                    // Every span around a line: a step's line also carries
+                    // its run's execution and workflow ids.
+                    .with_span_list(true)
                     .with_writer(std::io::stderr),
             )
             .try_init(),

@@ -92,15 +92,22 @@ pub async fn drive<P: Persistence + Send>(
                 }
             };
             let pure = state.plan.nodes[key.node].is_pure;
-            let mut future = run_job(
+            let job = run_job(
                 state.plan.clone(),
                 state.trigger.clone(),
                 state.owner_id,
                 state.workflow_id.clone(),
                 job,
                 services,
-            )
-            .boxed();
+            );
+            // Lines a step logs name its node; pure steps log nothing and
+            // are spared the span.
+            let mut future = if pure {
+                job.boxed()
+            } else {
+                let span = tracing::info_span!("step", node_id = %state.plan.nodes[key.node].id);
+                tracing::Instrument::instrument(job, span).boxed()
+            };
             if pure && let Some((key, outcome, logs)) = (&mut future).now_or_never() {
                 state.apply(&key, outcome, logs, now);
                 continue;

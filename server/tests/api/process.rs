@@ -185,3 +185,76 @@ async fn sigterm_ends_live_streams_so_shutdown_need_not_wait() {
     assert_eq!(code, 0);
     assert!(!logs.contains("grace period over"), "{logs}");
 }
+
+#[tokio::test]
+async fn json_logs_about_a_run_name_its_workflow_execution_and_node() {
+    let provider = testkit::ScriptedServer::start().await;
+    provider.script(
+        "/refuses",
+        vec![testkit::Reply::json(
+            400,
+            serde_json::json!({"error": "no"}),
+        )],
+    );
+    let root = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(
+        root.path(),
+        true,
+        &[("SWITCHYARD_OUTBOUND_ALLOW", "127.0.0.1/32")],
+    )
+    .await;
+    let ada = crate::helpers::User {
+        client: crate::helpers::browser(),
+        base: server.address.clone(),
+        id: String::new(),
+    };
+    let registered = ada
+        .post(
+            "/auth/register",
+            serde_json::json!({"email": "ada@example.com", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(registered.status(), 201);
+    let workflow = ada
+        .create_workflow(crate::helpers::sample_workflow(
+            "Refused",
+            &provider.url("/refuses"),
+        ))
+        .await;
+    let started: serde_json::Value = ada
+        .post(
+            &format!("/workflows/{workflow}/execute"),
+            serde_json::json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let execution = started["execution_id"].as_str().unwrap().to_owned();
+    assert_eq!(ada.finished_run(&execution).await["status"], "failed");
+
+    // The line is written as the run ends, just after the API can see it.
+    let mut line = None;
+    for _ in 0..100 {
+        line = server
+            .logs()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|entry| entry["message"] == "run failed");
+        if line.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let line = line.expect("the failed run is logged");
+    assert_eq!(line["node_id"], "call");
+    assert_eq!(line["error_class"], "validation");
+    let run_span = line["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|span| span["name"] == "execution")
+        .expect("the line is inside the run's span");
+    assert_eq!(run_span["execution_id"], execution.as_str());
+    assert_eq!(run_span["workflow_id"], workflow.as_str());
+}
