@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod executions;
 pub mod imports;
+pub mod retention;
 pub mod rotation;
 pub mod schedules;
 pub mod secrets;

@@ -297,7 +297,7 @@ impl Engine {
     }
 
     /// This instance's metrics, for handlers to count in.
-    pub fn metrics(&self) -> &Metrics {
+    pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.services.metrics
     }
 

@@ -18,6 +18,7 @@ mod m20261202_000010_create_step_payloads;
 mod m20261203_000011_create_webhook_registrations;
 mod m20261203_000012_create_imported_apis;
 mod m20261203_000013_create_oauth_states;
+mod m20261204_000014_create_retention_indexes;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_create_webhook_registrations::Migration),
             Box::new(m20261203_000012_create_imported_apis::Migration),
             Box::new(m20261203_000013_create_oauth_states::Migration),
+            Box::new(m20261204_000014_create_retention_indexes::Migration),
         ]
     }
 }

@@ -188,6 +188,41 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_METRICS_BIND", value_name = "ADDR")]
     pub metrics_bind: Option<SocketAddr>,
 
+    /// Days finished runs are kept after they ended (0: no age limit).
+    #[arg(long, env = "SWITCHYARD_RETENTION_DAYS", default_value_t = 14, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub retention_days: u32,
+
+    /// Finished runs kept per workflow, the newest (0: no count limit).
+    #[arg(
+        long,
+        env = "SWITCHYARD_RETENTION_MAX_RUNS",
+        default_value_t = 10_000,
+        value_name = "N"
+    )]
+    pub retention_max_runs: u64,
+
+    /// Days the whole values of large steps of succeeded runs are kept
+    /// (the step keeps its preview; 0: as long as the run).
+    #[arg(long, env = "SWITCHYARD_RETENTION_PAYLOAD_DAYS", default_value_t = 3, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub retention_payload_days: u32,
+
+    /// Days dead letters, and the failed runs they hold, are kept (0: forever).
+    #[arg(long, env = "SWITCHYARD_RETENTION_DEAD_LETTER_DAYS", default_value_t = 90, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub retention_dead_letter_days: u32,
+
+    /// Days audit log entries are kept (0: forever).
+    #[arg(long, env = "SWITCHYARD_RETENTION_AUDIT_DAYS", default_value_t = 365, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub retention_audit_days: u32,
+
+    /// Seconds between two pruning passes.
+    #[arg(long, env = "SWITCHYARD_RETENTION_INTERVAL", default_value_t = 600, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub retention_interval: u64,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(
         long,
@@ -242,6 +277,18 @@ impl Config {
             url::Url::parse(&format!("http://{}", self.bind))
                 .expect("a socket address is a valid host")
         })
+    }
+
+    /// How long run data is kept.
+    pub fn retention(&self) -> domain::retention::RetentionPolicy {
+        domain::retention::RetentionPolicy {
+            run_days: self.retention_days,
+            max_runs_per_workflow: self.retention_max_runs,
+            payload_days: self.retention_payload_days,
+            dead_letter_days: self.retention_dead_letter_days,
+            audit_days: self.retention_audit_days,
+            every: std::time::Duration::from_secs(self.retention_interval),
+        }
     }
 
     /// The language model's settings, when one is configured.

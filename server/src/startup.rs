@@ -255,6 +255,12 @@ impl Application {
         tokio::spawn(domain::schedules::run_scheduler(
             self.state.context.db.clone(),
             self.state.context.engine.clone(),
+            scheduler_stopped.clone(),
+        ));
+        tokio::spawn(domain::retention::run_pruner(
+            self.state.context.db.clone(),
+            self.state.config.retention(),
+            self.state.context.engine.metrics().clone(),
             scheduler_stopped,
         ));
         tokio::select! {

@@ -84,6 +84,11 @@ struct StateLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WhatLabel {
+    what: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -154,6 +159,7 @@ pub struct Metrics {
     db_max_connections: Gauge,
     db_acquire: FloatGauge,
     live_streams: Gauge,
+    retention_deleted: Family<WhatLabel, Counter>,
     process: process::ProcessMetrics,
 }
 
@@ -187,6 +193,7 @@ impl Metrics {
             db_max_connections: Gauge::default(),
             db_acquire: FloatGauge::default(),
             live_streams: Gauge::default(),
+            retention_deleted: Family::default(),
             process: process::ProcessMetrics::default(),
             registry: Registry::default(),
         };
@@ -297,6 +304,11 @@ impl Metrics {
             metrics.live_streams.clone(),
         );
         r.register(
+            "retention_deleted",
+            "Rows the retention task deleted, by what: runs, step_payloads, dead_letters, audit_entries",
+            metrics.retention_deleted.clone(),
+        );
+        r.register(
             "build",
             "The running build",
             Info::new(BuildLabels {
@@ -366,6 +378,13 @@ impl Metrics {
                 provider: provider.to_owned(),
             })
             .inc();
+    }
+
+    /// Rows of `what` the retention task deleted.
+    pub fn pruned(&self, what: &'static str, rows: u64) {
+        self.retention_deleted
+            .get_or_create(&WhatLabel { what })
+            .inc_by(rows);
     }
 
     /// Counts what a run's committed write held.

@@ -8,6 +8,7 @@ pub mod depth;
 mod new_runs;
 mod payloads;
 pub mod queue;
+pub mod retention;
 mod rows;
 pub mod sql;
 pub mod writer;

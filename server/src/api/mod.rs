@@ -11,6 +11,7 @@ mod events;
 mod executions;
 mod live;
 pub mod openapi;
+mod retention;
 mod tokens;
 mod workflows;
 
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(executions::router())
         .merge(live::router())
         .merge(dead_letters::router())
+        .merge(retention::router())
         .merge(events::router())
         .merge(catalogue::router())
         .merge(openapi::router())

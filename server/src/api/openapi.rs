@@ -28,7 +28,7 @@ use crate::startup::AppState;
         super::executions::list, super::executions::read, super::executions::log, super::executions::steps, super::executions::cancel,
         super::executions::retry, super::live::execution_events, super::live::owner_stream,
         super::dead_letters::list, super::dead_letters::redrive, super::dead_letters::redrive_all,
-        super::catalogue::kinds,
+        super::catalogue::kinds, super::retention::preview,
         super::ai::analyze, super::ai::analyze_stream, super::ai::generate, super::ai::generate_stream,
         super::ai::modify, super::ai::modify_stream, super::ai::suggest_next, super::ai::suggest_next_stream,
     ),

@@ -25,6 +25,7 @@ mod process;
 mod provider_connections;
 mod provider_triggers;
 mod rate_limits;
+mod retention;
 mod run_limits;
 mod sealed_secrets;
 mod security;
