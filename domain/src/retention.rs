@@ -18,7 +18,7 @@ use uuid::Uuid;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Rows deleted per statement, and the rest between two statements.
-const BATCH: u64 = 200;
+const BATCH: u64 = 100;
 const PAUSE: Duration = Duration::from_millis(20);
 
 /// The operator's settings. A zero keeps by that rule forever.

@@ -11,68 +11,15 @@ use engine::{
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::json;
-use testkit::{Backend, TestDatabase, database::seed_workflow};
+use testkit::{
+    Backend, TestDatabase,
+    database::seed_workflow,
+    fixtures::{FixtureRun as Run, fixture_runs as runs, insert_runs},
+};
 use uuid::Uuid;
 
 const DAY: i64 = 24 * 60 * 60 * 1000;
 const MINUTE: i64 = 60 * 1000;
-
-/// One run to insert: its status and when it ended (or was created).
-struct Run {
-    id: Uuid,
-    workflow: Uuid,
-    owner: Uuid,
-    status: &'static str,
-    at: i64,
-}
-
-async fn insert_runs(db: &DatabaseConnection, runs: &[Run]) {
-    let backend = db.get_database_backend();
-    for chunk in runs.chunks(400) {
-        let mut sql = Sql::new(backend);
-        sql.push("INSERT INTO executions (id, workflow_id, owner_id, workflow_version, status, trigger, idempotency_key, run_after, created_at, started_at, finished_at) VALUES ");
-        sql.rows(chunk, |sql, run| {
-            let finished = matches!(run.status, "succeeded" | "failed" | "cancelled");
-            sql.bind(run.id).push(", ").bind(run.workflow).push(", ");
-            sql.bind(run.owner)
-                .push(", 1, ")
-                .bind(run.status)
-                .push(", ");
-            sql.bind_json(Some(&json!({"payload": {}}))).push(", ");
-            // Unfinished runs are not due: the engine started below leaves them be.
-            let run_after = if finished { run.at } else { run.at + 60 * DAY };
-            sql.bind(run.id.to_string())
-                .push(", ")
-                .bind(run_after)
-                .push(", ");
-            sql.bind(run.at - MINUTE)
-                .push(", ")
-                .bind(run.at - MINUTE)
-                .push(", ");
-            sql.bind(finished.then_some(run.at));
-        });
-        db.execute_raw(sql.build()).await.unwrap();
-        // Each run has a step and two events, as real runs do.
-        let mut steps = Sql::new(backend);
-        steps.push(
-            "INSERT INTO step_runs (execution_id, node_id, item_key, status, attempts) VALUES ",
-        );
-        steps.rows(chunk, |sql, run| {
-            sql.bind(run.id).push(", 'note', '', 'succeeded', 1");
-        });
-        db.execute_raw(steps.build()).await.unwrap();
-        let mut events = Sql::new(backend);
-        events.push("INSERT INTO execution_events (execution_id, owner_id, seq, kind, data, created_at) VALUES ");
-        let pairs: Vec<(&Run, i32)> = chunk.iter().flat_map(|r| [(r, 1), (r, 2)]).collect();
-        events.rows(&pairs, |sql, (run, seq)| {
-            sql.bind(run.id).push(", ").bind(run.owner).push(", ");
-            sql.bind(*seq).push(", 'step.succeeded', ");
-            sql.bind_json(Some(&json!({"node_id": "note"}))).push(", ");
-            sql.bind(run.at);
-        });
-        db.execute_raw(events.build()).await.unwrap();
-    }
-}
 
 async fn insert_payload(db: &DatabaseConnection, run: Uuid) {
     let mut sql = Sql::new(db.get_database_backend());
@@ -128,24 +75,6 @@ async fn count(db: &DatabaseConnection, query: &str) -> i64 {
         .unwrap()
         .unwrap();
     row.try_get_by_index::<i64>(0).unwrap()
-}
-
-fn runs(
-    workflow: Uuid,
-    owner: Uuid,
-    status: &'static str,
-    n: i64,
-    at: impl Fn(i64) -> i64,
-) -> Vec<Run> {
-    (0..n)
-        .map(|i| Run {
-            id: Uuid::new_v4(),
-            workflow,
-            owner,
-            status,
-            at: at(i),
-        })
-        .collect()
 }
 
 fn definition(name: &str) -> serde_json::Value {

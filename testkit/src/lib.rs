@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod documents;
+pub mod fixtures;
 pub mod http;
 pub mod model_server;
 pub mod smtp;
