@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod ai;
+pub mod alerts;
 pub mod apis;
 pub mod audit;
 pub mod connection_oauth;

@@ -32,6 +32,8 @@ pub mod purpose {
     pub const CONNECTIONS: &str = "connections v1";
     /// Secrets written into workflows, and registered webhooks' signing secrets.
     pub const WORKFLOW_SECRETS: &str = "workflow secrets v1";
+    /// Notification channels' settings (Slack URLs, signing secrets).
+    pub const NOTIFICATION_CHANNELS: &str = "notification channels v1";
 }
 
 /// The installation's current secret key and the previous ones whose

@@ -56,6 +56,9 @@ pub struct Workflow {
     pub problems: Vec<Problem>,
     /// `/webhooks/<token>` for workflows with a webhook trigger.
     pub webhook_path: Option<String>,
+    /// Why it was paused automatically, while it stays paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_reason: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -128,6 +131,7 @@ fn to_workflow(model: workflow::Model, catalogue: &Catalogue) -> Result<Workflow
             .then(|| model.webhook_token.map(|t| format!("/webhooks/{t}")))
             .flatten(),
         definition,
+        paused_reason: model.paused_reason,
         created_at: model.created_at,
         updated_at: model.updated_at,
     })
@@ -346,6 +350,7 @@ async fn insert_new(
         created_at: Set(now),
         updated_at: Set(now),
         webhook_token: Set(webhook_token),
+        paused_reason: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -496,6 +501,19 @@ pub async fn change_status(
     id: Uuid,
     target: WorkflowStatus,
 ) -> Result<Workflow, DomainError> {
+    change_status_because(db, catalogue, owner, id, target, None).await
+}
+
+/// Like [`change_status`]; a `reason` marks an automatic pause (shown on
+/// the workflow until it is resumed, and kept in the audit log).
+pub async fn change_status_because(
+    db: &DatabaseConnection,
+    catalogue: &Catalogue,
+    owner: Uuid,
+    id: Uuid,
+    target: WorkflowStatus,
+    reason: Option<&str>,
+) -> Result<Workflow, DomainError> {
     let txn = db.begin().await?;
     let current = owned(&txn, owner, id).await?;
     let status = status_of(&current);
@@ -519,22 +537,38 @@ pub async fn change_status(
     let mut active: workflow::ActiveModel = current.into();
     active.status = Set(target.as_str().to_owned());
     active.updated_at = Set(now());
+    active.paused_reason = Set(reason.map(str::to_owned));
     let model = active.update(&txn).await?;
     crate::schedules::sync(&txn, &model).await?;
+    // Nothing of a paused workflow runs: its queued runs wait, whole, for
+    // it to be resumed.
+    let held = match target {
+        WorkflowStatus::Paused => engine::store::hold::hold(&txn, id).await?,
+        WorkflowStatus::Active => engine::store::hold::release(&txn, id).await?,
+        _ => 0,
+    };
     let action = match target {
         WorkflowStatus::Active => "workflow.activated",
         WorkflowStatus::Paused => "workflow.paused",
         WorkflowStatus::Failed => "workflow.failed",
         WorkflowStatus::Draft => "workflow.drafted",
     };
-    audit::record(
-        &txn,
-        owner,
-        owner,
-        Some(id),
-        action,
-        json!({ "from": status, "version": model.version }),
-    )
+    audit::record(&txn, owner, owner, Some(id), action, {
+        let mut details = json!({ "from": status, "version": model.version });
+        if let Some(reason) = reason {
+            details["reason"] = json!(reason);
+            details["automatic"] = json!(true);
+        }
+        if held > 0 {
+            let key = if target == WorkflowStatus::Paused {
+                "held_runs"
+            } else {
+                "released_runs"
+            };
+            details[key] = json!(held);
+        }
+        details
+    })
     .await?;
     txn.commit().await?;
     to_workflow(model, catalogue)

@@ -19,11 +19,12 @@ use crate::{
     credentials::{CredentialStore, NoCredentials},
     events::EventBus,
     intake::IntakeGauge,
-    metrics::{Metrics, Snapshot},
+    metrics::{Metrics, Snapshot, Tally},
     nodes::{Registry, Services},
     outbound::{OutboundClient, OutboundPolicy},
     providers::imported::ImportedKinds,
     run::{Plan, driver::Stop},
+    signals::RunSignal,
     store::{
         Enqueued, NewExecution, StoredEvent,
         queue::{self, CancelOutcome, RequeueOutcome},
@@ -108,6 +109,8 @@ pub(crate) struct Inner {
     pub running: Mutex<HashMap<Uuid, watch::Sender<Option<Stop>>>>,
     pub shutdown: watch::Sender<bool>,
     pub tasks: TaskTracker,
+    /// What happened to the runs this instance worked on.
+    pub signals: broadcast::Sender<RunSignal>,
     /// Plans by workflow version; one using imported kinds is read again
     /// after [`IMPORTED_PLAN_TTL`], so a re-import elsewhere is seen.
     plans: Mutex<HashMap<(Uuid, i32), CachedPlan>>,
@@ -120,7 +123,19 @@ type CachedPlan = (Arc<Plan>, Option<std::time::Instant>);
 /// How long a plan with kinds of imported APIs is kept.
 const IMPORTED_PLAN_TTL: Duration = Duration::from_secs(30);
 
+/// Signals a slow watcher may fall behind by before it misses some.
+const SIGNAL_CAPACITY: usize = 4_096;
+
 impl Inner {
+    /// Counts and tells what a committed write held.
+    pub fn observe(&self, tally: Tally) {
+        for signal in tally.signals() {
+            // Nobody listening is not an error.
+            let _ = self.signals.send(signal);
+        }
+        self.services.metrics.record(tally);
+    }
+
     /// The plan of a saved workflow version, from the cache or the database.
     pub async fn plan_for(&self, workflow_id: Uuid, version: i32) -> Result<Arc<Plan>, PlanError> {
         if let Some((plan, expires)) = self
@@ -260,6 +275,7 @@ impl Engine {
             running: Mutex::new(HashMap::new()),
             shutdown,
             tasks: TaskTracker::new(),
+            signals: broadcast::channel(SIGNAL_CAPACITY).0,
             plans: Mutex::new(HashMap::new()),
         });
         tokio::spawn(worker::dispatch(inner.clone()));
@@ -296,6 +312,11 @@ impl Engine {
         self.inner.plans.lock().expect("plan cache").clear();
     }
 
+    /// What happens to the runs this instance works on, from now on.
+    pub fn signals(&self) -> broadcast::Receiver<RunSignal> {
+        self.inner.signals.subscribe()
+    }
+
     /// This instance's metrics, for handlers to count in.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.services.metrics
@@ -311,6 +332,7 @@ impl Engine {
             queued: depth.queued,
             waiting: depth.waiting,
             running: depth.running,
+            held: depth.held,
             oldest_queued_seconds: depth.oldest_queued_ms as f64 / 1000.0,
             pool: Some(pool),
             live_streams: live_streams as i64,

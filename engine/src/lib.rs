@@ -12,6 +12,7 @@ pub mod outbound;
 pub mod providers;
 pub mod redact;
 pub mod run;
+pub mod signals;
 pub mod store;
 pub mod time;
 mod worker;

@@ -20,6 +20,9 @@ pub struct Model {
     /// The secret part of the webhook URL, for workflows with a webhook trigger.
     #[sea_orm(unique)]
     pub webhook_token: Option<String>,
+    /// Why the workflow was paused automatically (auto-pause), until resumed.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub paused_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ mod m20261203_000011_create_webhook_registrations;
 mod m20261203_000012_create_imported_apis;
 mod m20261203_000013_create_oauth_states;
 mod m20261204_000014_create_retention_indexes;
+mod m20261204_000015_create_alerts;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_create_imported_apis::Migration),
             Box::new(m20261203_000013_create_oauth_states::Migration),
             Box::new(m20261204_000014_create_retention_indexes::Migration),
+            Box::new(m20261204_000015_create_alerts::Migration),
         ]
     }
 }

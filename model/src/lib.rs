@@ -5,6 +5,7 @@
 //! validates live with exactly the code the server enforces.
 
 pub mod ai;
+pub mod alerts;
 pub mod catalogue;
 pub mod definition;
 pub mod expr;

@@ -61,13 +61,15 @@ pub enum ExecutionStatus {
     Running,
     /// Sleeping until a delay or a retry is due; holds no worker.
     Waiting,
+    /// Its workflow is paused: kept as it was, continued on resume.
+    Held,
     Succeeded,
     Failed,
     Cancelled,
 }
 
 string_enum!(ExecutionStatus {
-    Queued => "queued", Running => "running", Waiting => "waiting",
+    Queued => "queued", Running => "running", Waiting => "waiting", Held => "held",
     Succeeded => "succeeded", Failed => "failed", Cancelled => "cancelled",
 });
 

@@ -23,6 +23,8 @@ const OWNER_CAPACITY: usize = 4_096;
 #[derive(Clone, Debug)]
 pub enum Live {
     Event(Arc<StoredEvent>),
+    /// A new entry in the owner's inbox.
+    Notification(Arc<domain::alerts::Notification>),
     /// The hub fell behind the engine's bus and dropped events, possibly
     /// this owner's: streams re-read the log.
     Lagged,
@@ -88,12 +90,48 @@ impl LiveHub {
         }
     }
 
+    /// Hands an inbox entry to its owner's open streams.
+    pub fn notify(&self, notification: Arc<domain::alerts::Notification>) {
+        let owners = self.owners.lock().expect("live hub");
+        if let Some(owner) = owners.get(&notification.owner_id) {
+            let _ = owner.sender.send(Live::Notification(notification));
+        }
+    }
+
     fn lagged(&self) {
         for owner in self.owners.lock().expect("live hub").values() {
             let _ = owner.sender.send(Live::Lagged);
         }
     }
 }
+
+/// Follows the inbox (every instance's entries) and hands new entries to
+/// their owners' streams here, until `stop`.
+pub async fn follow_notifications(
+    db: sea_orm::DatabaseConnection,
+    hub: Arc<LiveHub>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut cursor = domain::alerts::newest_notification(&db).await.unwrap_or(0);
+    loop {
+        match domain::alerts::notifications_after(&db, cursor, 500).await {
+            Ok(entries) => {
+                for entry in entries {
+                    cursor = cursor.max(entry.id);
+                    hub.notify(Arc::new(entry));
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not read new notifications"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(NOTIFICATION_POLL) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// How often the inbox is read for new entries.
+const NOTIFICATION_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 async fn route(mut bus: broadcast::Receiver<Arc<StoredEvent>>, hub: Weak<LiveHub>) {
     loop {

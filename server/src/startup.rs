@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use app::{App, server_context::ServerContext, shell};
 use axum::{Router, extract::FromRef, middleware};
-use domain::ai::llm::LanguageModel;
+use domain::{ai::llm::LanguageModel, alerts::Alerts};
 use domain::{
     connection_tokens::ConnectionCredentials,
     connections::Connections,
@@ -56,6 +56,8 @@ pub struct AppState {
     pub streams_stop: Arc<tokio::sync::watch::Sender<bool>>,
     /// The AI builder's language model, when one is configured.
     pub llm: Option<Arc<LanguageModel>>,
+    /// Alert rules, incidents and notification channels.
+    pub alerts: Arc<Alerts>,
 }
 
 /// Why an instance could not start; each variant reads as one line.
@@ -167,6 +169,22 @@ impl Application {
                 "the AI builder drafts offline (no SWITCHYARD_LLM_BASE_URL or SWITCHYARD_LLM_API_KEY)"
             ),
         }
+        let alerts = Arc::new(Alerts::new(
+            db.clone(),
+            engine.clone(),
+            Arc::new(keys.vault(purpose::NOTIFICATION_CHANNELS)),
+            domain::alerts::Delivery {
+                http: OutboundClient::new(config.outbound_allow.clone()),
+                mailer: config.mailer(),
+            },
+            connections.clone(),
+            workflow_secrets.clone(),
+            config
+                .public_url()
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned(),
+        ));
         let state = AppState {
             leptos_options,
             context: ServerContext {
@@ -195,6 +213,7 @@ impl Application {
             webhooks: Arc::new(TargetCache::default()),
             live,
             streams_stop: Arc::new(tokio::sync::watch::channel(false).0),
+            alerts,
         };
         let router = router(state.clone());
         Ok(Application {
@@ -255,6 +274,15 @@ impl Application {
         tokio::spawn(domain::schedules::run_scheduler(
             self.state.context.db.clone(),
             self.state.context.engine.clone(),
+            scheduler_stopped.clone(),
+        ));
+        tokio::spawn(self.state.alerts.clone().run(
+            self.state.context.engine.signals(),
+            scheduler_stopped.clone(),
+        ));
+        tokio::spawn(crate::live_hub::follow_notifications(
+            self.state.context.db.clone(),
+            self.state.live.clone(),
             scheduler_stopped.clone(),
         ));
         tokio::spawn(domain::retention::run_pruner(

@@ -70,13 +70,25 @@ pub async fn insert_runs(db: &DatabaseConnection, runs: &[FixtureRun]) {
         let mut events = Query::insert()
             .into_table(Alias::new("execution_events"))
             .columns(
-                ["execution_id", "owner_id", "seq", "kind", "data", "created_at"].map(Alias::new),
+                [
+                    "execution_id",
+                    "owner_id",
+                    "seq",
+                    "kind",
+                    "data",
+                    "created_at",
+                ]
+                .map(Alias::new),
             )
             .to_owned();
         for run in chunk {
             let finished = matches!(run.status, "succeeded" | "failed" | "cancelled");
             // Unfinished runs are not due: an engine running beside leaves them be.
-            let run_after = if finished { run.at } else { run.at + 60 * DAY_MS };
+            let run_after = if finished {
+                run.at
+            } else {
+                run.at + 60 * DAY_MS
+            };
             executions.values_panic([
                 run.id.into(),
                 run.workflow.into(),
@@ -109,7 +121,9 @@ pub async fn insert_runs(db: &DatabaseConnection, runs: &[FixtureRun]) {
             }
         }
         for statement in [executions, steps, events] {
-            db.execute(&statement).await.expect("fixture rows are written");
+            db.execute(&statement)
+                .await
+                .expect("fixture rows are written");
         }
     }
 }

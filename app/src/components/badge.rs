@@ -8,7 +8,7 @@ pub fn status_class(status: &str) -> &'static str {
     match status {
         "active" | "succeeded" => "badge badge-success",
         "failed" => "badge badge-danger",
-        "retrying" | "waiting" | "paused" | "cancelled" => "badge badge-warning",
+        "retrying" | "waiting" | "held" | "paused" | "cancelled" => "badge badge-warning",
         "running" | "queued" => "badge badge-info",
         _ => "badge",
     }

@@ -121,6 +121,7 @@ pub struct Snapshot {
     pub queued: i64,
     pub waiting: i64,
     pub running: i64,
+    pub held: i64,
     /// How long the oldest due, queued run has waited for a worker.
     pub oldest_queued_seconds: f64,
     pub pool: Option<PoolStats>,
@@ -273,7 +274,7 @@ impl Metrics {
         );
         r.register(
             "queue_runs",
-            "Runs in the queue (all instances), by status: queued, waiting, running",
+            "Runs in the queue (all instances), by status: queued, waiting, running, held (paused workflows)",
             metrics.queue_runs.clone(),
         );
         r.register_with_unit(
@@ -399,6 +400,7 @@ impl Metrics {
             ("queued", snapshot.queued),
             ("waiting", snapshot.waiting),
             ("running", snapshot.running),
+            ("held", snapshot.held),
         ] {
             self.queue_runs
                 .get_or_create(&StatusLabel { status })

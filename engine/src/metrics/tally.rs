@@ -1,12 +1,17 @@
 //! What one write of a run's progress counts for: read off the events it
-//! holds before the write, recorded only once the write has committed (a
-//! write that fails is made again, by this worker or another, and counted
-//! then).
+//! holds before the write, recorded (metrics) and told (signals) only once
+//! the write has committed. A write that fails is made again, by this
+//! worker or another, and counted then.
 
 use serde_json::Value;
 
 use super::{KindLabel, Metrics, RetryLabels, RunEndLabels, StepEndLabels, WorkflowLabel};
-use crate::{nodes::Registry, run::Plan, store::EventRow};
+use crate::{
+    nodes::Registry,
+    run::Plan,
+    signals::{RunIds, RunSignal},
+    store::EventRow,
+};
 
 enum Seen {
     RunStarted,
@@ -16,31 +21,30 @@ enum Seen {
     },
     StepEnded {
         kind: String,
+        node_id: String,
         status: &'static str,
+        /// The error class of a failure.
+        class: Option<String>,
         seconds: Option<f64>,
     },
     StepRetried {
         kind: String,
+        node_id: String,
         class: &'static str,
     },
     DeadLetter,
 }
 
-/// The counts of one write, for one workflow.
+/// The counts of one write, for one run.
 pub struct Tally {
-    workflow_id: String,
+    run: RunIds,
     seen: Vec<Seen>,
 }
 
 impl Tally {
     /// Reads `events`; node kinds come from `plan` (when there is one), kinds
     /// not in `registry` (imported APIs) are labelled `imported`.
-    pub fn of(
-        workflow_id: String,
-        events: &[EventRow],
-        plan: Option<&Plan>,
-        registry: &Registry,
-    ) -> Tally {
+    pub fn of(run: RunIds, events: &[EventRow], plan: Option<&Plan>, registry: &Registry) -> Tally {
         let kind_of = |data: &Value| -> String {
             let node = data["node_id"].as_str().unwrap_or_default();
             let kind = plan
@@ -53,6 +57,7 @@ impl Tally {
                 "imported".to_owned()
             }
         };
+        let node_of = |data: &Value| data["node_id"].as_str().unwrap_or_default().to_owned();
         let seconds = |data: &Value| data["duration_ms"].as_i64().map(|ms| ms as f64 / 1000.0);
         let seen = events
             .iter()
@@ -66,30 +71,36 @@ impl Tally {
                             seconds: seconds(data),
                         }
                     }
-                    "step.succeeded" | "step.failed" => Seen::StepEnded {
+                    "step.succeeded" => Seen::StepEnded {
                         kind: kind_of(data),
-                        status: if event.kind == "step.succeeded" {
-                            "succeeded"
-                        } else {
-                            "failed"
-                        },
+                        node_id: node_of(data),
+                        status: "succeeded",
+                        class: None,
+                        seconds: seconds(data),
+                    },
+                    "step.failed" => Seen::StepEnded {
+                        kind: kind_of(data),
+                        node_id: node_of(data),
+                        status: "failed",
+                        class: data["error"]["class"].as_str().map(str::to_owned),
                         seconds: seconds(data),
                     },
                     "step.retrying" => Seen::StepRetried {
                         kind: kind_of(data),
+                        node_id: node_of(data),
                         class: retried_class(data["error"]["class"].as_str()),
                     },
                     _ => return None,
                 })
             })
             .collect();
-        Tally { workflow_id, seen }
+        Tally { run, seen }
     }
 
     /// A run failed without its state (which could not be saved).
-    pub fn run_failed(workflow_id: String) -> Tally {
+    pub fn run_failed(run: RunIds) -> Tally {
         Tally {
-            workflow_id,
+            run,
             seen: vec![Seen::RunEnded {
                 status: "failed",
                 seconds: None,
@@ -105,9 +116,49 @@ impl Tally {
         self
     }
 
+    /// What the write tells watchers: 429s, refused credentials, the end.
+    pub fn signals(&self) -> Vec<RunSignal> {
+        let run = self.run;
+        let dead_letter = self.seen.iter().any(|s| matches!(s, Seen::DeadLetter));
+        self.seen
+            .iter()
+            .filter_map(|seen| match seen {
+                Seen::RunEnded { status, .. } => Some(RunSignal::Ended {
+                    run,
+                    status,
+                    dead_letter,
+                }),
+                Seen::StepRetried {
+                    node_id,
+                    class: "rate_limit",
+                    ..
+                } => Some(RunSignal::RateLimited {
+                    run,
+                    node_id: node_id.clone(),
+                }),
+                Seen::StepEnded {
+                    node_id,
+                    class: Some(class),
+                    ..
+                } => match class.as_str() {
+                    "rate_limit" => Some(RunSignal::RateLimited {
+                        run,
+                        node_id: node_id.clone(),
+                    }),
+                    "auth" => Some(RunSignal::CredentialsRefused {
+                        run,
+                        node_id: node_id.clone(),
+                    }),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
     pub(super) fn record(self, metrics: &Metrics) {
         let workflow = WorkflowLabel {
-            workflow_id: self.workflow_id,
+            workflow_id: self.run.workflow_id.to_string(),
         };
         for seen in self.seen {
             match seen {
@@ -131,6 +182,7 @@ impl Tally {
                     kind,
                     status,
                     seconds,
+                    ..
                 } => {
                     if let Some(seconds) = seconds {
                         let labels = KindLabel { kind: kind.clone() };
@@ -144,7 +196,7 @@ impl Tally {
                         .get_or_create(&StepEndLabels { kind, status })
                         .inc();
                 }
-                Seen::StepRetried { kind, class } => {
+                Seen::StepRetried { kind, class, .. } => {
                     let labels = RetryLabels {
                         kind,
                         error_class: class,

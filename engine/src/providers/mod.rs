@@ -23,7 +23,7 @@ pub mod registration;
 mod resend;
 mod sendgrid;
 mod slack;
-mod smtp;
+pub mod smtp;
 mod stripe;
 mod twilio;
 

@@ -199,6 +199,42 @@ pub async fn test(policy: &OutboundPolicy, credential: &Credential) -> Result<Va
     }
 }
 
+/// Sends a plain-text notice through the server `credential` describes
+/// (the operator's mail server, for alerts), from its default sender.
+pub async fn send_notice(
+    policy: &OutboundPolicy,
+    credential: &Credential,
+    to: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), StepError> {
+    let server = server(credential)?;
+    let from_text = server
+        .from
+        .clone()
+        .ok_or_else(|| StepError::validation("the mail server has no sender (from)"))?;
+    let from: Mailbox = from_text.parse().map_err(|e| {
+        StepError::validation(format!("`{from_text}` is not an email address ({e})"))
+    })?;
+    let to: Mailbox = to
+        .trim()
+        .parse()
+        .map_err(|e| StepError::validation(format!("`{to}` is not an email address ({e})")))?;
+    let message = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(text.to_owned())
+        .map_err(|e| StepError::validation(format!("the message cannot be built: {e}")))?;
+    let transport = transport(policy, &server).await?;
+    transport
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|error| smtp_error(error, &server.host))
+}
+
 /// `smtp.send_email`.
 pub struct SendEmail {
     provider: Arc<Provider>,

@@ -11,6 +11,8 @@ pub struct QueueDepth {
     pub queued: i64,
     pub waiting: i64,
     pub running: i64,
+    /// Runs of paused workflows, kept for when they are resumed.
+    pub held: i64,
     /// How long the oldest queued run that is due has waited, in ms.
     pub oldest_queued_ms: i64,
 }
@@ -22,7 +24,7 @@ pub async fn depth(db: &DatabaseConnection) -> Result<QueueDepth, DbErr> {
     // smallest run_after among queued runs that are due.
     sql.push("SELECT status, COUNT(*) AS runs, MIN(CASE WHEN run_after <= ")
         .bind(now)
-        .push(" THEN run_after END) AS oldest FROM executions WHERE status IN ('queued', 'waiting', 'running') GROUP BY status");
+        .push(" THEN run_after END) AS oldest FROM executions WHERE status IN ('queued', 'waiting', 'running', 'held') GROUP BY status");
     let mut depth = QueueDepth::default();
     for row in db.query_all_raw(sql.build()).await? {
         let runs: i64 = get(&row, "runs")?;
@@ -33,6 +35,7 @@ pub async fn depth(db: &DatabaseConnection) -> Result<QueueDepth, DbErr> {
                 depth.oldest_queued_ms = oldest.map_or(0, |at| (now - at).max(0));
             }
             "waiting" => depth.waiting = runs,
+            "held" => depth.held = runs,
             _ => depth.running = runs,
         }
     }

@@ -5,6 +5,7 @@
 //! batching [`writer`].
 
 pub mod depth;
+pub mod hold;
 mod new_runs;
 mod payloads;
 pub mod queue;

@@ -403,7 +403,7 @@ pub async fn request_cancel(
     };
     let now = now_ms();
     let outcome = match status.as_str() {
-        "queued" | "waiting" => {
+        "queued" | "waiting" | "held" => {
             let mut sql = Sql::new(backend);
             sql.push("UPDATE executions SET status = 'cancelled', cancel_requested = ")
                 .bind(true);

@@ -17,6 +17,7 @@ use crate::{
         RunState, Step, StepKey,
         driver::{Persistence, Stop},
     },
+    signals::RunIds,
     store::{
         EventRow, Spilled, StepRow, queue, spill,
         writer::{Finish, SaveError, SaveOp},
@@ -46,10 +47,11 @@ pub(super) async fn fail_unsaved(
     .await
     {
         Ok(true) => {
-            inner
-                .services
-                .metrics
-                .record(Tally::run_failed(workflow_id.to_string()));
+            inner.observe(Tally::run_failed(RunIds {
+                execution_id: id,
+                workflow_id,
+                owner_id,
+            }));
             inner.bus.catch_up().await
         }
         Ok(false) => tracing::warn!("the run was no longer this worker's to fail"),
@@ -82,6 +84,14 @@ pub(super) struct DbRun {
 }
 
 impl DbRun {
+    fn ids(&self) -> RunIds {
+        RunIds {
+            execution_id: self.id,
+            workflow_id: self.workflow_id,
+            owner_id: self.owner_id,
+        }
+    }
+
     /// The write, and what it counts for once it commits.
     fn save_op(&mut self, state: &mut RunState, finish: Option<Finish>) -> (SaveOp, Tally) {
         let cap = self.inner.config.output_cap_bytes;
@@ -105,13 +115,8 @@ impl DbRun {
                 }
             })
             .collect::<Vec<_>>();
-        let tally = Tally::of(
-            self.workflow_id.to_string(),
-            &events,
-            Some(&state.plan),
-            &self.inner.registry,
-        )
-        .with_dead_letter(finish.as_ref().is_some_and(|f| f.dead_letter.is_some()));
+        let tally = Tally::of(self.ids(), &events, Some(&state.plan), &self.inner.registry)
+            .with_dead_letter(finish.as_ref().is_some_and(|f| f.dead_letter.is_some()));
         let op = SaveOp {
             execution_id: self.id,
             token: self.token.clone(),
@@ -126,7 +131,7 @@ impl DbRun {
         let (op, tally) = self.save_op(state, Some(finish));
         match self.inner.writer.save(op).await {
             Ok(_) => {
-                self.inner.services.metrics.record(tally);
+                self.inner.observe(tally);
                 Ok(())
             }
             Err(SaveError::Rejected(error)) => {
@@ -166,7 +171,7 @@ impl DbRun {
             created_at: now_ms(),
         };
         let tally = Tally::of(
-            self.workflow_id.to_string(),
+            self.ids(),
             std::slice::from_ref(&event),
             None,
             &self.inner.registry,
@@ -182,7 +187,7 @@ impl DbRun {
             .writer
             .save(op)
             .await
-            .map(|_| self.inner.services.metrics.record(tally))
+            .map(|_| self.inner.observe(tally))
             .map_err(|error| tracing::error!(?error, "could not save the end of the run"))
     }
 }
@@ -192,7 +197,7 @@ impl Persistence for DbRun {
         let (op, tally) = self.save_op(state, None);
         let saved = self.inner.writer.save(op).await;
         if saved.is_ok() {
-            self.inner.services.metrics.record(tally);
+            self.inner.observe(tally);
         }
         match saved {
             Ok(ack) if ack.cancel_requested => Err(Stop::Cancelled),

@@ -218,6 +218,20 @@ impl Feed {
                     }
                 }
                 Ok(Live::Event(_)) => {}
+                Ok(Live::Notification(notification)) => {
+                    if matches!(self.scope, Scope::Owner) && notification.owner_id == self.owner {
+                        let unread = domain::alerts::unread(&self.db, self.owner)
+                            .await
+                            .unwrap_or(0);
+                        let data =
+                            serde_json::json!({ "notification": *notification, "unread": unread });
+                        return Some(
+                            Event::default()
+                                .event("notification")
+                                .data(data.to_string()),
+                        );
+                    }
+                }
                 // This stream or the hub fell behind: the log has everything missed.
                 Ok(Live::Lagged) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     if self.sent == i64::MAX || self.read_log().await.is_err() {

@@ -2,6 +2,7 @@
 //! they check input, call a `domain` use case, and shape the answer.
 
 mod ai;
+mod alerts;
 mod apis;
 mod auth;
 mod catalogue;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(live::router())
         .merge(dead_letters::router())
         .merge(retention::router())
+        .merge(alerts::router())
         .merge(events::router())
         .merge(catalogue::router())
         .merge(openapi::router())

@@ -249,6 +249,8 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         llm_timeout: 60,
         llm_max_repairs: 2,
         metrics_token: None,
+        smtp_url: None,
+        smtp_from: None,
         retention_days: 14,
         retention_max_runs: 10_000,
         retention_payload_days: 3,

@@ -9,6 +9,7 @@ mod server_process;
 mod accounts;
 mod ai;
 mod ai_llm;
+mod alerts;
 mod connections;
 mod crash;
 mod executions;

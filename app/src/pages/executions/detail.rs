@@ -162,7 +162,10 @@ fn RunBody(
             });
         }
     };
-    let can_cancel = matches!(detail.status.as_str(), "queued" | "running" | "waiting");
+    let can_cancel = matches!(
+        detail.status.as_str(),
+        "queued" | "running" | "waiting" | "held"
+    );
     let can_retry = matches!(detail.status.as_str(), "failed" | "cancelled");
     let error_text = detail.error.as_ref().map(error_message);
     let picked = RwSignal::new(None::<String>);

@@ -188,7 +188,7 @@ fn RunList() -> impl IntoView {
                     "Status"
                     <select on:change=set(|f, v| f.status = v) data-testid="status-filter">
                         <option value="">"Any status"</option>
-                        {["queued", "running", "waiting", "succeeded", "failed", "cancelled"]
+                        {["queued", "running", "waiting", "held", "succeeded", "failed", "cancelled"]
                             .into_iter()
                             .map(|s| view! { <option value=s>{s}</option> })
                             .collect_view()}
