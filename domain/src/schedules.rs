@@ -161,6 +161,10 @@ pub async fn sync(conn: &impl ConnectionTrait, model: &workflow::Model) -> Resul
 pub struct Fired {
     pub runs: usize,
     pub skipped_ticks: usize,
+    /// Workflows that had ticks fire later than their time, and how many.
+    pub late: Vec<(Uuid, usize)>,
+    /// Workflows whose ticks all fired on time.
+    pub on_time: Vec<Uuid>,
 }
 
 /// Fires every tick that is due. Safe to run on several instances at once:
@@ -254,6 +258,11 @@ async fn fire_rows(
             to_fire.insert(0, *last_missed);
         }
         fired.skipped_ticks += late.len() - usize::from(missed == "run_once" && !late.is_empty());
+        if late.is_empty() {
+            fired.on_time.push(workflow_id);
+        } else {
+            fired.late.push((workflow_id, late.len()));
+        }
         for tick in to_fire {
             let scheduled = Utc.timestamp_millis_opt(tick).single().unwrap_or(now);
             let payload = json!({
@@ -318,14 +327,20 @@ async fn next_due(db: &DatabaseConnection) -> Result<Option<i64>, DomainError> {
 pub async fn run_scheduler(
     db: DatabaseConnection,
     engine: Engine,
+    alerts: Option<std::sync::Arc<crate::alerts::Alerts>>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         if *shutdown.borrow() {
             return;
         }
-        if let Err(error) = fire_due(&db, &engine, Utc::now()).await {
-            tracing::warn!(%error, "could not fire schedules");
+        match fire_due(&db, &engine, Utc::now()).await {
+            Ok(fired) => {
+                if let Some(alerts) = &alerts {
+                    alerts.schedules_fired(&fired).await;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not fire schedules"),
         }
         let now = Utc::now().timestamp_millis();
         let wait = match next_due(&db).await {

@@ -274,6 +274,7 @@ impl Application {
         tokio::spawn(domain::schedules::run_scheduler(
             self.state.context.db.clone(),
             self.state.context.engine.clone(),
+            Some(self.state.alerts.clone()),
             scheduler_stopped.clone(),
         ));
         tokio::spawn(self.state.alerts.clone().run(

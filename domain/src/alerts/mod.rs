@@ -414,6 +414,41 @@ impl Alerts {
         Ok(())
     }
 
+    /// Ticks that fired late open the missed-schedule incident; one on
+    /// time resolves it.
+    pub async fn schedules_fired(&self, fired: &crate::schedules::Fired) {
+        for (workflow, missed) in &fired.late {
+            let message = format!(
+                "{missed} scheduled time(s) passed while no instance was running; the workflow's missed-tick policy decided what ran."
+            );
+            if let Err(error) = self.schedule_news(*workflow, Some(&message)).await {
+                tracing::warn!(%error, %workflow, "could not evaluate the missed-schedule rule");
+            }
+        }
+        for workflow in &fired.on_time {
+            if let Err(error) = self.schedule_news(*workflow, None).await {
+                tracing::warn!(%error, %workflow, "could not evaluate the missed-schedule rule");
+            }
+        }
+    }
+
+    async fn schedule_news(&self, workflow: Uuid, missed: Option<&str>) -> Result<(), DomainError> {
+        let Some(subject) = subject(&self.db, workflow).await? else {
+            return Ok(());
+        };
+        match missed {
+            Some(message) if subject.settings.missed_schedule => {
+                self.fire(workflow, &subject, AlertRule::MissedSchedule, "", message)
+                    .await
+            }
+            Some(_) => Ok(()),
+            None => {
+                self.clear(workflow, &subject, AlertRule::MissedSchedule, None)
+                    .await
+            }
+        }
+    }
+
     fn count_rate_limit(&self, workflow: Uuid) -> u32 {
         let now = chrono::Utc::now().timestamp_millis();
         let window = i64::from(RATE_LIMIT_WINDOW_MINUTES) * 60_000;
@@ -436,7 +471,13 @@ impl Alerts {
     ) -> Result<(), DomainError> {
         let mut details = json!({});
         let mut body = message.to_owned();
-        if let Some((execution, error)) = incidents::last_error(&self.db, workflow).await? {
+        let about_failures = matches!(
+            rule,
+            AlertRule::ErrorRate | AlertRule::ConsecutiveFailures | AlertRule::DeadLetter
+        );
+        if about_failures
+            && let Some((execution, error)) = incidents::last_error(&self.db, workflow).await?
+        {
             details = json!({ "execution_id": execution, "last_error": error });
             body.push_str(&format!("\nLast error: {error}"));
         }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use testkit::{Backend, Reply, ScriptedServer, SmtpServer};
 
@@ -13,7 +14,10 @@ use crate::{
     on_both_backends,
 };
 
-on_both_backends!(auto_pause_holds_queued_runs_until_resumed);
+on_both_backends!(
+    auto_pause_holds_queued_runs_until_resumed,
+    a_missed_schedule_is_told
+);
 
 mod sqlite_channels {
     #[tokio::test]
@@ -415,4 +419,62 @@ async fn auto_pause_holds_queued_runs_until_resumed(app: TestApp) {
         assert_eq!(run["status"], "succeeded", "{run}");
     }
     assert_eq!(provider.received("/good").len(), 3);
+}
+
+async fn a_missed_schedule_is_told(app: TestApp) {
+    let ada = app.user("ada@example.com").await;
+    let workflow = ada
+        .create_workflow(json!({
+            "name": "Nightly export",
+            "nodes": [
+                {"id": "tick", "kind": "schedule_trigger", "config": {"cron": "0 3 * * *", "timezone": "UTC", "missed": "skip"}},
+                {"id": "note", "kind": "transform", "config": {"template": "{{ trigger.scheduled_at }}"}}
+            ],
+            "edges": [{"source": "tick", "target": "note"}]
+        }))
+        .await;
+    let active = ada
+        .post(&format!("/workflows/{workflow}/activate"), json!(null))
+        .await;
+    assert_eq!(active.status(), 200);
+    // The instance was down at the scheduled time, an hour ago.
+    let an_hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let backend = app.db.get_database_backend();
+    let sql = if backend == sea_orm::DbBackend::Postgres {
+        "UPDATE schedules SET next_fire_at = $1 WHERE workflow_id = $2"
+    } else {
+        "UPDATE schedules SET next_fire_at = ? WHERE workflow_id = ?"
+    };
+    let id = uuid::Uuid::parse_str(&workflow).unwrap();
+    app.db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [an_hour_ago.into(), id.into()],
+        ))
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        let entries = inbox(&ada).await;
+        if let Some(entry) = entries["items"].as_array().unwrap().first() {
+            assert_eq!(entry["kind"], "alert");
+            assert!(
+                entry["title"]
+                    .as_str()
+                    .unwrap()
+                    .contains("a schedule missed its time"),
+                "{entry}"
+            );
+            assert!(
+                entry["body"]
+                    .as_str()
+                    .unwrap()
+                    .contains("1 scheduled time(s) passed"),
+                "{entry}"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no alert for the missed schedule");
 }
