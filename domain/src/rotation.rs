@@ -1,6 +1,6 @@
 //! Key rotation: every sealed value in the database (connections' secrets,
 //! registered webhooks' signing secrets, secrets written into workflows
-//! and into their saved versions) is opened with whichever configured key
+//! and into their saved versions, notification channels' settings) is opened with whichever configured key
 //! sealed it and sealed anew, bound to the same place, under the current
 //! key. Values already under the current key are left alone, so running it
 //! again is harmless; rows are read in batches, each written in one
@@ -78,6 +78,10 @@ pub async fn reseal_all(
     report
         .tables
         .push(versions(db, &workflow_vault, catalogue, batch, &mut unopened).await?);
+    let channels_vault = keys.vault(purpose::NOTIFICATION_CHANNELS);
+    report
+        .tables
+        .push(channels(db, &channels_vault, batch, &mut unopened).await?);
     report.unopened = unopened;
     Ok(report)
 }
@@ -208,6 +212,63 @@ async fn registrations(
                 .exec(&txn)
                 .await?
                 .rows_affected;
+            written(&mut report, affected, 1);
+        }
+        txn.commit().await?;
+    }
+    Ok(report)
+}
+
+/// Notification channels' settings, bound to the channel's id.
+async fn channels(
+    db: &DatabaseConnection,
+    vault: &Vault,
+    batch: u64,
+    unopened: &mut Vec<Unopened>,
+) -> Result<TableReport, DomainError> {
+    use engine::store::sql::Sql;
+    let mut report = TableReport {
+        table: "notification_channels",
+        ..TableReport::default()
+    };
+    let backend = db.get_database_backend();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut page = Sql::new(backend);
+        page.push("SELECT id, config FROM notification_channels");
+        if let Some(after) = after {
+            page.push(" WHERE id > ").bind(after);
+        }
+        page.push(" ORDER BY id LIMIT ").bind(batch as i64);
+        let rows = db.query_all_raw(page.build()).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.try_get("", "id")?);
+        let txn = db.begin().await?;
+        for row in rows {
+            let id: Uuid = row.try_get("", "id")?;
+            let sealed: String = row.try_get("", "config")?;
+            let Some(resealed) = reseal_row(
+                &mut report,
+                unopened,
+                id.to_string(),
+                vault.is_current(&sealed),
+                || {
+                    vault
+                        .open(&sealed, id.as_bytes(), id.as_bytes())
+                        .and_then(|plain| vault.seal(&plain, id.as_bytes()))
+                },
+            ) else {
+                continue;
+            };
+            let mut update = Sql::new(backend);
+            update
+                .push("UPDATE notification_channels SET config = ")
+                .bind(resealed)
+                .push(" WHERE id = ")
+                .bind(id)
+                .push(" AND config = ")
+                .bind(sealed);
+            let affected = txn.execute_raw(update.build()).await?.rows_affected();
             written(&mut report, affected, 1);
         }
         txn.commit().await?;

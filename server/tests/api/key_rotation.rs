@@ -257,6 +257,17 @@ async fn item14_key_rotation_round_trip(app: TestApp) {
     .insert(&app.db)
     .await
     .unwrap();
+    server.script("/alerts", vec![Reply::json(200, json!({}))]);
+    let channel: Value = ada
+        .post(
+            "/notification-channels",
+            json!({"kind": "webhook", "name": "Pager", "config": {"url": server.url("/alerts"), "secret": "whsec_channel_0123456789"}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let channel = channel["id"].as_str().unwrap().to_owned();
     let before = sealed_texts(&app).await;
     assert_eq!(before.len(), 6, "{before:?}");
     let ran = run(&ada, &workflow).await;
@@ -271,6 +282,7 @@ async fn item14_key_rotation_round_trip(app: TestApp) {
         "webhook_registrations: 1 rows, 1 values sealed anew".into(),
         "workflows: 1 rows, 1 values sealed anew".into(),
         "workflow_versions: 2 rows, 2 values sealed anew".into(),
+        "notification_channels: 1 rows, 1 values sealed anew".into(),
     ] {
         assert!(output.contains(&line), "{line:?} not in {output}");
     }
@@ -327,6 +339,19 @@ async fn item14_key_rotation_round_trip(app: TestApp) {
             .await
             .unwrap();
     assert_eq!(secret.as_deref(), Some("whsec_rotate"));
+    let tested: Value = ada
+        .post(
+            &format!("/notification-channels/{channel}/test"),
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        tested["delivered"], true,
+        "the channel's secret opens under key B"
+    );
 
     // With key A alone, nothing does.
     app.restart_with(|c| c.secret_key = Some(key_a.clone()))
