@@ -35,6 +35,7 @@ use pages::{
     home::HomePage,
     login::{LoginPage, RegisterPage},
     not_found::NotFound,
+    notifications::NotificationsPage,
     settings::SettingsPage,
     workflows::{editor::WorkflowEditorPage, list::WorkflowsPage},
 };
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/apis") view=ApisPage ssr=SsrMode::Async />
                     <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/register") view=RegisterPage />
                     <Route path=path!("/api-docs") view=ApiDocsPage ssr=SsrMode::Async />

@@ -64,6 +64,37 @@ pub fn follow(url: String, on_event: impl Fn(LiveEvent) + 'static) {
 #[cfg(not(feature = "hydrate"))]
 pub fn follow(_url: String, _on_event: impl Fn(LiveEvent) + 'static) {}
 
+/// Follows the server-sent events named `name` at `url` (such as
+/// `notification` on `/api/v1/stream`) while the calling component lives,
+/// calling `on_data` with each one's JSON.
+#[cfg(feature = "hydrate")]
+pub fn follow_named(url: String, name: &'static str, on_data: impl Fn(Value) + 'static) {
+    use leptos::prelude::*;
+    use send_wrapper::SendWrapper;
+    use wasm_bindgen::{JsCast, closure::Closure};
+
+    let Ok(source) = web_sys::EventSource::new(&url) else {
+        return;
+    };
+    let on_event =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |message: web_sys::MessageEvent| {
+            if let Some(text) = message.data().as_string()
+                && let Ok(data) = serde_json::from_str::<Value>(&text)
+            {
+                on_data(data);
+            }
+        });
+    let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
+    let held = SendWrapper::new((source, on_event));
+    on_cleanup(move || {
+        let (source, _handler) = held.take();
+        source.close();
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn follow_named(_url: String, _name: &'static str, _on_data: impl Fn(Value) + 'static) {}
+
 /// Calls `action` once, `delay` after the first of a burst of calls to the
 /// returned function: many events, one refresh.
 pub fn coalesce(

@@ -1,6 +1,7 @@
 //! Reusable pieces of the interface.
 
 pub mod badge;
+pub mod bell;
 pub mod field;
 pub mod graph;
 pub mod nav;

@@ -55,6 +55,7 @@ fn AccountMenu() -> impl IntoView {
             {move || Suspend::new(async move {
                 match account.await.ok().flatten() {
                     Some(account) => view! {
+                        <crate::components::bell::NotificationBell />
                         <A href="/settings" attr:class="account-link" attr:data-testid="account-menu">{account.email}</A>
                         <button type="button" class="btn btn-ghost btn-sm" on:click=sign_out>"Sign out"</button>
                     }.into_any(),

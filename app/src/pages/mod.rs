@@ -1,5 +1,6 @@
 //! One module per routed page.
 
+pub mod alert_settings;
 pub mod api_docs;
 pub mod apis;
 pub mod connections;
@@ -9,5 +10,6 @@ pub mod executions;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod notifications;
 pub mod settings;
 pub mod workflows;

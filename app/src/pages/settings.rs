@@ -1,4 +1,4 @@
-//! Settings: the account, its password, and personal API tokens.
+//! Settings: the account, its password, personal API tokens, and alerts.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -48,13 +48,14 @@ pub fn SettingsPage() -> impl IntoView {
         <Title text="Settings" />
         <header class="page-header">
             <h1>"Settings"</h1>
-            <p class="muted">"Your account, password and API tokens."</p>
+            <p class="muted">"Your account, password, API tokens, and where alerts go."</p>
         </header>
         <RequireAccount>
             <div class="settings-grid">
                 <AccountCard />
                 <PasswordCard />
                 <TokensCard />
+                <crate::pages::alert_settings::AlertsCard />
             </div>
         </RequireAccount>
     }

@@ -30,6 +30,8 @@ pub struct EditorData {
     pub status: String,
     pub version: i32,
     pub webhook_url: Option<String>,
+    /// Why it was paused automatically, while paused.
+    pub paused_reason: Option<String>,
     pub definition: WorkflowDefinition,
     pub catalogue: Catalogue,
 }
@@ -58,6 +60,7 @@ pub async fn open_workflow(id: String) -> Result<EditorData, ServerFnError> {
         webhook_url: workflow
             .webhook_path
             .map(|path| format!("{}{path}", context.public_url)),
+        paused_reason: workflow.paused_reason,
         definition: workflow.definition,
         catalogue: catalogue.clone(),
     })
@@ -87,6 +90,7 @@ pub fn WorkflowEditorPage() -> impl IntoView {
 
 #[component]
 fn EditorView(data: EditorData) -> impl IntoView {
+    let paused_reason = data.paused_reason.clone();
     let editor = Editor::new(
         data.id.clone(),
         data.definition,
@@ -255,6 +259,14 @@ fn EditorView(data: EditorData) -> impl IntoView {
                     }}
                 </div>
             </header>
+            {move || {
+                let reason = paused_reason.clone().filter(|_| editor.status.get() == "paused")?;
+                Some(view! {
+                    <p class="alert alert-warning editor-notice paused-reason" role="status" data-testid="paused-reason">
+                        {reason} " Its queued runs are held; Activate resumes it and they continue."
+                    </p>
+                })
+            }}
             {move || notice.get().map(|(ok, text)| view! {
                 <p class=if ok { "alert alert-success editor-notice" } else { "alert alert-danger editor-notice" } role=if ok { "status" } else { "alert" }>{text}</p>
             })}
