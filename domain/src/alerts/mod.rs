@@ -190,6 +190,9 @@ pub struct Alerts {
     pub public_url: String,
     /// 429 answers per workflow in the auto-pause window (this instance's).
     rate_limited: Mutex<HashMap<Uuid, VecDeque<i64>>>,
+    /// Runs answered 429 that have not ended: their own success does not
+    /// clear the rate-limit incident, a clean run's does.
+    limited_runs: Mutex<std::collections::HashSet<Uuid>>,
 }
 
 impl Alerts {
@@ -211,6 +214,7 @@ impl Alerts {
             workflow_secrets,
             public_url,
             rate_limited: Mutex::new(HashMap::new()),
+            limited_runs: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -252,14 +256,27 @@ impl Alerts {
         let rules = &subject.settings;
         match signal {
             RunSignal::Ended {
+                run,
                 status,
                 dead_letter,
-                ..
             } => {
-                self.run_ended(workflow, &subject, status, *dead_letter)
+                let limited = self
+                    .limited_runs
+                    .lock()
+                    .expect("limited runs")
+                    .remove(&run.execution_id);
+                self.run_ended(workflow, &subject, status, *dead_letter, limited)
                     .await
             }
-            RunSignal::RateLimited { node_id, .. } => {
+            RunSignal::RateLimited { run, node_id } => {
+                {
+                    let mut limited = self.limited_runs.lock().expect("limited runs");
+                    // Bounded: runs whose end this instance never saw are forgotten.
+                    if limited.len() >= 10_000 {
+                        limited.clear();
+                    }
+                    limited.insert(run.execution_id);
+                }
                 if rules.rate_limited {
                     let message = format!(
                         "A provider answered step {node_id} with 429 (rate limited); Switchyard backs off and retries."
@@ -302,6 +319,7 @@ impl Alerts {
         subject: &Subject,
         status: &str,
         dead_letter: bool,
+        rate_limited: bool,
     ) -> Result<(), DomainError> {
         let rules = &subject.settings;
         let needed = [
@@ -329,12 +347,12 @@ impl Alerts {
             .await?;
         }
         if status == "succeeded" {
-            for rule in [
-                AlertRule::ConsecutiveFailures,
-                AlertRule::RateLimited,
-                AlertRule::ConnectionRefused,
-            ] {
+            for rule in [AlertRule::ConsecutiveFailures, AlertRule::ConnectionRefused] {
                 self.clear(workflow, subject, rule, None).await?;
+            }
+            if !rate_limited {
+                self.clear(workflow, subject, AlertRule::RateLimited, None)
+                    .await?;
             }
             if incidents::open_dead_letters(&self.db, workflow).await? == 0 {
                 self.clear(workflow, subject, AlertRule::DeadLetter, None)
