@@ -104,6 +104,11 @@ test("a signed webhook channel is added and tested from the settings", async ({ 
     await expect(rules.getByText("Saved.")).toBeVisible();
     const saved = await (await page.request.get("/api/v1/alerts/settings")).json();
     expect(saved.auto_pause.after_failures).toBe(5);
+
+    // What retention keeps, and a dry run of the next pass.
+    const retention = page.getByTestId("retention");
+    await expect(retention).toContainText("Finished runs: 14 days, at most the newest 10000 per workflow");
+    await expect(retention.getByTestId("would-delete")).toContainText("The next pass would delete 0 runs");
   } finally {
     receiver.close();
   }

@@ -11,5 +11,6 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod notifications;
+pub mod retention_card;
 pub mod settings;
 pub mod workflows;

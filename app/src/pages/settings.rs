@@ -56,6 +56,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <PasswordCard />
                 <TokensCard />
                 <crate::pages::alert_settings::AlertsCard />
+                <crate::pages::retention_card::RetentionCard />
             </div>
         </RequireAccount>
     }
