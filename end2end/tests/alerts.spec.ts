@@ -58,6 +58,13 @@ test("an alert appears live in the bell and the inbox; auto-pause says why", asy
   await hydrated(page);
   await expect(page.getByTestId("paused-reason")).toContainText("Paused automatically: 3 runs in a row failed.");
   await expect(page.getByTestId("paused-reason")).toContainText("held");
+
+  // The workflow's own rules, in the editor.
+  await page.getByTestId("alerts-toggle").click();
+  const own = page.getByTestId("workflow-alerts");
+  await expect(own.getByTestId("rules-source")).toHaveText("This workflow has rules of its own.");
+  await expect(own.getByLabel("Alert after this many failed runs in a row")).toHaveValue("2");
+  await expect(own.getByLabel("Pause a workflow after this many failed runs in a row")).toHaveValue("3");
 });
 
 test("a signed webhook channel is added and tested from the settings", async ({ page }) => {

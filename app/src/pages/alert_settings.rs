@@ -26,7 +26,7 @@ pub fn AlertsCard() -> impl IntoView {
         <section class="card settings-wide" aria-labelledby="rules-heading">
             <h2 id="rules-heading">"Alert rules"</h2>
             <p class="muted">"For every workflow that has no rules of its own. Empty turns a rule off."</p>
-            <Rules />
+            <Rules path="/alerts/settings".into() />
         </section>
     }
 }
@@ -190,9 +190,28 @@ fn parsed(text: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// The rules at `path`: the account's default (`/alerts/settings`), or a
+/// workflow's (`/workflows/{id}/alerts`, which answers `{settings,
+/// inherited}` and, deleted, falls back to the account's).
 #[component]
-fn Rules() -> impl IntoView {
-    let rules = LocalResource::new(|| api::call::<Value>("GET", "/alerts/settings", None));
+pub fn Rules(path: String) -> impl IntoView {
+    let per_workflow = path.starts_with("/workflows/");
+    let rules = {
+        let path = path.clone();
+        LocalResource::new(move || {
+            let path = path.clone();
+            async move {
+                api::call::<Value>("GET", &path, None).await.map(|answer| {
+                    if per_workflow {
+                        answer["settings"].clone()
+                    } else {
+                        answer
+                    }
+                })
+            }
+        })
+    };
+    let inherited = RwSignal::new(false);
     let in_a_row = RwSignal::new(String::new());
     let percent = RwSignal::new(String::new());
     let window = RwSignal::new(String::new());
@@ -236,8 +255,18 @@ fn Rules() -> impl IntoView {
             loaded.set(Some(current));
         }
     });
+    if per_workflow {
+        let path = path.clone();
+        leptos::task::spawn_local(async move {
+            if let Ok(answer) = api::call::<Value>("GET", &path, None).await {
+                inherited.set(answer["inherited"] == true);
+            }
+        });
+    }
+    let save_path = path.clone();
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let path = save_path.clone();
         let mut body = loaded.get_untracked().unwrap_or_else(|| json!({}));
         body["consecutive_failures"] = parsed(&in_a_row.get_untracked());
         body["error_rate"] = if percent.get_untracked().trim().is_empty() {
@@ -254,11 +283,16 @@ fn Rules() -> impl IntoView {
             body[key] = json!(flag.get_untracked());
         }
         leptos::task::spawn_local(async move {
-            match api::call::<Value>("PUT", "/alerts/settings", Some(&body)).await {
+            match api::call::<Value>("PUT", &path, Some(&body)).await {
                 Ok(current) => {
                     error.set(None);
                     saved.set(true);
-                    loaded.set(Some(current));
+                    inherited.set(false);
+                    loaded.set(Some(if per_workflow {
+                        current["settings"].clone()
+                    } else {
+                        current
+                    }));
                 }
                 Err(failure) => {
                     saved.set(false);
@@ -295,6 +329,11 @@ fn Rules() -> impl IntoView {
             </fieldset>
             <Field label="Pause a workflow after this many failed runs in a row" name="auto_pause" value=pause_after error=field("auto_pause.after_failures") kind="number"
                 hint="Its queued runs are held and continue when you resume it. Empty: never." />
+            <Show when=move || per_workflow>
+                <p class="muted small" data-testid="rules-source">
+                    {move || if inherited.get() { "These are your account's rules; saving gives this workflow its own." } else { "This workflow has rules of its own." }}
+                </p>
+            </Show>
             <button type="submit" class="btn btn-primary">"Save rules"</button>
             <Show when=move || saved.get()>
                 <span class="muted small" role="status">" Saved."</span>

@@ -102,6 +102,7 @@ fn EditorView(data: EditorData) -> impl IntoView {
     let svg = NodeRef::<leptos::svg::Svg>::new();
     let notice = RwSignal::new(None::<(bool, String)>);
     let versions_open = RwSignal::new(false);
+    let alerts_open = RwSignal::new(false);
 
     let save = Callback::new(move |()| {
         leptos::task::spawn_local(async move {
@@ -249,6 +250,7 @@ fn EditorView(data: EditorData) -> impl IntoView {
                         disabled=move || editor.selected.with(Vec::is_empty) && editor.selected_edge.get().is_none()>"Delete"</button>
                     <button type="button" class="btn btn-ghost btn-sm" on:click=move |_| { editor.auto_layout(); fit(); }>"Auto-layout"</button>
                     <button type="button" class="btn btn-ghost btn-sm" on:click=move |_| versions_open.update(|o| *o = !*o)>"Versions"</button>
+                    <button type="button" class="btn btn-ghost btn-sm" data-testid="alerts-toggle" on:click=move |_| alerts_open.update(|o| *o = !*o)>"Alerts"</button>
                     <button type="button" class="btn btn-secondary btn-sm" on:click=move |_| save.run(()) disabled=move || !editor.is_dirty()>"Save"</button>
                     {move || if editor.status.get() == "active" {
                         view! { <button type="button" class="btn btn-secondary btn-sm" on:click=lifecycle("pause")>"Pause"</button> }.into_any()
@@ -290,6 +292,12 @@ fn EditorView(data: EditorData) -> impl IntoView {
                     <run::RunPanel editor notice />
                     <Show when=move || versions_open.get()>
                         <Versions editor notice />
+                    </Show>
+                    <Show when=move || alerts_open.get()>
+                        <section class="versions" aria-labelledby="alerts-heading" data-testid="workflow-alerts">
+                            <h2 id="alerts-heading">"Alert rules"</h2>
+                            <crate::pages::alert_settings::Rules path=format!("/workflows/{}/alerts", editor.id.get_value()) />
+                        </section>
                     </Show>
                 </aside>
             </div>
