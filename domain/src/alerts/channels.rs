@@ -496,6 +496,39 @@ impl Delivery {
     }
 }
 
+/// Delivery attempts per channel and message, and the waits between them.
+const DELIVERY_WAITS: [std::time::Duration; 2] = [
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(10),
+];
+
+/// Sends `message` to each of `targets` in the background, trying each
+/// three times, and notes how it went on the channel.
+pub(super) fn deliver_in_background(
+    db: &DatabaseConnection,
+    delivery: &Delivery,
+    targets: Vec<Stored>,
+    message: Message,
+) {
+    for channel in targets {
+        let (db, delivery, message) = (db.clone(), delivery.clone(), message.clone());
+        tokio::spawn(async move {
+            let mut result = delivery.send(&channel, &message).await;
+            for wait in DELIVERY_WAITS {
+                if result.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(wait).await;
+                result = delivery.send(&channel, &message).await;
+            }
+            if let Err(error) = &result {
+                tracing::warn!(channel_id = %channel.id, %error, "an alert did not reach its channel");
+            }
+            let _ = record(&db, channel.id, &result).await;
+        });
+    }
+}
+
 /// `t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let mut mac =

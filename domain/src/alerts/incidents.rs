@@ -116,31 +116,49 @@ pub(super) async fn recent_outcomes(
         .collect()
 }
 
-/// Runs that ended since `since` (ms): how many, how many failed, and
-/// their durations in ms (the newest 1,000).
-pub(super) async fn window(
+/// Runs that ended since `since` (ms): how many, and how many failed
+/// (counted by the database, through the finished-runs index).
+pub(super) async fn failure_rate(
     db: &DatabaseConnection,
     workflow: Uuid,
     since: i64,
-) -> Result<(u64, u64, Vec<i64>), DbErr> {
+) -> Result<(u64, u64), DbErr> {
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT status, finished_at - COALESCE(started_at, created_at) AS took FROM executions WHERE ")
+    sql.push("SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed FROM executions WHERE ")
         .push(FINISHED)
         .push(" AND workflow_id = ")
         .bind(workflow)
         .push(" AND finished_at >= ")
-        .bind(since)
-        .push(" ORDER BY finished_at DESC LIMIT 1000");
-    let rows = db.query_all_raw(sql.build()).await?;
-    let mut failed = 0;
-    let mut durations = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if row.try_get::<String>("", "status")? == "failed" {
-            failed += 1;
-        }
-        durations.push(row.try_get::<i64>("", "took")?);
-    }
-    Ok((rows.len() as u64, failed, durations))
+        .bind(since);
+    let Some(row) = db.query_one_raw(sql.build()).await? else {
+        return Ok((0, 0));
+    };
+    let total: i64 = row.try_get("", "total")?;
+    let failed: i64 = row.try_get("", "failed")?;
+    Ok((total as u64, failed as u64))
+}
+
+/// The durations in ms of the newest 1,000 runs that ended since `since`.
+pub(super) async fn durations(
+    db: &DatabaseConnection,
+    workflow: Uuid,
+    since: i64,
+) -> Result<Vec<i64>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT finished_at - COALESCE(started_at, created_at) AS took FROM executions WHERE ",
+    )
+    .push(FINISHED)
+    .push(" AND workflow_id = ")
+    .bind(workflow)
+    .push(" AND finished_at >= ")
+    .bind(since)
+    .push(" ORDER BY finished_at DESC LIMIT 1000");
+    db.query_all_raw(sql.build())
+        .await?
+        .iter()
+        .map(|row| row.try_get("", "took"))
+        .collect()
 }
 
 /// The 95th percentile (nearest rank) of `values`.

@@ -7,6 +7,7 @@
 mod channels;
 mod incidents;
 mod notifications;
+mod settings;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -20,8 +21,7 @@ use model::{
     alerts::{AlertRule, AlertSettings, RATE_LIMIT_WINDOW_MINUTES},
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
@@ -34,115 +34,12 @@ pub use notifications::{
     Notification, after as notifications_after, list as notifications, mark_read,
     newest_id as newest_notification, unread,
 };
-
-use crate::{
-    DomainError, FieldProblem, connections::Connections, vault::Vault, webhook_registrations::Hooks,
+pub use settings::{
+    WorkflowAlerts, account_settings, set_account_settings, set_workflow_settings,
+    workflow_settings,
 };
 
-/// A workflow's rules, and whether they are the account's default.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct WorkflowAlerts {
-    pub settings: AlertSettings,
-    /// True when the workflow has no rules of its own.
-    pub inherited: bool,
-}
-
-fn invalid(settings: &AlertSettings) -> Result<(), DomainError> {
-    let problems = settings.problems();
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(DomainError::Invalid {
-        message: format!("{} {}", problems[0].field, problems[0].message),
-        fields: problems
-            .iter()
-            .map(|p| FieldProblem::new(p.field, p.message.clone()))
-            .collect(),
-    })
-}
-
-fn parse(value: Option<Value>) -> Option<AlertSettings> {
-    value.and_then(|v| serde_json::from_value(v).ok())
-}
-
-/// The account's default rules.
-pub async fn account_settings(
-    db: &DatabaseConnection,
-    owner: Uuid,
-) -> Result<AlertSettings, DomainError> {
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT alert_settings FROM users WHERE id = ")
-        .bind(owner);
-    let row = db
-        .query_one_raw(sql.build())
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    Ok(parse(row.try_get("", "alert_settings")?).unwrap_or_default())
-}
-
-pub async fn set_account_settings(
-    db: &DatabaseConnection,
-    owner: Uuid,
-    settings: &AlertSettings,
-) -> Result<AlertSettings, DomainError> {
-    invalid(settings)?;
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("UPDATE users SET alert_settings = ");
-    sql.bind_json(Some(&json!(settings)))
-        .push(" WHERE id = ")
-        .bind(owner);
-    db.execute_raw(sql.build()).await?;
-    account_settings(db, owner).await
-}
-
-pub async fn workflow_settings(
-    db: &DatabaseConnection,
-    owner: Uuid,
-    workflow: Uuid,
-) -> Result<WorkflowAlerts, DomainError> {
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT w.alert_settings AS own, u.alert_settings AS account FROM workflows w JOIN users u ON u.id = w.owner_id WHERE w.id = ")
-        .bind(workflow)
-        .push(" AND w.owner_id = ")
-        .bind(owner);
-    let row = db
-        .query_one_raw(sql.build())
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    Ok(match parse(row.try_get("", "own")?) {
-        Some(settings) => WorkflowAlerts {
-            settings,
-            inherited: false,
-        },
-        None => WorkflowAlerts {
-            settings: parse(row.try_get("", "account")?).unwrap_or_default(),
-            inherited: true,
-        },
-    })
-}
-
-/// Gives a workflow rules of its own, or (`None`) the account's again.
-pub async fn set_workflow_settings(
-    db: &DatabaseConnection,
-    owner: Uuid,
-    workflow: Uuid,
-    settings: Option<&AlertSettings>,
-) -> Result<WorkflowAlerts, DomainError> {
-    if let Some(settings) = settings {
-        invalid(settings)?;
-    }
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("UPDATE workflows SET alert_settings = ");
-    sql.bind_json(settings.map(|s| json!(s)).as_ref())
-        .push(" WHERE id = ")
-        .bind(workflow)
-        .push(" AND owner_id = ")
-        .bind(owner);
-    if db.execute_raw(sql.build()).await?.rows_affected() == 0 {
-        return Err(DomainError::NotFound);
-    }
-    workflow_settings(db, owner, workflow).await
-}
+use crate::{DomainError, connections::Connections, vault::Vault, webhook_registrations::Hooks};
 
 /// What the rules need to know of a workflow.
 struct Subject {
@@ -163,8 +60,8 @@ async fn subject(db: &DatabaseConnection, workflow: Uuid) -> Result<Option<Subje
         owner: row.try_get("", "owner_id")?,
         name: row.try_get("", "name")?,
         status: row.try_get("", "status")?,
-        settings: parse(row.try_get("", "own")?)
-            .or_else(|| parse(row.try_get("", "account").ok().flatten()))
+        settings: settings::parse(row.try_get("", "own")?)
+            .or_else(|| settings::parse(row.try_get("", "account").ok().flatten()))
             .unwrap_or_default(),
     }))
 }
@@ -172,9 +69,6 @@ async fn subject(db: &DatabaseConnection, workflow: Uuid) -> Result<Option<Subje
 /// How often incidents of windowed rules are looked at again, so that
 /// they resolve as their window slides past the failures.
 const SWEEP: Duration = Duration::from_secs(30);
-
-/// Delivery attempts per channel and message, and the waits between them.
-const DELIVERY_WAITS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(10)];
 
 /// The alerts of one instance.
 pub struct Alerts {
@@ -193,7 +87,15 @@ pub struct Alerts {
     /// Runs answered 429 that have not ended: their own success does not
     /// clear the rate-limit incident, a clean run's does.
     limited_runs: Mutex<std::collections::HashSet<Uuid>>,
+    /// When each workflow's windowed rules were last evaluated, and the
+    /// workflows whose evaluation waits for the next tick: under a burst
+    /// of runs they are read at most once per [`WINDOWED_EVERY`].
+    windowed_at: Mutex<HashMap<Uuid, std::time::Instant>>,
+    windowed_pending: Mutex<std::collections::HashSet<Uuid>>,
 }
+
+/// How often at most a workflow's windowed rules are evaluated.
+const WINDOWED_EVERY: Duration = Duration::from_secs(1);
 
 impl Alerts {
     pub fn new(
@@ -215,6 +117,8 @@ impl Alerts {
             public_url,
             rate_limited: Mutex::new(HashMap::new()),
             limited_runs: Mutex::new(std::collections::HashSet::new()),
+            windowed_at: Mutex::new(HashMap::new()),
+            windowed_pending: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -225,8 +129,17 @@ impl Alerts {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut sweep = tokio::time::interval(SWEEP);
+        let mut pending = tokio::time::interval(WINDOWED_EVERY);
         loop {
             tokio::select! {
+                _ = pending.tick() => {
+                    let due: Vec<Uuid> = self.windowed_pending.lock().expect("pending").drain().collect();
+                    for workflow in due {
+                        if let Err(error) = self.windowed_now(workflow).await {
+                            tracing::warn!(%error, %workflow, "could not evaluate the windowed alert rules");
+                        }
+                    }
+                }
                 signal = signals.recv() => match signal {
                     Ok(signal) => {
                         if let Err(error) = self.handle(&signal).await {
@@ -364,7 +277,7 @@ impl Alerts {
             self.fire(workflow, subject, AlertRule::DeadLetter, "", message)
                 .await?;
         }
-        self.windowed(workflow, subject).await?;
+        self.windowed_soon(workflow, subject).await?;
         if let Some(n) = rules.auto_pause.after_failures
             && in_a_row >= n
         {
@@ -374,13 +287,51 @@ impl Alerts {
         Ok(())
     }
 
+    /// Evaluates the windowed rules now, or at the next tick when they were
+    /// evaluated less than [`WINDOWED_EVERY`] ago.
+    async fn windowed_soon(&self, workflow: Uuid, subject: &Subject) -> Result<(), DomainError> {
+        if subject.settings.error_rate.is_none() && subject.settings.slow_runs.is_none() {
+            return Ok(());
+        }
+        {
+            let mut evaluated = self.windowed_at.lock().expect("windowed");
+            let now = std::time::Instant::now();
+            if evaluated
+                .get(&workflow)
+                .is_some_and(|at| now.duration_since(*at) < WINDOWED_EVERY)
+            {
+                self.windowed_pending
+                    .lock()
+                    .expect("pending")
+                    .insert(workflow);
+                return Ok(());
+            }
+            if evaluated.len() >= 10_000 {
+                evaluated.retain(|_, at| now.duration_since(*at) < WINDOWED_EVERY);
+            }
+            evaluated.insert(workflow, now);
+        }
+        self.windowed(workflow, subject).await
+    }
+
+    async fn windowed_now(&self, workflow: Uuid) -> Result<(), DomainError> {
+        self.windowed_at
+            .lock()
+            .expect("windowed")
+            .insert(workflow, std::time::Instant::now());
+        match subject(&self.db, workflow).await? {
+            Some(subject) => self.windowed(workflow, &subject).await,
+            None => Ok(()),
+        }
+    }
+
     /// The rules over a window: the failure rate and slow runs.
     async fn windowed(&self, workflow: Uuid, subject: &Subject) -> Result<(), DomainError> {
         let rules = &subject.settings;
         let now = chrono::Utc::now().timestamp_millis();
         if let Some(rule) = &rules.error_rate {
             let since = now - i64::from(rule.window_minutes) * 60_000;
-            let (total, failed, _) = incidents::window(&self.db, workflow, since).await?;
+            let (total, failed) = incidents::failure_rate(&self.db, workflow, since).await?;
             let percent = if total == 0 {
                 0.0
             } else {
@@ -400,7 +351,7 @@ impl Alerts {
         }
         if let Some(rule) = &rules.slow_runs {
             let since = now - i64::from(rule.window_minutes) * 60_000;
-            let (_, _, mut durations) = incidents::window(&self.db, workflow, since).await?;
+            let mut durations = incidents::durations(&self.db, workflow, since).await?;
             match incidents::p95(&mut durations) {
                 Some(p95) if p95 > rule.p95_ms as i64 => {
                     let message = format!(
@@ -634,23 +585,7 @@ impl Alerts {
         };
         let targets =
             channels::stored_channels(&self.db, &self.channel_vault, subject.owner, true).await?;
-        for channel in targets {
-            let (db, delivery, message) = (self.db.clone(), self.delivery.clone(), message.clone());
-            tokio::spawn(async move {
-                let mut result = delivery.send(&channel, &message).await;
-                for wait in DELIVERY_WAITS {
-                    if result.is_ok() {
-                        break;
-                    }
-                    tokio::time::sleep(wait).await;
-                    result = delivery.send(&channel, &message).await;
-                }
-                if let Err(error) = &result {
-                    tracing::warn!(channel_id = %channel.id, %error, "an alert did not reach its channel");
-                }
-                let _ = channels::record(&db, channel.id, &result).await;
-            });
-        }
+        channels::deliver_in_background(&self.db, &self.delivery, targets, message);
         Ok(())
     }
 }
