@@ -100,9 +100,11 @@ fn Channels() -> impl IntoView {
         _ => "Webhook URL",
     };
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading channels…"</p> }>
-            {move || Suspend::new(async move {
-                match channels.await {
+        // Read in the browser only: the server and the first render both
+        // show "Loading", so hydration sees the same page.
+        {move || match channels.get() {
+                    None => view! { <p class="muted">"Loading channels…"</p> }.into_any(),
+                    Some(answer) => match answer {
                     Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-channels">"No channels yet: alerts show in the bell only."</p> }.into_any(),
                     Ok(list) => view! {
                         <table class="table" data-testid="channels">
@@ -122,9 +124,9 @@ fn Channels() -> impl IntoView {
                                             <td>{name.clone()}</td>
                                             <td>{channel["kind"].as_str().unwrap_or_default().to_owned()}</td>
                                             <td>
-                                                {last}
+                                                <span>{last}</span>
                                                 {move || tested.get().filter(|(id, _)| *id == shown_id).map(|(_, outcome)| view! {
-                                                    <span class="muted small" role="status" data-testid="test-outcome">" — test: " {outcome}</span>
+                                                    <span class="muted small" role="status" data-testid="test-outcome">{format!(" — test: {outcome}")}</span>
                                                 })}
                                             </td>
                                             <td class="row-actions">
@@ -137,10 +139,9 @@ fn Channels() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(failure) => view! { <p class="alert alert-danger" role="alert">"Channels could not be loaded: " {failure.describe()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+                    Err(failure) => view! { <p class="alert alert-danger" role="alert">{format!("Channels could not be loaded: {}", failure.describe())}</p> }.into_any(),
+                    },
+        }}
         <form class="channel-form" on:submit=add novalidate>
             <FormMessage message=general />
             <div class="field">
@@ -323,7 +324,7 @@ pub fn Rules(path: String) -> impl IntoView {
                 {flags.into_iter().map(|(key, label, flag)| view! {
                     <label class="checkbox">
                         <input type="checkbox" name=key prop:checked=move || flag.get() on:change=move |ev| flag.set(event_target_checked(&ev)) />
-                        " " {label}
+                        <span>{label}</span>
                     </label>
                 }).collect_view()}
             </fieldset>

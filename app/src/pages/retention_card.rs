@@ -22,9 +22,11 @@ pub fn RetentionCard() -> impl IntoView {
     view! {
         <section class="card settings-wide" aria-labelledby="retention-heading" data-testid="retention">
             <h2 id="retention-heading">"Data retention"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match preview.await {
+            // Read in the browser only: the server and the first render
+            // both show "Loading", so hydration sees the same page.
+            {move || match preview.get() {
+                    None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                    Some(answer) => match answer {
                         Ok(preview) => {
                             let policy = &preview["policy"];
                             let per_workflow = match policy["max_runs_per_workflow"].as_u64() {
@@ -35,16 +37,16 @@ pub fn RetentionCard() -> impl IntoView {
                             let rows = gone["by_workflow"].as_array().cloned().unwrap_or_default();
                             view! {
                                 <ul class="retention-policy">
-                                    <li>{kept(&policy["run_days"], "Finished runs")} ", " {per_workflow}</li>
+                                    <li>{format!("{}, {per_workflow}", kept(&policy["run_days"], "Finished runs"))}</li>
                                     <li>{kept(&policy["payload_days"], "Whole values of large steps of succeeded runs")}</li>
                                     <li>{kept(&policy["dead_letter_days"], "Dead letters")}</li>
                                     <li>{kept(&policy["audit_days"], "Audit log")}</li>
                                 </ul>
                                 <p data-testid="would-delete">
-                                    "The next pass would delete "
-                                    <strong>{format!("{} runs", gone["runs"])}</strong> ", "
-                                    {format!("{} step values, {} dead letters and {} audit entries", gone["step_payloads"], gone["dead_letters"], gone["audit_entries"])}
-                                    " of yours."
+                                    {format!(
+                                        "The next pass would delete {} runs, {} step values, {} dead letters and {} audit entries of yours.",
+                                        gone["runs"], gone["step_payloads"], gone["dead_letters"], gone["audit_entries"]
+                                    )}
                                 </p>
                                 {(!rows.is_empty()).then(|| view! {
                                     <ul class="retention-workflows">
@@ -57,10 +59,9 @@ pub fn RetentionCard() -> impl IntoView {
                                 <p class="muted small">"Queued, waiting and running runs are never deleted; the operator sets these in SWITCHYARD_RETENTION_*."</p>
                             }.into_any()
                         }
-                        Err(failure) => view! { <p class="alert alert-danger" role="alert">"Retention could not be loaded: " {failure.describe()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                        Err(failure) => view! { <p class="alert alert-danger" role="alert">{format!("Retention could not be loaded: {}", failure.describe())}</p> }.into_any(),
+                    },
+            }}
         </section>
     }
 }
