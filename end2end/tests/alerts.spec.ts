@@ -85,13 +85,13 @@ test("a signed webhook channel is added and tested from the settings", async ({ 
     await page.goto("/settings");
     await hydrated(page);
     await expect(page.getByTestId("no-channels")).toBeVisible();
-    await page.getByLabel("Kind").selectOption("webhook");
-    await page.getByLabel("Name").fill("Pager");
-    await page.getByLabel("Webhook URL").fill(`http://127.0.0.1:${port}/alerts`);
-    await page.getByLabel("Signing secret").fill("short");
+    await page.getByLabel("Kind", { exact: true }).selectOption("webhook");
+    await page.getByLabel("Name", { exact: true }).fill("Pager");
+    await page.getByLabel("Webhook URL", { exact: true }).fill(`http://127.0.0.1:${port}/alerts`);
+    await page.getByLabel("Signing secret", { exact: true }).fill("short");
     await page.getByRole("button", { name: "Add channel" }).click();
     await expect(page.getByText("must be at least 16 characters")).toBeVisible();
-    await page.getByLabel("Signing secret").fill("whsec-browser-0123456789");
+    await page.getByLabel("Signing secret", { exact: true }).fill("whsec-browser-0123456789");
     await page.getByRole("button", { name: "Add channel" }).click();
     await expect(page.getByTestId("channel")).toHaveCount(1);
     await page.getByRole("button", { name: "Send a test to Pager" }).click();
