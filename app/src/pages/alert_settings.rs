@@ -86,12 +86,17 @@ fn Channels() -> impl IntoView {
     };
     let field =
         move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(name)));
+    // Field errors show beside their field; the rest (and `kind`) above.
     let general = Signal::derive(move || {
-        error.get().map(|e| {
-            e.fields
-                .iter()
-                .find(|f| f.field == "kind")
-                .map_or(e.message.clone(), |f| f.message.clone())
+        error.get().and_then(|e| {
+            if e.fields.is_empty() {
+                Some(e.message)
+            } else {
+                e.fields
+                    .iter()
+                    .find(|f| f.field == "kind")
+                    .map(|f| f.message.clone())
+            }
         })
     });
     let target_label = move || match kind.get().as_str() {
