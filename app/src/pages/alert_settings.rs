@@ -177,9 +177,11 @@ fn number(value: &Value, path: &[&str]) -> String {
     for key in path {
         at = &at[*key];
     }
-    match at {
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
+    match at.as_f64() {
+        // 10.0 reads as 10.
+        Some(n) if n.fract() == 0.0 => format!("{}", n as i64),
+        Some(n) => n.to_string(),
+        None => String::new(),
     }
 }
 
