@@ -536,7 +536,7 @@ async fn every_rule_fires_once_and_resolves(app: TestApp) {
     provider.script("/down", vec![Reply::json(503, json!({"error": "down"}))]);
     provider.script(
         "/slow",
-        vec![Reply::json(200, json!({"ok": true})).after(Duration::from_millis(400))],
+        vec![Reply::json(200, json!({"ok": true})).after(Duration::from_millis(1500))],
     );
     let ada = app.user("ada@example.com").await;
     let workflow = ada
@@ -553,7 +553,7 @@ async fn every_rule_fires_once_and_resolves(app: TestApp) {
     let rules = json!({
         "consecutive_failures": null,
         "error_rate": null,
-        "slow_runs": {"p95_ms": 250, "window_minutes": 60}
+        "slow_runs": {"p95_ms": 1000, "window_minutes": 60}
     });
     assert_eq!(
         ada.put(&format!("/workflows/{workflow}/alerts"), rules)
@@ -591,7 +591,8 @@ async fn every_rule_fires_once_and_resolves(app: TestApp) {
     assert_eq!(dead["status"], "failed");
     told_eventually(&ada, "alert", "dead-letter queue", 1).await;
 
-    // A slow run: the 95th percentile of the window is over 250 ms.
+    // A slow run: the 95th percentile of the window is over 1 s (far
+    // above what a loaded machine makes of a fast run).
     assert_eq!(
         run(&ada, &workflow, call("/slow")).await["status"],
         "succeeded"
