@@ -26,6 +26,7 @@ pub mod vault;
 pub mod webhook_registrations;
 pub mod webhook_replays;
 pub mod webhooks;
+pub mod workflow_status;
 pub mod workflow_versions;
 pub mod workflows;
 

@@ -329,11 +329,7 @@ impl Engine {
         let pool = crate::metrics::pool_stats(&self.inner.db).await;
         let depth = crate::store::depth::depth(&self.inner.db).await?;
         let snapshot = Snapshot {
-            queued: depth.queued,
-            waiting: depth.waiting,
-            running: depth.running,
-            held: depth.held,
-            oldest_queued_seconds: depth.oldest_queued_ms as f64 / 1000.0,
+            queue: depth,
             pool: Some(pool),
             live_streams: live_streams as i64,
         };

@@ -165,33 +165,11 @@ pub enum AlertRule {
     MissedSchedule,
 }
 
-impl AlertRule {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertRule::ErrorRate => "error_rate",
-            AlertRule::ConsecutiveFailures => "consecutive_failures",
-            AlertRule::SlowRuns => "slow_runs",
-            AlertRule::RateLimited => "rate_limited",
-            AlertRule::DeadLetter => "dead_letter",
-            AlertRule::ConnectionRefused => "connection_refused",
-            AlertRule::MissedSchedule => "missed_schedule",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<AlertRule> {
-        [
-            AlertRule::ErrorRate,
-            AlertRule::ConsecutiveFailures,
-            AlertRule::SlowRuns,
-            AlertRule::RateLimited,
-            AlertRule::DeadLetter,
-            AlertRule::ConnectionRefused,
-            AlertRule::MissedSchedule,
-        ]
-        .into_iter()
-        .find(|rule| rule.as_str() == text)
-    }
-}
+crate::status::string_enum!(AlertRule {
+    ErrorRate => "error_rate", ConsecutiveFailures => "consecutive_failures",
+    SlowRuns => "slow_runs", RateLimited => "rate_limited", DeadLetter => "dead_letter",
+    ConnectionRefused => "connection_refused", MissedSchedule => "missed_schedule",
+});
 
 #[cfg(test)]
 mod tests {

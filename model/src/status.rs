@@ -24,6 +24,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -21,7 +21,6 @@ pub(super) async fn open(
     rule: AlertRule,
     subject: &str,
     message: &str,
-    details: &Value,
 ) -> Result<Option<Uuid>, DbErr> {
     let id = Uuid::new_v4();
     let mut sql = Sql::new(db.get_database_backend());
@@ -38,12 +37,24 @@ pub(super) async fn open(
         .push(", ")
         .bind(message)
         .push(", ");
-    sql.bind_json(Some(details))
+    sql.bind_json(Some(&Value::Object(Default::default())))
         .push(", ")
         .bind(chrono::Utc::now().timestamp_millis())
         .push(") ON CONFLICT DO NOTHING");
     let inserted = db.execute_raw(sql.build()).await?.rows_affected();
     Ok((inserted == 1).then_some(id))
+}
+
+/// Records what an incident is about (the newest failure, say).
+pub(super) async fn describe(
+    db: &DatabaseConnection,
+    id: Uuid,
+    details: &Value,
+) -> Result<(), DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("UPDATE incidents SET details = ");
+    sql.bind_json(Some(details)).push(" WHERE id = ").bind(id);
+    db.execute_raw(sql.build()).await.map(|_| ())
 }
 
 /// Resolves the open incident of `rule` (any subject when `subject` is

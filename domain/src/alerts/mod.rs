@@ -438,7 +438,12 @@ impl Alerts {
         on: &str,
         message: &str,
     ) -> Result<(), DomainError> {
-        let mut details = json!({});
+        // Opened first: while the incident is open, a repeat costs one
+        // insert that does nothing, not the error's lookup as well.
+        let opened = incidents::open(&self.db, subject.owner, workflow, rule, on, message).await?;
+        let Some(incident) = opened else {
+            return Ok(());
+        };
         let mut body = message.to_owned();
         let about_failures = matches!(
             rule,
@@ -447,33 +452,21 @@ impl Alerts {
         if about_failures
             && let Some((execution, error)) = incidents::last_error(&self.db, workflow).await?
         {
-            details = json!({ "execution_id": execution, "last_error": error });
+            let details = json!({ "execution_id": execution, "last_error": error });
+            incidents::describe(&self.db, incident, &details).await?;
             body.push_str(&format!("\nLast error: {error}"));
         }
-        let opened = incidents::open(
-            &self.db,
-            subject.owner,
+        let title = format!("Alert: “{}”: {}", subject.name, headline(rule));
+        self.notify(
             workflow,
-            rule,
-            on,
-            message,
-            &details,
+            subject,
+            Some(incident),
+            "alert",
+            &title,
+            &body,
+            Some(rule),
         )
-        .await?;
-        if let Some(incident) = opened {
-            let title = format!("Alert: “{}”: {}", subject.name, headline(rule));
-            self.notify(
-                workflow,
-                subject,
-                Some(incident),
-                "alert",
-                &title,
-                &body,
-                Some(rule),
-            )
-            .await?;
-        }
-        Ok(())
+        .await
     }
 
     async fn clear(

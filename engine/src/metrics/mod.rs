@@ -118,12 +118,8 @@ const WEBHOOK_BUCKETS: [f64; 12] = [
 /// What the database and the process hold at the moment of a scrape.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    pub queued: i64,
-    pub waiting: i64,
-    pub running: i64,
-    pub held: i64,
-    /// How long the oldest due, queued run has waited for a worker.
-    pub oldest_queued_seconds: f64,
+    /// The queue, every instance's runs.
+    pub queue: crate::store::depth::QueueDepth,
     pub pool: Option<PoolStats>,
     /// Live event streams (server-sent events) open on this instance.
     pub live_streams: i64,
@@ -397,16 +393,17 @@ impl Metrics {
     /// and the process.
     pub fn render(&self, snapshot: &Snapshot) -> String {
         for (status, value) in [
-            ("queued", snapshot.queued),
-            ("waiting", snapshot.waiting),
-            ("running", snapshot.running),
-            ("held", snapshot.held),
+            ("queued", snapshot.queue.queued),
+            ("waiting", snapshot.queue.waiting),
+            ("running", snapshot.queue.running),
+            ("held", snapshot.queue.held),
         ] {
             self.queue_runs
                 .get_or_create(&StatusLabel { status })
                 .set(value);
         }
-        self.oldest_queued.set(snapshot.oldest_queued_seconds);
+        self.oldest_queued
+            .set(snapshot.queue.oldest_queued_ms as f64 / 1000.0);
         if let Some(pool) = &snapshot.pool {
             for (state, value) in [("in_use", pool.in_use), ("idle", pool.idle)] {
                 self.db_connections

@@ -10,6 +10,7 @@ mod accounts;
 mod ai;
 mod ai_llm;
 mod alerts;
+mod alerts_rules;
 mod connections;
 mod crash;
 mod executions;
