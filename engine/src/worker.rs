@@ -107,15 +107,17 @@ pub(crate) async fn dispatch(inner: Arc<Inner>) {
             }
         }
         let full = claimed.len() >= free;
-        let takeovers = claimed
-            .iter()
-            .filter(|c| c.previous_status == "running")
-            .count();
-        inner.services.metrics.claimed(true, takeovers);
-        inner
-            .services
-            .metrics
-            .claimed(false, claimed.len() - takeovers);
+        if !claimed.is_empty() {
+            let takeovers = claimed
+                .iter()
+                .filter(|c| c.previous_status == "running")
+                .count();
+            inner.services.metrics.claimed(true, takeovers);
+            inner
+                .services
+                .metrics
+                .claimed(false, claimed.len() - takeovers);
+        }
         limit.started(claimed.len());
         if !claimed.is_empty() {
             start_runs(&inner, claimed, token, &permits).await;
