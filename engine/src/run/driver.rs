@@ -113,11 +113,13 @@ pub async fn drive<P: Persistence + Send>(
                 continue;
             }
             // Side effects follow: what happened so far must be durable first.
-            if let Err(stop) = persistence.save(state).await {
+            let saved = save_while_running(persistence, state, &mut in_flight).await;
+            if let Err(stop) = saved {
                 return stopped(state, &running, stop);
             }
             running.push(key);
             in_flight.push(future);
+            apply_finished(state, &mut running, saved.unwrap_or_default());
         }
 
         if let Some(end) = state.end(in_flight.len()) {
@@ -138,11 +140,19 @@ pub async fn drive<P: Persistence + Send>(
                 }
             }
         }
-        if state.has_dirty()
-            && let Err(stop) = persistence.save(state).await
-        {
-            drop(in_flight);
-            return stopped(state, &running, stop);
+        if state.has_dirty() {
+            match save_while_running(persistence, state, &mut in_flight).await {
+                Ok(finished) if finished.is_empty() => {}
+                Ok(finished) => {
+                    // Their outcomes may make more steps ready.
+                    apply_finished(state, &mut running, finished);
+                    continue;
+                }
+                Err(stop) => {
+                    drop(in_flight);
+                    return stopped(state, &running, stop);
+                }
+            }
         }
 
         let sleep_until = |at: Option<i64>| async move {
@@ -171,6 +181,41 @@ pub async fn drive<P: Persistence + Send>(
                 return past_deadline(state, &running, deadline.unwrap_or_default());
             }
         }
+    }
+}
+
+/// What a step future yields: its key, outcome and log lines.
+type Finished = (StepKey, Outcome, Vec<String>);
+
+/// Saves while the steps in flight keep running: a step may be halfway
+/// through a query of its own (loading its connection), and with a small
+/// pool (SQLite has one connection) the save waits for that connection,
+/// which the step gives back only when it is polled again. Steps that
+/// finish meanwhile are handed back, to be applied after the save.
+async fn save_while_running<P, F>(
+    persistence: &mut P,
+    state: &mut RunState,
+    in_flight: &mut FuturesUnordered<F>,
+) -> Result<Vec<Finished>, Stop>
+where
+    P: Persistence + Send,
+    F: Future<Output = Finished> + Unpin,
+{
+    let mut finished = Vec::new();
+    let save = persistence.save(state);
+    tokio::pin!(save);
+    loop {
+        tokio::select! {
+            saved = &mut save => return saved.map(|()| finished),
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => finished.push(done),
+        }
+    }
+}
+
+fn apply_finished(state: &mut RunState, running: &mut Vec<StepKey>, finished: Vec<Finished>) {
+    for (key, outcome, logs) in finished {
+        running.retain(|k| k != &key);
+        state.apply(&key, outcome, logs, now_ms());
     }
 }
 

@@ -9,4 +9,6 @@ pub use plan::Plan;
 pub use state::{Job, RunEnd, RunState, Step, StepKey};
 
 #[cfg(test)]
+mod shared_resource_tests;
+#[cfg(test)]
 mod tests;
