@@ -9,6 +9,9 @@
 use std::{collections::BTreeSet, fmt, ops::Range};
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value as JinjaValue};
+
+mod refs;
+pub use refs::StepReads;
 use serde_json::Value;
 
 /// Instructions one evaluation may execute before it is stopped.
@@ -99,25 +102,23 @@ impl Expressions {
         Expressions { env }
     }
 
-    /// Checks the syntax of a string and returns the step ids it refers to
+    /// Checks the syntax of a string and returns the steps it reads
     /// (`steps.<id>…`).
-    pub fn check(&self, text: &str) -> Result<BTreeSet<String>, ExprError> {
-        let variables = match single_expression(text) {
+    pub fn check(&self, text: &str) -> Result<StepReads, ExprError> {
+        let single = single_expression(text);
+        match single {
             Some(inner) => self
                 .env
                 .compile_expression(inner)
-                .map_err(|e| error_at(e, text, inner))?
-                .undeclared_variables(true),
+                .map(|_| ())
+                .map_err(|e| error_at(e, text, inner))?,
             None => self
                 .env
                 .template_from_str(text)
-                .map_err(|e| convert(e, None))?
-                .undeclared_variables(true),
-        };
-        Ok(variables
-            .iter()
-            .filter_map(|path| referenced_step(path))
-            .collect())
+                .map(|_| ())
+                .map_err(|e| convert(e, None))?,
+        }
+        Ok(refs::step_reads(text, single))
     }
 
     /// Evaluates one string against `context`: a typed value for a single
@@ -200,14 +201,6 @@ pub fn has_templates(value: &Value) -> bool {
         Value::Object(map) => map.values().any(has_templates),
         _ => false,
     }
-}
-
-/// `steps.fetch.output` → `fetch`.
-fn referenced_step(path: &str) -> Option<String> {
-    let mut parts = path.split('.');
-    (parts.next()? == "steps")
-        .then(|| parts.next().map(str::to_owned))
-        .flatten()
 }
 
 fn to_json(value: &JinjaValue) -> Result<Value, ExprError> {
@@ -373,11 +366,11 @@ mod tests {
         let refs = x
             .check("{{ steps.a.output.x + steps.b.output }} {{ trigger.body }}")
             .unwrap();
-        assert_eq!(refs.into_iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(refs.ids.into_iter().collect::<Vec<_>>(), ["a", "b"]);
         let refs = x
             .check("{{ steps.fetch.output.body.amount > 100 }}")
             .unwrap();
-        assert_eq!(refs.into_iter().collect::<Vec<_>>(), ["fetch"]);
+        assert_eq!(refs.ids.into_iter().collect::<Vec<_>>(), ["fetch"]);
     }
 
     #[test]

@@ -176,8 +176,12 @@ fn collect_step_refs(
 ) {
     match value {
         Value::String(text) if expr::contains_template(text) => {
-            if let Ok(refs) = expressions.check(text) {
-                out.extend(refs.iter().filter_map(|id| graph.index_of(id)));
+            if let Ok(reads) = expressions.check(text) {
+                if reads.any {
+                    // A step named at run time: any of them may be read.
+                    out.extend(0..graph.len());
+                }
+                out.extend(reads.ids.iter().filter_map(|id| graph.index_of(id)));
             }
         }
         Value::Array(items) => items

@@ -77,7 +77,7 @@ impl<'a> ConfigChecker<'a> {
             return false;
         }
         match self.expressions.check(text) {
-            Ok(refs) => self.step_refs.extend(refs),
+            Ok(reads) => self.step_refs.extend(reads.ids),
             Err(error) => self.problem(path, format!("expression error: {error}")),
         }
         true
