@@ -37,6 +37,7 @@ use pages::{
     not_found::NotFound,
     notifications::NotificationsPage,
     settings::SettingsPage,
+    templates::TemplatesPage,
     workflows::{editor::WorkflowEditorPage, list::WorkflowsPage},
 };
 
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/templates") view=TemplatesPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/register") view=RegisterPage />
                     <Route path=path!("/api-docs") view=ApiDocsPage ssr=SsrMode::Async />

@@ -21,6 +21,7 @@ pub mod retention;
 pub mod rotation;
 pub mod schedules;
 pub mod secrets;
+pub mod templates;
 pub mod tokens;
 pub mod vault;
 pub mod webhook_registrations;

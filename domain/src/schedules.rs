@@ -268,6 +268,8 @@ async fn fire_rows(
             let payload = json!({
                 "scheduled_at": scheduled.with_timezone(&zone).to_rfc3339(),
                 "fired_at": now.to_rfc3339(),
+                // Unix seconds, for APIs that filter by number (Stripe's `created[gte]`).
+                "scheduled_unix": tick.div_euclid(1000),
                 "missed": late.len(),
             });
             engine

@@ -6,7 +6,7 @@ test("the server-rendered HTML has the content before any script runs", async ({
   expect(response.status()).toBe(200);
   const html = await response.text();
   expect(html).toContain("API workflows you can watch run");
-  for (const section of ["Workflows", "Executions", "Events", "Connections", "Dashboard", "Settings"]) {
+  for (const section of ["Workflows", "Templates", "Executions", "Events", "Connections", "Dashboard", "Settings"]) {
     // (erased views mark the end of a text node with an empty comment)
     expect(html).toMatch(new RegExp(`>${section}(<!>)?</a>`));
   }
@@ -15,7 +15,7 @@ test("the server-rendered HTML has the content before any script runs", async ({
   const page = await context.newPage();
   await page.goto("/");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("API workflows you can watch run");
-  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link")).toHaveCount(7);
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link")).toHaveCount(8);
   await expect(page.getByTestId("database-kind")).toContainText("SQLite");
   await expect(page.locator("body")).not.toHaveAttribute("data-hydrated", "true");
   await context.close();
@@ -60,7 +60,7 @@ test("navigation moves between sections without a full reload", async ({ page })
   await page.goto("/");
   await hydrated(page);
   const nav = page.getByRole("navigation", { name: "Main" });
-  for (const section of ["Workflows", "Executions", "Events", "Connections", "Dashboard", "Settings"]) {
+  for (const section of ["Workflows", "Templates", "Executions", "Events", "Connections", "Dashboard", "Settings"]) {
     await nav.getByRole("link", { name: section }).click();
     await expect(page).toHaveURL(new RegExp(`/${section.toLowerCase()}$`));
     await expect(page.getByRole("heading", { level: 1 })).toHaveText(section);

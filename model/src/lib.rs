@@ -13,6 +13,7 @@ pub mod graph;
 pub mod layout;
 pub mod patch;
 pub mod status;
+pub mod templates;
 pub mod validate;
 
 pub use catalogue::{Catalogue, Category, FieldSpec, FieldType, KindSpec, OutputField, Ports};

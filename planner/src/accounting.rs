@@ -46,6 +46,9 @@ impl Accounting {
                 .get(&field.name)
                 .is_some_and(|v| !v.is_null() && v != "");
             match &field.ty {
+                // A trigger's connection registers its webhook "instead of
+                // a secret": with the secret given, it takes none.
+                FieldType::Connection { .. } if !field.required && has_secret(config) => {}
                 FieldType::Connection { provider } if !present => {
                     match connections.iter().find(|c| &c.provider == provider) {
                         Some(connection) => {
@@ -89,6 +92,13 @@ impl Accounting {
             node_ids: vec![node.to_owned()],
         });
     }
+}
+
+fn has_secret(config: &Value) -> bool {
+    config
+        .get("secret")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.trim().is_empty())
 }
 
 /// Accounts for every step of a workflow, filling in connections.

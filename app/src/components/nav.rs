@@ -5,8 +5,9 @@ use leptos_router::components::A;
 
 use crate::theme::{Theme, apply_theme, current_document_theme, theme_from_request};
 
-const SECTIONS: [(&str, &str); 7] = [
+const SECTIONS: [(&str, &str); 8] = [
     ("/workflows", "Workflows"),
+    ("/templates", "Templates"),
     ("/executions", "Executions"),
     ("/events", "Events"),
     ("/connections", "Connections"),

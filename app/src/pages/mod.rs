@@ -13,4 +13,5 @@ pub mod not_found;
 pub mod notifications;
 pub mod retention_card;
 pub mod settings;
+pub mod templates;
 pub mod workflows;

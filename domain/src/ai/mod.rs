@@ -104,6 +104,16 @@ pub struct Planning {
 }
 
 impl Planning {
+    /// Planning over the built-in kinds only, with these connections.
+    pub fn builtin(connections: Vec<ConnectionRef>) -> Planning {
+        let infos = providers::builtin().iter().map(info).collect();
+        let registry = engine::nodes::Registry::builtin();
+        Planning {
+            catalog: Catalog::new(infos, registry.catalogue().clone()),
+            connections,
+        }
+    }
+
     pub async fn for_owner(
         engine: &Engine,
         db: &DatabaseConnection,

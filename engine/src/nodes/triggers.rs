@@ -2,7 +2,7 @@
 //! payload, which expressions read as `trigger`:
 //! - manual: the JSON input given to "Run" (or `{}`);
 //! - webhook: `{method, headers, query, body}` of the request;
-//! - schedule: `{scheduled_at, fired_at}`;
+//! - schedule: `{scheduled_at, scheduled_unix, fired_at, missed}`;
 //! - event: `{type, source, data}`.
 
 use model::{Category, FieldSpec, FieldType, KindSpec, catalogue::single_output};

@@ -211,6 +211,15 @@ pub fn provider() -> Provider {
                 text("email", "Email").help("Only customers with exactly this email."),
                 Place::Query,
             )
+            .field(
+                FieldSpec::new(
+                    "created_since",
+                    "Created since",
+                    FieldType::Integer { min: 0, max: i64::MAX },
+                )
+                .help("Only customers created at or after this Unix time (a schedule's `trigger.scheduled_unix - 86400` is the last day)."),
+                Place::QueryAs(super::Text::Borrowed("created[gte]")),
+            )
             .paged(Paging::StartingAfter),
             Action::new(
                 "create_payment_intent",

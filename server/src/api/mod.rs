@@ -13,6 +13,7 @@ mod executions;
 mod live;
 pub mod openapi;
 mod retention;
+mod templates;
 mod tokens;
 mod workflows;
 
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(live::router())
         .merge(dead_letters::router())
         .merge(retention::router())
+        .merge(templates::router())
         .merge(alerts::router())
         .merge(events::router())
         .merge(catalogue::router())

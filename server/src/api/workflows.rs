@@ -438,7 +438,7 @@ async fn audit(
 }
 
 /// The kinds the account's workflows are checked against: built in and imported.
-async fn kinds_for(
+pub(super) async fn kinds_for(
     state: &AppState,
     owner: Uuid,
 ) -> Result<std::sync::Arc<engine::Registry>, ApiError> {

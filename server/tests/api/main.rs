@@ -31,6 +31,7 @@ mod retention;
 mod run_limits;
 mod sealed_secrets;
 mod security;
+mod templates;
 mod tokens;
 mod triggers;
 mod webhooks;

@@ -172,6 +172,7 @@ fn WorkflowList() -> impl IntoView {
             />
             <div class="toolbar-actions">
                 <ImportButton notice refresh />
+                <A href="/templates" attr:class="btn btn-secondary">"From a template"</A>
                 <button type="button" class="btn btn-primary" on:click=create>"New workflow"</button>
             </div>
         </div>
@@ -190,7 +191,8 @@ fn EmptyWorkflows() -> impl IntoView {
         <div class="empty-state" data-testid="workflows-empty">
             <h2>"No workflows yet"</h2>
             <p class="muted">
-                "Create one with “New workflow” and drag steps onto the canvas, or import a workflow's JSON."
+                "Create one with “New workflow” and drag steps onto the canvas, import a workflow's JSON (Switchyard's or n8n's), or start from a "
+                <A href="/templates">"template"</A> "."
             </p>
         </div>
     }
