@@ -17,7 +17,7 @@ test("the workflows list manages workflows and follows their runs live", async (
     mimeType: "application/json",
     buffer: Buffer.from(JSON.stringify(localWorkflow("Nightly sync"))),
   });
-  await expect(page.getByRole("status")).toHaveText("Imported “Nightly sync” as a draft.");
+  await expect(page.getByTestId("import-report")).toContainText("Imported “Nightly sync” as a draft.");
   const row = page.getByTestId("workflow-row").filter({ hasText: "Nightly sync" });
   await expect(row).toBeVisible();
   await expect(row.locator("[data-status]").first()).toHaveText("draft");

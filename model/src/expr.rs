@@ -6,7 +6,7 @@
 //! A string that is exactly one `{{ … }}` evaluates to a typed JSON value;
 //! any other string containing templates renders to a string.
 
-use std::{collections::BTreeSet, fmt, ops::Range};
+use std::{fmt, ops::Range};
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value as JinjaValue};
 

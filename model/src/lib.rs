@@ -15,6 +15,7 @@ pub mod patch;
 pub mod status;
 pub mod templates;
 pub mod validate;
+pub mod workflow_import;
 
 pub use catalogue::{Catalogue, Category, FieldSpec, FieldType, KindSpec, OutputField, Ports};
 pub use definition::{

@@ -15,6 +15,7 @@ pub mod openapi;
 mod retention;
 mod templates;
 mod tokens;
+mod workflow_import;
 mod workflows;
 
 use axum::Router;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(dead_letters::router())
         .merge(retention::router())
         .merge(templates::router())
+        .merge(workflow_import::router())
         .merge(alerts::router())
         .merge(events::router())
         .merge(catalogue::router())

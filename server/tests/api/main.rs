@@ -20,6 +20,7 @@ mod integrations;
 mod key_rotation;
 mod live;
 mod metrics;
+mod n8n_import;
 mod oauth;
 mod outbound;
 mod pages;

@@ -116,6 +116,18 @@ fn WorkflowList() -> impl IntoView {
     let workflows = Resource::new(move || search.get(), list_workflows);
     let notice = RwSignal::new(None::<Notice>);
     let deleting = RwSignal::new(None::<WorkflowRow>);
+    let imported = RwSignal::new(None::<super::import::Outcome>);
+    // One message at a time: the last action's.
+    Effect::new(move |_| {
+        if notice.get().is_some() {
+            imported.set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if imported.get().is_some() {
+            notice.set(None);
+        }
+    });
     let refresh = move || workflows.refetch();
     let refresh_soon = live::coalesce(refresh, std::time::Duration::from_millis(400));
     live::follow("/api/v1/stream".into(), move |event| {
@@ -171,11 +183,12 @@ fn WorkflowList() -> impl IntoView {
                 on:input=move |ev| search.set(event_target_value(&ev))
             />
             <div class="toolbar-actions">
-                <ImportButton notice refresh />
+                <super::import::ImportButton outcome=imported refresh />
                 <A href="/templates" attr:class="btn btn-secondary">"From a template"</A>
                 <button type="button" class="btn btn-primary" on:click=create>"New workflow"</button>
             </div>
         </div>
+        <super::import::ImportOutcome outcome=imported />
         {move || notice.get().map(|n| match n {
             Notice::Done(text) => view! { <p class="alert alert-success" role="status">{text}</p> }.into_any(),
             Notice::Failed(text) => view! { <p class="alert alert-danger" role="alert">{text}</p> }.into_any(),
@@ -341,55 +354,6 @@ fn WorkflowRowView(
                 <button type="button" class="btn btn-ghost btn-sm btn-danger-text" on:click=ask_delete aria-label=format!("Delete {name}")>"Delete"</button>
             </td>
         </tr>
-    }
-}
-
-#[component]
-fn ImportButton(
-    notice: RwSignal<Option<Notice>>,
-    refresh: impl Fn() + Clone + Send + Sync + 'static,
-) -> impl IntoView {
-    let input = NodeRef::<leptos::html::Input>::new();
-    let chosen = move |_| {
-        let refresh = refresh.clone();
-        let Some(element) = input.get() else { return };
-        leptos::task::spawn_local(async move {
-            let Some((file, text)) = crate::browser::read_chosen_file(&element).await else {
-                return;
-            };
-            element.set_value("");
-            let document: Value = match serde_json::from_str(&text) {
-                Ok(document) => document,
-                Err(error) => {
-                    notice.set(Some(Notice::Failed(format!("{file} is not JSON: {error}"))));
-                    return;
-                }
-            };
-            match api::call::<Value>("POST", "/workflows", Some(&document)).await {
-                Ok(created) => notice.set(Some(Notice::Done(format!(
-                    "Imported “{}” as a draft.",
-                    created["name"].as_str().unwrap_or("the workflow")
-                )))),
-                Err(error) => notice.set(Some(Notice::failed(
-                    &format!("{file} could not be imported"),
-                    error,
-                ))),
-            }
-            refresh();
-        });
-    };
-    view! {
-        <label class="btn btn-secondary file-button">
-            "Import"
-            <input
-                node_ref=input
-                type="file"
-                class="visually-hidden"
-                accept="application/json,.json"
-                aria-label="Import a workflow from a JSON file"
-                on:change=chosen
-            />
-        </label>
     }
 }
 

@@ -2,4 +2,5 @@
 
 mod describe;
 pub mod editor;
+mod import;
 pub mod list;
