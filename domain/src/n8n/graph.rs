@@ -288,27 +288,31 @@ impl Graph {
     }
 }
 
+/// `Get customer!` → `get_customer`: lower-case letters, digits and single
+/// `_` between them.
+pub fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
 /// `Get customer` → `get_customer`; unique, starting with a letter.
 fn assign_ids(nodes: &[N8nNode]) -> Vec<String> {
     let mut taken: BTreeMap<String, usize> = BTreeMap::new();
     nodes
         .iter()
         .map(|node| {
-            let mut id: String = node
-                .name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_lowercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect::<String>()
-                .split('_')
-                .filter(|part| !part.is_empty())
-                .collect::<Vec<_>>()
-                .join("_");
+            let mut id = slug(&node.name);
             id.truncate(48);
             if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
                 id = format!("n_{id}");

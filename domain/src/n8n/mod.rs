@@ -8,7 +8,7 @@
 
 mod conditions;
 pub mod expression;
-mod graph;
+pub(crate) mod graph;
 mod js;
 mod nodes;
 

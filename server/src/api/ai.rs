@@ -301,7 +301,7 @@ fn count(throttle: &std::sync::Arc<Throttle>, user: &CurrentUser) -> Result<(), 
     Ok(())
 }
 
-async fn planning(state: &AppState, user: &CurrentUser) -> Result<Planning, ApiError> {
+pub(super) async fn planning(state: &AppState, user: &CurrentUser) -> Result<Planning, ApiError> {
     Ok(Planning::for_owner(
         &state.context.engine,
         &state.context.db,

@@ -58,13 +58,7 @@ async fn use_template(
     OptionalJson(request): OptionalJson<UseTemplate>,
 ) -> Result<(StatusCode, Json<TemplateUsed>), ApiError> {
     let kinds = kinds_for(&state, user.id()).await?;
-    let planning = domain::ai::Planning::for_owner(
-        &state.context.engine,
-        &state.context.db,
-        &state.connections,
-        user.id(),
-    )
-    .await?;
+    let planning = super::ai::planning(&state, &user).await?;
     let (_, used) = domain::templates::use_template(
         &state.context.db,
         kinds.catalogue(),

@@ -25,13 +25,7 @@ async fn import(
     ApiJson(request): ApiJson<ImportRequest>,
 ) -> Result<(StatusCode, Json<Imported>), ApiError> {
     let kinds = kinds_for(&state, user.id()).await?;
-    let planning = domain::ai::Planning::for_owner(
-        &state.context.engine,
-        &state.context.db,
-        &state.connections,
-        user.id(),
-    )
-    .await?;
+    let planning = super::ai::planning(&state, &user).await?;
     let (workflow, report) = domain::workflow_import::import(
         &state.context.db,
         kinds.catalogue(),

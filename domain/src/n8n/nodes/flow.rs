@@ -45,18 +45,7 @@ pub fn condition(cx: &Context, with_false: bool) -> Translation {
 
 /// A port name from n8n's output name: letters, digits and `_`.
 fn port_name(name: &str, fallback: usize) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect::<String>()
-        .trim_matches('_')
-        .to_owned();
+    let cleaned = crate::n8n::graph::slug(name);
     if cleaned.is_empty() || cleaned == "default" || cleaned == "error" {
         format!("output_{}", fallback + 1)
     } else {
