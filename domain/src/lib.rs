@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod executions;
+pub mod export;
 pub mod imports;
 pub mod n8n;
 pub mod retention;
