@@ -315,6 +315,7 @@ async fn try_execute_task(
         )
     };
     state.owner_id = run.owner_id;
+    state.started_at = run.started_at.unwrap_or(now);
     match run.previous_status.as_str() {
         "queued" => state.emit(
             "execution.started",

@@ -124,6 +124,9 @@ pub struct RunState {
     pub owner_id: uuid::Uuid,
     pub execution_id: String,
     pub workflow_id: String,
+    /// When the run first started (Unix ms): `execution.started_at`, the
+    /// same on every retry and resumption.
+    pub started_at: i64,
     pub trigger: Arc<Value>,
     trigger_context: Jinja,
     steps: HashMap<StepKey, Step>,
@@ -163,6 +166,7 @@ impl RunState {
             owner_id: uuid::Uuid::nil(),
             execution_id,
             workflow_id,
+            started_at: crate::time::now_ms(),
             trigger,
             steps: HashMap::new(),
             loops: HashMap::new(),

@@ -204,6 +204,51 @@ async fn unsupported_parts_are_listed_and_bad_imports_named(app: TestApp) {
         "{run}"
     );
 
+    // `$now` is the run's start, `$execution.id` the run.
+    let stamped: Value = ada
+        .post(
+            "/workflows/import",
+            json!({"format": "n8n", "workflow": {
+                "name": "Stamp",
+                "nodes": [
+                    {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0], "parameters": {}},
+                    {"name": "Stamp", "type": "n8n-nodes-base.set", "typeVersion": 3.4, "position": [200, 0], "parameters": {
+                        "assignments": {"assignments": [
+                            {"id": "a", "name": "at", "value": "={{ $now }}", "type": "string"},
+                            {"id": "b", "name": "run", "value": "={{ $execution.id }}", "type": "string"}
+                        ]}, "options": {}}}
+                ],
+                "connections": {"Start": {"main": [[{"node": "Stamp", "type": "main", "index": 0}]]}}
+            }}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stamped["report"]["unsupported"], json!([]));
+    let started: Value = ada
+        .post(
+            &format!(
+                "/workflows/{}/execute",
+                stamped["workflow_id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run = ada
+        .finished_run(started["execution_id"].as_str().unwrap())
+        .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let output = &crate::integrations::step(&run, "stamp")["output"];
+    assert_eq!(output["run"], run["id"]);
+    let at = chrono::DateTime::parse_from_rfc3339(output["at"].as_str().unwrap()).unwrap();
+    let started_at =
+        chrono::DateTime::parse_from_rfc3339(run["started_at"].as_str().unwrap()).unwrap();
+    assert_eq!(at.timestamp_millis(), started_at.timestamp_millis());
+
     let bad = ada
         .post(
             "/workflows/import",

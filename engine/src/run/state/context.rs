@@ -43,9 +43,11 @@ impl RunState {
         context.insert("steps", Jinja::from(steps));
         context.insert(
             "execution",
-            Jinja::from(Serde(
-                json!({ "id": self.execution_id, "workflow_id": self.workflow_id }),
-            )),
+            Jinja::from(Serde(json!({
+                "id": self.execution_id,
+                "workflow_id": self.workflow_id,
+                "started_at": crate::time::to_rfc3339(self.started_at),
+            }))),
         );
         if let Some(instance) = self.instances.get(&key.item) {
             let loop_key = StepKey {
