@@ -352,6 +352,7 @@ impl<'a> Sourcing<'a> {
         };
         match &step.data {
             Data::Trigger => Ok(join("trigger", key)),
+            Data::Delivery => Ok(join("trigger.body", key)),
             Data::Schedule => match key {
                 None => Ok("trigger".into()),
                 Some("timestamp") => Ok("trigger.scheduled_at".into()),

@@ -376,3 +376,32 @@ fn a_workflow_without_a_trigger_gets_a_manual_one_and_bad_exports_are_named() {
         assert_eq!(fields[0].field, field);
     }
 }
+
+#[test]
+fn provider_triggers_keep_their_event_types() {
+    let Translated { workflow, report } = translate(&json!({
+        "name": "Disputes",
+        "nodes": [
+            {"name": "Stripe Trigger", "type": "n8n-nodes-base.stripeTrigger", "typeVersion": 1, "position": [0, 0],
+             "parameters": {"events": ["customer.created", "charge.dispute.created"]}, "webhookId": "x"},
+            {"name": "Slack", "type": "n8n-nodes-base.slack", "typeVersion": 2.2, "position": [220, 0],
+             "parameters": {"select": "channel", "channelId": {"__rl": true, "value": "C1", "mode": "id"},
+                            "text": "=New customer {{ $json.data.object.email }} ({{ $json.type }})", "otherOptions": {}}}
+        ],
+        "connections": {"Stripe Trigger": {"main": [[{"node": "Slack", "type": "main", "index": 0}]]}}
+    }))
+    .unwrap();
+    let trigger = node(&workflow, "stripe_trigger");
+    assert_eq!(trigger.kind, "stripe.trigger");
+    assert_eq!(trigger.config["events"], json!(["customer.created"]));
+    assert_eq!(
+        node(&workflow, "slack").config["text"],
+        "New customer {{ trigger.body.data.object.email }} ({{ trigger.body.type }})"
+    );
+    assert_eq!(unsupported(&report), ["Stripe Trigger parameters.events"]);
+    assert!(
+        report.unsupported[0]
+            .message
+            .contains("charge.dispute.created")
+    );
+}

@@ -27,6 +27,8 @@ pub enum Data {
     Trigger,
     /// A schedule's payload: n8n's `timestamp` is `scheduled_at`.
     Schedule,
+    /// A provider's webhook delivery: n8n's item is its body.
+    Delivery,
     /// This expression (`steps.fetch.output.body`).
     Output(String),
     /// These fields from `base`, the others from the node's input.
@@ -60,7 +62,7 @@ pub struct Step {
 
 impl Step {
     pub fn is_trigger(&self) -> bool {
-        matches!(self.data, Data::Trigger | Data::Schedule)
+        matches!(self.data, Data::Trigger | Data::Schedule | Data::Delivery)
     }
 
     pub fn new(kind: &str, config: Value, ports: &[&[&str]], data: Data) -> Step {
@@ -262,6 +264,8 @@ pub fn translate(cx: &Context) -> Translation {
         "n8n-nodes-base.scheduleTrigger" => triggers::schedule(cx),
         "n8n-nodes-base.cron" => triggers::cron(cx),
         "n8n-nodes-base.interval" => triggers::interval(cx),
+        "n8n-nodes-base.stripeTrigger" | "n8n-nodes-base.githubTrigger" | "n8n-nodes-base.slackTrigger"
+        | "n8n-nodes-base.twilioTrigger" => triggers::provider(cx),
         "n8n-nodes-base.httpRequest" => http::request(cx),
         "n8n-nodes-base.if" => flow::condition(cx, true),
         "n8n-nodes-base.filter" => flow::condition(cx, false),

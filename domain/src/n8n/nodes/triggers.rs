@@ -198,3 +198,77 @@ pub fn interval(cx: &Context) -> Translation {
     };
     scheduled(cx, cron)
 }
+
+/// Stripe, GitHub, Slack and Twilio triggers: the provider's trigger with
+/// the same event types. Stripe and GitHub webhooks are registered with
+/// the account's connection on activation, as n8n did; Slack and Twilio
+/// need the signing secret n8n kept in its credential.
+pub fn provider(cx: &Context) -> Translation {
+    let list = |path: &str| -> Vec<String> {
+        match cx.param(path) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            Some(Value::String(one)) => vec![one.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let (kind, events, mut config) = match cx.node.ty.as_str() {
+        "n8n-nodes-base.stripeTrigger" => ("stripe.trigger", list("events"), json!({})),
+        "n8n-nodes-base.githubTrigger" => {
+            let mut config = json!({});
+            for (from, to) in [("owner", "owner"), ("repository", "repo")] {
+                if let Some(value) = cx.value(from) {
+                    config[to] = value;
+                }
+            }
+            ("github.trigger", list("events"), config)
+        }
+        "n8n-nodes-base.slackTrigger" => ("slack.trigger", list("trigger"), json!({})),
+        _ => (
+            "twilio.trigger",
+            list("updates")
+                .into_iter()
+                .map(|u| match u.as_str() {
+                    "com.twilio.messaging.inbound-message.received" => {
+                        "message.received".to_owned()
+                    }
+                    other => other.to_owned(),
+                })
+                .collect(),
+            json!({}),
+        ),
+    };
+    let provider = kind.trim_end_matches(".trigger");
+    let known = engine::providers::find(provider)
+        .map(|p| p.events)
+        .unwrap_or(&[]);
+    let (kept, dropped): (Vec<String>, Vec<String>) = events
+        .into_iter()
+        .partition(|e| known.contains(&e.as_str()));
+    if events_all(&dropped) {
+        cx.unsupported(
+            Some("events"),
+            "every event (`*`): choose the event types the workflow handles",
+        );
+    } else if !dropped.is_empty() {
+        cx.unsupported(
+            Some("events"),
+            format!(
+                "the event types {} are not among Switchyard's",
+                dropped.join(", ")
+            ),
+        );
+    }
+    config["events"] = json!(kept);
+    if matches!(provider, "slack" | "twilio") {
+        cx.note(None, format!("{provider} signs its deliveries with a secret n8n kept in its credential: enter it as the trigger's signing secret"));
+    }
+    Translation::Step(Step::new(kind, config, &[&["out"]], Data::Delivery))
+}
+
+fn events_all(dropped: &[String]) -> bool {
+    dropped.iter().any(|e| e == "*" || e == "any_event")
+}
