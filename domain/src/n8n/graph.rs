@@ -167,21 +167,16 @@ impl Graph {
     }
 
     fn reachable_from(&self, start: usize) -> HashSet<usize> {
+        // Successors once, so that a search is linear in the graph.
+        let mut next: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        for link in &self.links {
+            next[link.source].push(link.target);
+        }
         let mut seen = HashSet::new();
-        let mut stack: Vec<usize> = self
-            .links
-            .iter()
-            .filter(|l| l.source == start)
-            .map(|l| l.target)
-            .collect();
+        let mut stack = next[start].clone();
         while let Some(n) = stack.pop() {
             if seen.insert(n) {
-                stack.extend(
-                    self.links
-                        .iter()
-                        .filter(|l| l.source == n)
-                        .map(|l| l.target),
-                );
+                stack.extend(&next[n]);
             }
         }
         seen
@@ -210,29 +205,29 @@ impl Graph {
 
     /// Nodes with their inputs first (what a cycle leaves goes last).
     pub fn order(&self) -> Vec<usize> {
-        let mut done = vec![false; self.nodes.len()];
-        let mut order = Vec::with_capacity(self.nodes.len());
-        loop {
-            let before = order.len();
-            for n in 0..self.nodes.len() {
-                if !done[n]
-                    && self
-                        .inputs(n)
-                        .iter()
-                        .all(|l| done[l.source] || l.source == n)
-                {
-                    done[n] = true;
-                    order.push(n);
+        let n = self.nodes.len();
+        let mut waiting = vec![0usize; n];
+        let mut outgoing: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for link in self.links.iter().filter(|l| l.source != l.target) {
+            waiting[link.target] += 1;
+            outgoing[link.source].push(link.target);
+        }
+        let mut ready: std::collections::VecDeque<usize> =
+            (0..n).filter(|&i| waiting[i] == 0).collect();
+        let mut order = Vec::with_capacity(n);
+        let mut placed = vec![false; n];
+        while let Some(node) = ready.pop_front() {
+            placed[node] = true;
+            order.push(node);
+            for &next in &outgoing[node] {
+                waiting[next] -= 1;
+                if waiting[next] == 0 {
+                    ready.push_back(next);
                 }
             }
-            if order.len() == self.nodes.len() {
-                return order;
-            }
-            if order.len() == before {
-                order.extend((0..self.nodes.len()).filter(|&n| !done[n]));
-                return order;
-            }
         }
+        order.extend((0..n).filter(|&i| !placed[i]));
+        order
     }
 
     /// An id not taken by any node.
