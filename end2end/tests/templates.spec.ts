@@ -13,7 +13,7 @@ test("a template becomes a draft with the values given", async ({ page }) => {
   expect(await cards.count()).toBeGreaterThanOrEqual(10);
   const check = page.getByTestId("template-daily-url-health-check");
   await expect(check).toContainText("Daily health check of a URL → Slack alert");
-  await expect(check).toContainText("Needs: slack");
+  await expect(check).toContainText("Connects to Slack");
   await snapshot(page, "templates");
 
   await check.getByRole("button", { name: "Use this template" }).click();

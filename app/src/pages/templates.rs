@@ -13,12 +13,32 @@ use serde_json::Value;
 
 use crate::{account::RequireAccount, api};
 
+/// A template and the names of the services it connects to.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryEntry {
+    pub template: Template,
+    pub services: Vec<String>,
+}
+
 #[server(endpoint = "template_gallery")]
-pub async fn template_gallery() -> Result<Vec<Template>, ServerFnError> {
+pub async fn template_gallery() -> Result<Vec<GalleryEntry>, ServerFnError> {
     use crate::server_context::ServerContext;
     let context = ServerContext::from_leptos()?;
     context.require_account().await?;
-    Ok(domain::templates::all().to_vec())
+    Ok(domain::templates::all()
+        .iter()
+        .map(|template| GalleryEntry {
+            services: template
+                .summary
+                .connections
+                .iter()
+                .map(|id| {
+                    engine::providers::find(id).map_or_else(|| id.clone(), |p| p.name.to_string())
+                })
+                .collect(),
+            template: template.clone(),
+        })
+        .collect())
 }
 
 #[component]
@@ -48,7 +68,7 @@ fn Gallery() -> impl IntoView {
                 match templates.await {
                     Ok(list) => view! {
                         <ul class="template-grid" role="list" data-testid="template-gallery">
-                            {list.into_iter().map(|template| view! { <TemplateCard template /> }).collect_view()}
+                            {list.into_iter().map(|entry| view! { <TemplateCard template=entry.template services=entry.services /> }).collect_view()}
                         </ul>
                     }.into_any(),
                     Err(error) => view! {
@@ -61,13 +81,13 @@ fn Gallery() -> impl IntoView {
 }
 
 #[component]
-fn TemplateCard(template: Template) -> impl IntoView {
+fn TemplateCard(template: Template, services: Vec<String>) -> impl IntoView {
     let open = RwSignal::new(false);
     let summary = template.summary.clone();
-    let needs = if summary.connections.is_empty() {
+    let needs = if services.is_empty() {
         "No connections needed".to_owned()
     } else {
-        format!("Needs: {}", summary.connections.join(", "))
+        format!("Connects to {}", services.join(", "))
     };
     let heading_id = format!("template-title-{}", summary.id);
     let labelled_by = heading_id.clone();
