@@ -171,25 +171,12 @@ fn exported_expressions_give_what_switchyard_gives() {
     let mut differences = Vec::new();
     for ((value, switchyard), exported) in expected.iter().zip(&results) {
         match (switchyard, exported.get("ok")) {
-            (Ok(a), Some(b)) if same(a, b) => {}
+            (Ok(a), Some(b)) if testkit::same_json(a, b) => {}
             (Err(_), None) => {}
             (a, _) => differences.push(format!("{value}: Switchyard {a:?}, exported {exported}")),
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
-}
-
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
-    }
 }
 
 fn tempfile_dir() -> PathBuf {

@@ -122,19 +122,6 @@ process.stdout.write(JSON.stringify(results));
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
 #[test]
 fn translated_expressions_give_what_javascript_gives() {
     let expected = in_javascript();
@@ -149,7 +136,7 @@ fn translated_expressions_give_what_javascript_gives() {
         let translated = expression(source, &Sample).unwrap_or_else(|e| panic!("{source}: {e:?}"));
         let template = format!("{{{{ {} }}}}", translated.code);
         match expressions.evaluate(&template, &context) {
-            Ok(got) if same(&got, expected) => {}
+            Ok(got) if testkit::same_json(&got, expected) => {}
             Ok(got) => differences.push(format!("{source} → {template}: {got} ≠ {expected}")),
             Err(error) => differences.push(format!("{source} → {template}: {error}")),
         }

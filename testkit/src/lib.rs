@@ -6,11 +6,13 @@ pub mod database;
 pub mod documents;
 pub mod fixtures;
 pub mod http;
+pub mod json;
 pub mod model_server;
 pub mod smtp;
 
 pub use database::{Backend, TestDatabase};
 pub use documents::{openapi_dir, openapi_document};
 pub use http::{Received, Reply, ScriptedServer};
+pub use json::same_json;
 pub use model_server::{ModelReply, ModelRequest, ModelServer};
 pub use smtp::{Mail, SmtpServer};
