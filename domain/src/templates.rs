@@ -33,15 +33,65 @@ const SOURCES: &[&str] = &[
     include_str!("../templates/incoming-sms-to-slack.json"),
 ];
 
+/// A template as its file holds it: what the gallery shows besides is
+/// read off the workflow.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateFile {
+    id: String,
+    name: String,
+    description: String,
+    category: String,
+    #[serde(default)]
+    inputs: Vec<model::templates::TemplateInput>,
+    sample_input: serde_json::Value,
+    workflow: WorkflowDefinition,
+}
+
 /// Every template, in the gallery's order.
 pub fn all() -> &'static [Template] {
     static ALL: LazyLock<Vec<Template>> = LazyLock::new(|| {
+        // The connections a template needs are those an account without
+        // any would be told it lacks.
+        let planning = Planning::builtin(Vec::new());
         SOURCES
             .iter()
             .map(|source| {
                 // The files are part of the build, and a unit test reads
                 // each one: a broken file fails the tests, never a request.
-                serde_json::from_str(source).expect("templates are valid JSON of the format")
+                let file: TemplateFile =
+                    serde_json::from_str(source).expect("templates are valid JSON of the format");
+                let mut workflow = file.workflow.clone();
+                let needs = planner::accounting::account(&planning.catalog, &mut workflow, &[]);
+                let trigger = file
+                    .workflow
+                    .nodes
+                    .iter()
+                    .find(|n| {
+                        planning
+                            .catalog
+                            .kind(&n.kind)
+                            .is_some_and(|k| k.category == model::Category::Trigger)
+                    })
+                    .map(|n| n.kind.clone())
+                    .unwrap_or_default();
+                Template {
+                    summary: TemplateSummary {
+                        id: file.id,
+                        name: file.name,
+                        description: file.description,
+                        category: file.category,
+                        trigger,
+                        connections: needs
+                            .missing_connections
+                            .into_iter()
+                            .map(|m| m.provider)
+                            .collect(),
+                    },
+                    inputs: file.inputs,
+                    sample_input: file.sample_input,
+                    workflow: file.workflow,
+                }
             })
             .collect()
     });
@@ -59,13 +109,20 @@ pub fn find(id: &str) -> Result<&'static Template, DomainError> {
         .ok_or(DomainError::NotFound)
 }
 
+/// A template's draft before it is saved, and what it still lacks.
+pub struct Prepared {
+    pub workflow: WorkflowDefinition,
+    pub missing_connections: Vec<model::ai::MissingConnection>,
+    pub needs_input: Vec<NeededInput>,
+}
+
 /// The template's workflow as a draft would hold it for this account:
 /// inputs placed, connections filled in; and what is still missing.
 pub fn prepare(
     template: &Template,
     request: &UseTemplate,
     planning: &Planning,
-) -> Result<(WorkflowDefinition, TemplateUsed), DomainError> {
+) -> Result<Prepared, DomainError> {
     let mut workflow = template
         .fill(&request.inputs)
         .map_err(|message| DomainError::invalid("inputs", message))?;
@@ -91,14 +148,11 @@ pub fn prepare(
             })
         })
         .collect();
-    Ok((
+    Ok(Prepared {
         workflow,
-        TemplateUsed {
-            workflow_id: String::new(),
-            missing_connections: accounting.missing_connections,
-            needs_input,
-        },
-    ))
+        missing_connections: accounting.missing_connections,
+        needs_input,
+    })
 }
 
 /// Creates the draft.
@@ -112,9 +166,13 @@ pub async fn use_template(
     request: &UseTemplate,
 ) -> Result<(Workflow, TemplateUsed), DomainError> {
     let template = find(id)?;
-    let (definition, mut used) = prepare(template, request, planning)?;
-    let workflow = crate::workflows::create(db, catalogue, vault, owner, definition).await?;
-    used.workflow_id = workflow.id.to_string();
+    let prepared = prepare(template, request, planning)?;
+    let workflow = crate::workflows::create(db, catalogue, vault, owner, prepared.workflow).await?;
+    let used = TemplateUsed {
+        workflow_id: workflow.id.to_string(),
+        missing_connections: prepared.missing_connections,
+        needs_input: prepared.needs_input,
+    };
     Ok((workflow, used))
 }
 

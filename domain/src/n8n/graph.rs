@@ -2,7 +2,7 @@
 //! node's numbered outputs to other nodes; Switchyard ids for the nodes,
 //! and where `$json` comes from at each of them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use model::{
     Edge, WorkflowDefinition,
@@ -303,19 +303,22 @@ pub fn slug(name: &str) -> String {
 
 /// `Get customer` → `get_customer`; unique, starting with a letter.
 fn assign_ids(nodes: &[N8nNode]) -> Vec<String> {
-    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    let mut taken: HashSet<String> = HashSet::new();
     nodes
         .iter()
         .map(|node| {
-            let mut id = slug(&node.name);
-            id.truncate(48);
-            if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                id = format!("n_{id}");
+            let mut base = slug(&node.name);
+            base.truncate(48);
+            if !base.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                base = format!("n_{base}");
             }
-            let count = taken.entry(id.clone()).or_insert(0);
-            *count += 1;
-            if *count > 1 {
-                id = format!("{id}_{count}");
+            // `a b` and `a_b` slug alike, and a node may be named `a_b_2`:
+            // count up until the id is free.
+            let mut id = base.clone();
+            let mut n = 2;
+            while !taken.insert(id.clone()) {
+                id = format!("{base}_{n}");
+                n += 1;
             }
             id
         })

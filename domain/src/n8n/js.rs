@@ -187,10 +187,22 @@ fn template(chars: &[char], start: usize) -> Result<(Vec<RawPart>, usize), Parse
     Err(ParseError("unterminated template literal".into()))
 }
 
+/// How deep expressions may nest (parentheses, calls, template literals):
+/// past it the expression is refused rather than exhausting the stack.
+const MAX_DEPTH: usize = 64;
+
 /// Parses one expression.
 pub fn parse(source: &str) -> Result<Js, ParseError> {
+    parse_at(source, 0)
+}
+
+fn parse_at(source: &str, depth: usize) -> Result<Js, ParseError> {
     let tokens = tokenize(source)?;
-    let mut parser = Parser { tokens, at: 0 };
+    let mut parser = Parser {
+        tokens,
+        at: 0,
+        depth,
+    };
     let expr = parser.expression()?;
     match parser.peek() {
         None => Ok(expr),
@@ -211,6 +223,7 @@ fn describe(token: &Token) -> String {
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    depth: usize,
 }
 
 /// Binary operators by precedence, loosest first.
@@ -247,6 +260,10 @@ impl Parser {
     }
 
     fn expression(&mut self) -> Result<Js, ParseError> {
+        self.nested(Self::conditional)
+    }
+
+    fn conditional(&mut self) -> Result<Js, ParseError> {
         let test = self.binary(0)?;
         if self.eat("?") {
             let yes = self.expression()?;
@@ -283,7 +300,8 @@ impl Parser {
     fn unary(&mut self) -> Result<Js, ParseError> {
         for op in ["!", "-", "+"] {
             if self.eat(op) {
-                return Ok(Js::Unary(op, Box::new(self.unary()?)));
+                // Counted as nesting: `!!!!…` recurses as deep as it is long.
+                return Ok(Js::Unary(op, Box::new(self.nested(Self::unary)?)));
             }
         }
         if let Some(Token::Ident(word)) = self.peek()
@@ -295,6 +313,21 @@ impl Parser {
             return Err(ParseError(format!("`{word}` cannot be imported")));
         }
         self.postfix()
+    }
+
+    fn nested(
+        &mut self,
+        parse: fn(&mut Parser) -> Result<Js, ParseError>,
+    ) -> Result<Js, ParseError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(ParseError(format!(
+                "the expression nests more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        self.depth += 1;
+        let parsed = parse(self);
+        self.depth -= 1;
+        parsed
     }
 
     fn postfix(&mut self) -> Result<Js, ParseError> {
@@ -345,7 +378,9 @@ impl Parser {
                     .into_iter()
                     .map(|part| match part {
                         RawPart::Text(text) => Ok(TemplatePart::Text(text)),
-                        RawPart::Code(code) => parse(&code).map(TemplatePart::Expr),
+                        RawPart::Code(code) => {
+                            parse_at(&code, self.depth + 1).map(TemplatePart::Expr)
+                        }
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -453,6 +488,13 @@ mod tests {
         ] {
             let error = parse(source).unwrap_err();
             assert!(error.0.contains(says), "{source}: {error}");
+        }
+        // However deep the input nests, the parser refuses before the
+        // stack runs out.
+        let template = (0..1_000).fold("x".to_owned(), |inner, _| format!("`${{{inner}}}`"));
+        for source in ["(".repeat(100_000), "!".repeat(100_000), template] {
+            let error = parse(&source).unwrap_err();
+            assert!(error.0.contains("nests more than 64 levels"), "{error}");
         }
     }
 }

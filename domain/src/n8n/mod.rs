@@ -54,16 +54,14 @@ pub fn translate(export: &Value) -> Result<Translated, DomainError> {
             Translation::Step(step) => step,
             Translation::Unsupported(reason) => {
                 context.unsupported(None, reason);
-                nodes::placeholder(node)
+                nodes::placeholder()
             }
         };
         context.finish(&mut report);
         steps[index] = Some(step);
     }
-    let steps: Vec<nodes::Step> = steps
-        .into_iter()
-        .map(|s| s.unwrap_or_else(nodes::Step::nothing))
-        .collect();
+    // `order` lists every node once: every slot is filled.
+    let steps: Vec<nodes::Step> = steps.into_iter().flatten().collect();
     let mut workflow = WorkflowDefinition {
         name: export
             .get("name")
@@ -82,11 +80,15 @@ pub fn translate(export: &Value) -> Result<Translated, DomainError> {
         workflow.nodes.push(Node {
             id: graph.ids[index].clone(),
             kind: step.kind.clone(),
+            // n8n's names may run longer than a Switchyard label.
             label: if step.placeholder {
                 format!("Not imported: {}", node.name)
             } else {
                 node.name.clone()
-            },
+            }
+            .chars()
+            .take(model::validate::MAX_NAME_CHARS)
+            .collect(),
             position: Position {
                 x: node.position.0,
                 y: node.position.1,
@@ -162,7 +164,7 @@ fn ensure_trigger(
             ),
         });
         if let Some(node) = workflow.nodes.iter_mut().find(|n| n.id == graph.ids[extra]) {
-            let placeholder = nodes::placeholder(&graph.nodes[extra]);
+            let placeholder = nodes::placeholder();
             node.kind = placeholder.kind;
             node.config = placeholder.config;
         }

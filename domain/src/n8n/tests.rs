@@ -358,6 +358,48 @@ fn a_workflow_without_a_trigger_gets_a_manual_one_and_bad_exports_are_named() {
     assert_eq!(edges(&workflow), ["start.out -> tidy"]);
     assert!(report.notes[0].message.contains("no trigger"));
 
+    // Names that slug alike still get ids of their own.
+    let Translated { workflow, .. } = translate(&json!({
+        "nodes": [
+            {"name": "a_b_2", "type": "n8n-nodes-base.noOp", "parameters": {}},
+            {"name": "a b", "type": "n8n-nodes-base.noOp", "parameters": {}},
+            {"name": "a_b", "type": "n8n-nodes-base.noOp", "parameters": {}},
+            {"name": "A-B", "type": "n8n-nodes-base.noOp", "parameters": {}}
+        ],
+        "connections": {}
+    }))
+    .unwrap();
+    let ids: Vec<&str> = workflow.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["start", "a_b_2", "a_b", "a_b_3", "a_b_4"]);
+
+    // A long name and an expression nested beyond reason: a draft that
+    // validates, the expression reported.
+    let long = "Call the customer API ".repeat(20);
+    let deep = format!("={{{{ {}1{} }}}}", "(".repeat(500), ")".repeat(500));
+    let Translated { workflow, report } = translate(&json!({
+        "nodes": [
+            {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "parameters": {}},
+            {"name": long, "type": "n8n-nodes-base.httpRequest", "typeVersion": 4.2,
+             "parameters": {"url": "https://api.example.com/", "sendQuery": true,
+                            "queryParameters": {"parameters": [{"name": "n", "value": deep}]}}}
+        ],
+        "connections": {"Start": {"main": [[{"node": long, "type": "main", "index": 0}]]}}
+    }))
+    .unwrap();
+    let catalogue = engine::nodes::Registry::builtin().catalogue().clone();
+    let errors: Vec<_> = model::validate(&workflow, &catalogue)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(
+        report.unsupported[0]
+            .message
+            .contains("nests more than 64 levels"),
+        "{:?}",
+        report.unsupported
+    );
+
     for (export, field) in [
         (json!({"nodes": "x"}), "workflow.nodes"),
         (

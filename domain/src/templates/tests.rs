@@ -57,13 +57,13 @@ fn every_template_validates_once_its_connections_are_chosen() {
             name: None,
             inputs: examples,
         };
-        let (workflow, used) = prepare(template, &request, &planning).unwrap();
-        assert!(
-            used.missing_connections.is_empty(),
-            "{}",
-            template.summary.id
-        );
-        assert!(used.needs_input.is_empty(), "{}", template.summary.id);
+        let Prepared {
+            workflow,
+            missing_connections,
+            needs_input,
+        } = prepare(template, &request, &planning).unwrap();
+        assert!(missing_connections.is_empty(), "{}", template.summary.id);
+        assert!(needs_input.is_empty(), "{}", template.summary.id);
         let problems = model::validate(&workflow, &catalogue);
         assert!(
             problems.is_empty(),
@@ -78,9 +78,12 @@ fn without_connections_only_the_connections_are_missing() {
     let planning = Planning::builtin(Vec::new());
     let catalogue = engine::nodes::Registry::builtin().catalogue().clone();
     for template in all() {
-        let (workflow, used) = prepare(template, &UseTemplate::default(), &planning).unwrap();
-        let missing: Vec<&str> = used
-            .missing_connections
+        let Prepared {
+            workflow,
+            missing_connections,
+            needs_input,
+        } = prepare(template, &UseTemplate::default(), &planning).unwrap();
+        let missing: Vec<&str> = missing_connections
             .iter()
             .map(|m| m.provider.as_str())
             .collect();
@@ -90,7 +93,7 @@ fn without_connections_only_the_connections_are_missing() {
             template.summary.id
         );
         let targets: usize = template.inputs.iter().map(|i| i.targets.len()).sum();
-        assert_eq!(used.needs_input.len(), targets);
+        assert_eq!(needs_input.len(), targets);
         for problem in model::validate(&workflow, &catalogue) {
             if problem.severity == Severity::Error {
                 assert!(
@@ -146,11 +149,15 @@ fn inputs_are_placed_and_unknown_ones_refused() {
         )]
         .into(),
     };
-    let (workflow, used) = prepare(template, &request, &planning).unwrap();
+    let Prepared {
+        workflow,
+        needs_input,
+        ..
+    } = prepare(template, &request, &planning).unwrap();
     assert_eq!(workflow.name, "Watch the shop");
     let check = workflow.nodes.iter().find(|n| n.id == "check").unwrap();
     assert_eq!(check.config["url"], "https://shop.example.net/up");
-    let left: Vec<&str> = used.needs_input.iter().map(|n| n.field.as_str()).collect();
+    let left: Vec<&str> = needs_input.iter().map(|n| n.field.as_str()).collect();
     assert_eq!(left, ["config.channel", "config.timezone"]);
 
     let request = UseTemplate {
@@ -166,4 +173,19 @@ fn inputs_are_placed_and_unknown_ones_refused() {
         "{}",
         fields[0].message
     );
+}
+
+#[test]
+fn the_connections_a_template_needs_are_read_off_its_steps() {
+    let needs = |id: &str| find(id).unwrap().summary.connections.clone();
+    // A Stripe trigger without a secret registers its webhook with the
+    // account's Stripe connection.
+    assert_eq!(
+        needs("stripe-customer-to-mailchimp-and-slack"),
+        ["stripe", "mailchimp", "slack"]
+    );
+    // A GitHub trigger with its secret needs no GitHub connection.
+    assert_eq!(needs("github-pull-request-to-slack"), ["slack"]);
+    assert_eq!(needs("github-issue-to-linear"), ["linear", "github"]);
+    assert_eq!(needs("form-to-email-and-slack"), ["smtp", "slack"]);
 }

@@ -235,12 +235,13 @@ fn body(cx: &Context, config: &mut Map<String, Value>) {
         "json" => "json",
         "form-urlencoded" => "form",
         "raw" => {
-            if let Some(kind) = cx.text("rawContentType") {
-                config
+            if let Some(kind) = cx.text("rawContentType")
+                && let Some(headers) = config
                     .entry("headers")
                     .or_insert_with(|| json!({}))
                     .as_object_mut()
-                    .map(|h| h.insert("Content-Type".into(), json!(kind)));
+            {
+                headers.insert("Content-Type".into(), json!(kind));
             }
             "raw"
         }

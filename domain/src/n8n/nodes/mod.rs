@@ -77,10 +77,6 @@ impl Step {
             placeholder: false,
         }
     }
-
-    pub fn nothing() -> Step {
-        Step::new("transform", json!({"template": {}}), &[], Data::Nothing)
-    }
 }
 
 pub enum Translation {
@@ -91,7 +87,7 @@ pub enum Translation {
 
 /// A step in place of a node that was not imported: it keeps the node's
 /// place and first output, and fails with its reason when run.
-pub fn placeholder(_node: &N8nNode) -> Step {
+pub fn placeholder() -> Step {
     Step {
         placeholder: true,
         ..Step::new(
