@@ -95,6 +95,11 @@ impl ScriptedServer {
             .insert(path.to_owned(), replies.into());
     }
 
+    /// Every request received so far, in order.
+    pub fn all_received(&self) -> Vec<Received> {
+        self.script.lock().unwrap().received.clone()
+    }
+
     pub fn received(&self, path: &str) -> Vec<Received> {
         self.script
             .lock()

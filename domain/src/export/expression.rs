@@ -71,18 +71,31 @@ const TESTS: &[&str] = &[
 /// A config value as a TypeScript expression of type `Json`, reading
 /// `ctx` (`trigger`, `steps`, `item`, `index`, `execution`).
 pub fn value(config: &Value) -> Result<String> {
+    value_in(config, STEP_ROOTS)
+}
+
+/// What a step's expressions read.
+const STEP_ROOTS: &[&str] = &["trigger", "steps", "item", "index", "execution"];
+
+/// A value whose expressions read other variables, all below `ctx`
+/// (an event trigger's filter reads `type`, `source` and `data`).
+pub fn value_in(config: &Value, roots: &'static [&'static str]) -> Result<String> {
+    let scope = Scope {
+        locals: Vec::new(),
+        roots,
+    };
     Ok(match config {
         Value::String(text) if model::expr::contains_template(text) => {
             match model::expr::single_expression(text) {
                 Some(inner) => {
                     let expr =
                         parse_expr(inner).map_err(|e| Unsupported(format!("`{inner}`: {e}")))?;
-                    Scope::default().expr(&expr)?.code
+                    scope.expr(&expr)?.code
                 }
                 None => {
                     let stmt = parse(text, "<template>", Default::default())
                         .map_err(|e| Unsupported(e.to_string()))?;
-                    Scope::default().stmt(&stmt)?
+                    scope.stmt(&stmt)?
                 }
             }
         }
@@ -90,7 +103,7 @@ pub fn value(config: &Value) -> Result<String> {
             "[{}]",
             items
                 .iter()
-                .map(value)
+                .map(|item| value_in(item, roots))
                 .collect::<Result<Vec<_>>>()?
                 .join(", ")
         ),
@@ -100,7 +113,7 @@ pub fn value(config: &Value) -> Result<String> {
                 .map(|(k, v)| Ok(format!(
                     "{}: {}",
                     serde_json::to_string(k).unwrap_or_default(),
-                    value(v)?
+                    value_in(v, roots)?
                 )))
                 .collect::<Result<Vec<_>>>()?
                 .join(", ")
@@ -125,9 +138,10 @@ fn string(text: &str) -> String {
 }
 
 /// Names bound by `{% for %}`, and the TypeScript names they have.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 struct Scope {
     locals: Vec<(String, String)>,
+    roots: &'static [&'static str],
 }
 
 impl Scope {
@@ -209,12 +223,8 @@ impl Scope {
         Ok(match expr {
             Expr::Var(v) => match self.locals.iter().rev().find(|(name, _)| name == v.id) {
                 Some((_, local)) => out(local.clone()),
-                None => match v.id {
-                    "trigger" | "steps" | "item" | "index" | "execution" => {
-                        out(format!("ctx.{}", v.id))
-                    }
-                    other => return refuse(format!("the variable `{other}`")),
-                },
+                None if self.roots.contains(&v.id) => out(format!("ctx.{}", v.id)),
+                None => return refuse(format!("the variable `{}`", v.id)),
             },
             Expr::Const(c) => {
                 let json =

@@ -15,6 +15,7 @@ pub mod openapi;
 mod retention;
 mod templates;
 mod tokens;
+mod workflow_export;
 mod workflow_import;
 mod workflows;
 
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(dead_letters::router())
         .merge(retention::router())
         .merge(templates::router())
+        .merge(workflow_export::router())
         .merge(workflow_import::router())
         .merge(alerts::router())
         .merge(events::router())

@@ -30,7 +30,7 @@ use crate::startup::AppState;
         super::dead_letters::list, super::dead_letters::redrive, super::dead_letters::redrive_all,
         super::catalogue::kinds, super::retention::preview,
         super::templates::list, super::templates::read, super::templates::use_template,
-        super::workflow_import::import,
+        super::workflow_import::import, super::workflow_export::export,
         super::alerts::account, super::alerts::set_account, super::alerts::workflow, super::alerts::set_workflow,
         super::alerts::inherit, super::alerts::channels, super::alerts::create_channel, super::alerts::update_channel,
         super::alerts::remove_channel, super::alerts::test_channel, super::alerts::notifications, super::alerts::read,

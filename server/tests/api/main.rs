@@ -14,6 +14,7 @@ mod alerts_rules;
 mod connections;
 mod crash;
 mod executions;
+mod export_code;
 mod health;
 mod imported_apis;
 mod integrations;

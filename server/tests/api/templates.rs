@@ -14,20 +14,20 @@ use crate::{
 
 /// The stand-ins: one HTTP server (each provider below `/<provider>`)
 /// and one mail server.
-struct Fakes {
-    remote: ScriptedServer,
-    mail: SmtpServer,
+pub(crate) struct Fakes {
+    pub(crate) remote: ScriptedServer,
+    pub(crate) mail: SmtpServer,
 }
 
 impl Fakes {
-    async fn start() -> Fakes {
+    pub(crate) async fn start() -> Fakes {
         Fakes {
             remote: ScriptedServer::start().await,
             mail: SmtpServer::start("mailer", "smtp-s3cret").await,
         }
     }
 
-    fn reply(&self, path: &str, reply: Reply) {
+    pub(crate) fn reply(&self, path: &str, reply: Reply) {
         self.remote.script(path, vec![reply]);
     }
 
@@ -45,7 +45,7 @@ impl Fakes {
         received.into_iter().next().unwrap()
     }
 
-    fn fields(&self, provider: &str) -> Value {
+    pub(crate) fn fields(&self, provider: &str) -> Value {
         let mut fields = match provider {
             "stripe" => json!({"secret_key": "sk_test_template"}),
             "slack" => json!({"token": "xoxb-template"}),
@@ -54,6 +54,7 @@ impl Fakes {
             "twilio" => json!({"account_sid": "AC0123456789", "auth_token": "tw-secret"}),
             "linear" => json!({"api_key": "lin_api_template"}),
             "sendgrid" => json!({"api_key": "SG.template"}),
+            "resend" => json!({"api_key": "re_template"}),
             "smtp" => {
                 return json!({"host": "127.0.0.1", "port": self.mail.port.to_string(), "security": "none",
                        "username": "mailer", "password": "smtp-s3cret", "from": "Acme <hi@acme.test>"});
@@ -86,7 +87,7 @@ fn slack_text(fakes: &Fakes) -> (String, Value) {
 }
 
 /// Scripts the providers for one template; the inputs to use it with.
-fn arrange(id: &str, fakes: &Fakes) -> Value {
+pub(crate) fn arrange(id: &str, fakes: &Fakes) -> Value {
     let issue = json!({"id": 1, "number": 57, "title": "t", "html_url": "https://github.com/acme/app/issues/57"});
     match id {
         "stripe-customer-to-mailchimp-and-slack" => {
@@ -357,7 +358,7 @@ fn assert_effects(id: &str, fakes: &Fakes, run: &Value) {
     }
 }
 
-async fn connect_all(user: &User, fakes: &Fakes, providers: &Value) {
+pub(crate) async fn connect_all(user: &User, fakes: &Fakes, providers: &Value) {
     for provider in providers.as_array().unwrap() {
         let provider = provider.as_str().unwrap();
         let created = user

@@ -131,6 +131,38 @@ fn EditorView(data: EditorData) -> impl IntoView {
             });
         }
     };
+    // The saved workflow is exported: unsaved changes are saved first. A
+    // step the export cannot translate is named instead of a download.
+    let export_code = move |_| {
+        leptos::task::spawn_local(async move {
+            if editor.is_dirty() && !save_now(editor, notice).await {
+                return;
+            }
+            let id = editor.id.get_value();
+            let path = format!("/workflows/{id}/export/typescript");
+            match api::call::<Value>("GET", &path, None).await {
+                Ok(project) => {
+                    let directory = project["directory"]
+                        .as_str()
+                        .unwrap_or("workflow")
+                        .to_owned();
+                    let files = project["files"].as_array().map_or(0, Vec::len);
+                    crate::browser::download_url(
+                        &format!("/api/v1{path}?format=zip"),
+                        &format!("{directory}.zip"),
+                    );
+                    notice.set(Some((
+                        true,
+                        format!("Exported as a TypeScript project ({files} files): {directory}.zip. Its README lists the environment variables to set."),
+                    )));
+                }
+                Err(error) => notice.set(Some((
+                    false,
+                    format!("Cannot export as code: {}", error.describe()),
+                ))),
+            }
+        });
+    };
     let fit = move || {
         if let Some(el) = svg.get_untracked() {
             let rect = el.get_bounding_client_rect();
@@ -251,6 +283,7 @@ fn EditorView(data: EditorData) -> impl IntoView {
                     <button type="button" class="btn btn-ghost btn-sm" on:click=move |_| { editor.auto_layout(); fit(); }>"Auto-layout"</button>
                     <button type="button" class="btn btn-ghost btn-sm" on:click=move |_| versions_open.update(|o| *o = !*o)>"Versions"</button>
                     <button type="button" class="btn btn-ghost btn-sm" data-testid="alerts-toggle" on:click=move |_| alerts_open.update(|o| *o = !*o)>"Alerts"</button>
+                    <button type="button" class="btn btn-ghost btn-sm" on:click=export_code title="Download the workflow as a standalone TypeScript project">"Export as code"</button>
                     <button type="button" class="btn btn-secondary btn-sm" on:click=move |_| save.run(()) disabled=move || !editor.is_dirty()>"Save"</button>
                     {move || if editor.status.get() == "active" {
                         view! { <button type="button" class="btn btn-secondary btn-sm" on:click=lifecycle("pause")>"Pause"</button> }.into_any()

@@ -1,0 +1,339 @@
+//! `src/steps.ts` of an exported project: one function per step, its
+//! config translated field by field (a field the translator cannot take
+//! fails the export, naming node, field and construct), then the kind's
+//! behaviour: a built-in kind's runtime function, a provider action's
+//! request as its declaration places it, an HTTP request, an e-mail.
+
+use engine::providers::{self, Action, Encoding, Place, Protocol, Provider};
+use model::Node;
+use serde_json::{Map, Value};
+
+use super::{
+    ExportError, Names,
+    connections::{Bindings, env_name},
+    expression,
+};
+
+/// Kinds whose steps the runtime has a function for.
+const BUILT_IN: &[(&str, &str)] = &[
+    ("transform", "k.transform(config)"),
+    ("condition", "k.condition(config)"),
+    ("switch", "k.switchCase(config)"),
+    ("delay", "k.delay(config)"),
+    ("merge", "k.merge(inputs)"),
+    ("loop", "k.loop(config)"),
+    ("stop_and_fail", "k.stopAndFail(config)"),
+];
+
+/// Provider actions whose values Switchyard prepares in code; the runtime
+/// (`prepare.ts`) has each of them.
+pub const PREPARED: &[&str] = &[
+    "mailchimp.add_member",
+    "mailchimp.tag_member",
+    "sendgrid.send_email",
+];
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The step's config as a TypeScript object, each field translated on its own.
+fn config_code(
+    node: &Node,
+    skip: &[&str],
+    secrets: &[Vec<String>],
+    bindings: &Bindings,
+) -> Result<String, ExportError> {
+    let Value::Object(fields) = &node.config else {
+        return Ok("{}".into());
+    };
+    let mut out = Vec::new();
+    for (name, value) in fields {
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        let code = field_code(node, std::slice::from_ref(name), value, secrets, bindings)?;
+        out.push(format!("    {}: {code},", json(name)));
+    }
+    Ok(if out.is_empty() {
+        "{}".into()
+    } else {
+        format!("{{\n{}\n  }}", out.join("\n"))
+    })
+}
+
+fn field_code(
+    node: &Node,
+    path: &[String],
+    value: &Value,
+    secrets: &[Vec<String>],
+    bindings: &Bindings,
+) -> Result<String, ExportError> {
+    if let Value::String(text) = value
+        && secrets.iter().any(|secret| secret == path)
+        && !model::expr::contains_template(text)
+    {
+        // A credential written into the step: read from the environment.
+        return Ok(format!(
+            "env({})",
+            json(&bindings.step_secret(&node.id, path))
+        ));
+    }
+    if let Value::Array(items) = value {
+        let entries = items
+            .iter()
+            .enumerate()
+            .map(|(index, inner)| {
+                let mut deeper = path.to_vec();
+                deeper.push(index.to_string());
+                field_code(node, &deeper, inner, secrets, bindings)
+            })
+            .collect::<Result<Vec<_>, ExportError>>()?;
+        return Ok(format!("[{}]", entries.join(", ")));
+    }
+    if let Value::Object(map) = value {
+        let entries = map
+            .iter()
+            .map(|(key, inner)| {
+                let mut deeper = path.to_vec();
+                deeper.push(key.clone());
+                Ok(format!(
+                    "{}: {}",
+                    json(key),
+                    field_code(node, &deeper, inner, secrets, bindings)?
+                ))
+            })
+            .collect::<Result<Vec<_>, ExportError>>()?;
+        return Ok(format!("{{ {} }}", entries.join(", ")));
+    }
+    expression::value(value).map_err(|unsupported| ExportError {
+        node: node.id.clone(),
+        field: path.join("."),
+        construct: unsupported.0,
+    })
+}
+
+/// The code of one step's function body (after `const config = …`).
+pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, ExportError> {
+    let refuse = |field: &str, construct: String| ExportError {
+        node: node.id.clone(),
+        field: field.into(),
+        construct,
+    };
+    let function = names.function(&node.id);
+    let label = if node.label.is_empty() {
+        node.kind.clone()
+    } else {
+        node.label.clone()
+    };
+    let (doc, skip, secrets, body): (String, Vec<&str>, Vec<Vec<String>>, String) =
+        if let Some((_, call)) = BUILT_IN.iter().find(|(kind, _)| *kind == node.kind) {
+            (String::new(), vec![], vec![], format!("return {call};"))
+        } else if node.kind == "http_request" {
+            let connection = bindings.call_argument(node, "connection_id");
+            let body = format!("return done(await http.httpRequest(config, key{connection}));");
+            let secrets = vec![
+                vec!["auth".to_owned(), "token".to_owned()],
+                vec!["auth".to_owned(), "password".to_owned()],
+                vec!["auth".to_owned(), "value".to_owned()],
+            ];
+            (String::new(), vec!["connection_id"], secrets, body)
+        } else if let Some((provider, rest)) = node.kind.split_once('.')
+            && let Some(provider) = providers::find(provider)
+        {
+            provider_step(node, provider, rest, bindings).map_err(|why| refuse("", why))?
+        } else {
+            return Err(refuse(
+                "kind",
+                format!(
+                    "the kind `{}` (an imported API or an unknown kind)",
+                    node.kind
+                ),
+            ));
+        };
+    let config = config_code(node, &skip, &secrets, bindings)?;
+    let uses_config = body.contains("config");
+    let uses_inputs = body.contains("inputs");
+    let uses_key = body.contains("key");
+    let needs_ctx = config.contains("ctx.");
+    let params: Vec<&str> = [
+        (needs_ctx, "ctx"),
+        (uses_inputs, "inputs"),
+        (uses_key, "key"),
+    ]
+    .into_iter()
+    .filter_map(|(used, name)| used.then_some(name))
+    .collect();
+    let signature = if params.is_empty() {
+        "_call: StepCall".to_owned()
+    } else {
+        format!("{{ {} }}: StepCall", params.join(", "))
+    };
+    let config_line = if uses_config {
+        format!("  const config: Config = {config};\n")
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "/** {} (`{}`, {}){doc} */\nexport async function {function}({signature}): Promise<Outcome> {{\n{config_line}  {body}\n}}\n",
+        comment(&label),
+        node.id,
+        node.kind,
+    ))
+}
+
+fn comment(text: &str) -> String {
+    text.replace("*/", "* /")
+}
+
+type Parts = (String, Vec<&'static str>, Vec<Vec<String>>, String);
+
+fn provider_step(
+    node: &Node,
+    provider: &Provider,
+    action_name: &str,
+    bindings: &Bindings,
+) -> Result<Parts, String> {
+    let connection = bindings.connection_code(node).ok_or_else(|| {
+        format!(
+            "a connection chosen by an expression (choose one {} connection)",
+            provider.name
+        )
+    })?;
+    let provider_var = format!("providers.{}", ident(&provider.id));
+    if provider.protocol == Protocol::Smtp {
+        let body = format!("return done(await smtp.sendEmail({connection}, config, key));");
+        return Ok((String::new(), vec!["connection"], vec![], body));
+    }
+    let endpoint = format!("new http.Endpoint({provider_var}, {connection})");
+    if action_name == "request" {
+        let form = provider.default_encoding == Encoding::Form;
+        let body =
+            format!("return done(await actions.customCall({endpoint}, config, {form}, key));");
+        return Ok((String::new(), vec!["connection"], vec![], body));
+    }
+    let action = provider
+        .action(action_name)
+        .ok_or_else(|| format!("the action `{}`", node.kind))?;
+    if action.prepare.is_some() && !PREPARED.contains(&node.kind.as_str()) {
+        return Err(format!(
+            "the action `{}`, whose values Switchyard prepares in code the export lacks",
+            node.kind
+        ));
+    }
+    let doc = format!("\n *\n * {} {}", action.method, action.path);
+    let body = format!(
+        "return done(await actions.runAction({endpoint}, {}, {}, config, key));",
+        action_code(&node.kind, action),
+        fields_code(action),
+    );
+    Ok((doc, vec!["connection"], vec![], body))
+}
+
+fn action_code(kind: &str, action: &Action) -> String {
+    let mut places = Vec::new();
+    let all = action
+        .fields
+        .iter()
+        .map(|f| (f.spec.name.as_str(), f.spec.label.as_str(), &f.place))
+        .chain(action.computed.iter().map(|(n, p)| (*n, *n, p)));
+    for (name, label, place) in all {
+        let place = match place {
+            Place::Path => "[\"path\"]".to_owned(),
+            Place::Unsent => "[\"unsent\"]".to_owned(),
+            Place::Query => format!("[\"query\", {}]", json(&name)),
+            Place::QueryAs(other) => format!("[\"query\", {}]", json(&other)),
+            Place::Header(header) => format!("[\"header\", {}]", json(&header)),
+            Place::Body => format!("[\"body\", {}]", json(&name)),
+            Place::BodyAs(other) => format!("[\"body\", {}]", json(&other)),
+            Place::BodySpread => "[\"spread\"]".to_owned(),
+            Place::BodyWhole => "[\"whole\"]".to_owned(),
+        };
+        places.push(format!(
+            "      [{}, {}, {place}],",
+            json(&name),
+            json(&label)
+        ));
+    }
+    let encoding = match action.encoding {
+        Encoding::None => "{ type: \"none\" }".to_owned(),
+        Encoding::Json => "{ type: \"json\" }".to_owned(),
+        Encoding::Form => "{ type: \"form\" }".to_owned(),
+        Encoding::GraphQl(query) => format!("{{ type: \"graph_ql\", query: {} }}", json(&query)),
+    };
+    let mut extra = String::new();
+    if let Some(paging) = &action.paging {
+        let value = serde_json::to_value(paging).unwrap_or(Value::Null);
+        extra.push_str(&format!("\n      paging: {},", paging_code(&value)));
+    }
+    if let Some(at) = action.result_at {
+        extra.push_str(&format!("\n      resultAt: {},", json(&at)));
+    }
+    format!(
+        "{{\n      kind: {},\n      method: {},\n      path: {},\n      encoding: {encoding},\n      places: [\n{}\n      ],{extra}\n    }}",
+        json(&kind),
+        json(&action.method),
+        json(&action.path),
+        places.join("\n")
+    )
+}
+
+/// Serialised paging with the TypeScript field names.
+fn paging_code(value: &Value) -> String {
+    let mut renamed = Map::new();
+    if let Value::Object(map) = value {
+        for (key, inner) in map {
+            let key = if key == "size_param" {
+                "sizeParam"
+            } else {
+                key
+            };
+            renamed.insert(key.to_owned(), inner.clone());
+        }
+    }
+    json(&renamed)
+}
+
+fn fields_code(action: &Action) -> String {
+    let fields: Vec<String> = action
+        .fields
+        .iter()
+        .map(|f| {
+            let fallback = f.spec.default.as_ref().map_or("undefined".to_owned(), json);
+            format!(
+                "[{}, {}, {}, {fallback}]",
+                json(&f.spec.name),
+                json(&f.spec.label),
+                f.spec.required
+            )
+        })
+        .collect();
+    format!("[{}]", fields.join(", "))
+}
+
+/// A TypeScript identifier for a provider id or a node id.
+pub fn ident(text: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            if upper && !out.is_empty() {
+                out.extend(c.to_uppercase());
+            } else {
+                out.push(c);
+            }
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "step");
+    }
+    out
+}
+
+/// The environment variable of a secret written into a step's config.
+pub fn step_secret_name(node: &str, path: &[String]) -> String {
+    env_name(&format!("{node}_{}", path.join("_")))
+}
