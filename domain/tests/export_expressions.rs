@@ -3,19 +3,8 @@
 //! runtime (type-checked with `tsc --strict`, run with Node.js), on the
 //! same data; values, text and errors are compared.
 
-use std::{path::PathBuf, process::Command};
-
 use serde_json::{Value, json};
-
-fn typescript() -> PathBuf {
-    let tsc = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../end2end/node_modules/typescript/bin/tsc");
-    assert!(
-        tsc.exists(),
-        "TypeScript is not installed: run the test command (.ci/test), which runs npm ci in end2end/"
-    );
-    tsc
-}
+use testkit::typescript::Project;
 
 fn context() -> Value {
     json!({
@@ -89,7 +78,6 @@ fn values() -> Vec<Value> {
 
 #[test]
 fn exported_expressions_give_what_switchyard_gives() {
-    let tsc = typescript();
     let context = context();
     let jinja = model::expr::to_context(&context);
     let expressions = model::expr::shared();
@@ -109,16 +97,14 @@ fn exported_expressions_give_what_switchyard_gives() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert!(refused[0].1.contains("the filter `map`"), "{refused:?}");
 
-    let dir = tempfile_dir();
-    std::fs::write(
-        dir.join("expressions.ts"),
-        domain::export::EXPRESSIONS_RUNTIME,
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("cases.ts"),
-        format!(
+    let project = Project::new("export-expressions");
+    project.write("expressions.ts", domain::export::EXPRESSIONS_RUNTIME);
+    // `process` without Node's types: declared for the test only.
+    project.write(
+        "cases.ts",
+        &format!(
             "import * as x from \"./expressions\";\n\
+             declare const process: {{ stdout: {{ write(text: string): void }} }};\n\
              const ctx = {context} as {{ [key: string]: x.Json }};\n\
              const cases: (() => x.Json)[] = [\n{}\n];\n\
              const results = cases.map((run) => {{\n\
@@ -127,46 +113,9 @@ fn exported_expressions_give_what_switchyard_gives() {
              process.stdout.write(JSON.stringify(results));\n",
             cases.join(",\n")
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("tsconfig.json"),
-        r#"{"compilerOptions": {"strict": true, "target": "ES2022", "module": "commonjs", "outDir": "out", "types": [], "lib": ["ES2022"]}, "files": ["cases.ts"]}"#,
-    )
-    .unwrap();
-    // `process` without @types/node: declared for the test only.
-    std::fs::write(
-        dir.join("process.d.ts"),
-        "declare const process: { stdout: { write(text: string): void } };\n",
-    )
-    .unwrap();
-    let config = std::fs::read_to_string(dir.join("tsconfig.json"))
-        .unwrap()
-        .replace("[\"cases.ts\"]", "[\"cases.ts\", \"process.d.ts\"]");
-    std::fs::write(dir.join("tsconfig.json"), config).unwrap();
-
-    let compiled = Command::new("node")
-        .arg(&tsc)
-        .arg("-p")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        compiled.status.success(),
-        "tsc: {}{}",
-        String::from_utf8_lossy(&compiled.stdout),
-        String::from_utf8_lossy(&compiled.stderr)
     );
-    let ran = Command::new("node")
-        .arg(dir.join("out/cases.js"))
-        .output()
-        .unwrap();
-    assert!(
-        ran.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ran.stderr)
-    );
-    let results: Vec<Value> = serde_json::from_slice(&ran.stdout).unwrap();
+    project.compile("cases.ts", json!({"types": []}));
+    let results: Vec<Value> = serde_json::from_value(project.run_json("cases.js")).unwrap();
 
     let mut differences = Vec::new();
     for ((value, switchyard), exported) in expected.iter().zip(&results) {
@@ -177,17 +126,4 @@ fn exported_expressions_give_what_switchyard_gives() {
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
-}
-
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "switchyard-export-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

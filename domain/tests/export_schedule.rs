@@ -5,13 +5,11 @@
 //! run with Node.js) and compared, as are the verdicts on invalid schedules
 //! and the payloads of the runs Switchyard's scheduler starts.
 
-use std::{path::PathBuf, process::Command};
-
 use chrono::{DateTime, Utc};
 use engine::{Engine, EngineConfig, Registry};
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use serde_json::{Value, json};
-use testkit::{Backend, TestDatabase, database::seed_workflow};
+use testkit::{Backend, TestDatabase, database::seed_workflow, typescript::Project};
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -357,61 +355,12 @@ async fn exported_runs_get_switchyards_payloads() {
 }
 
 /// Compiles `cases.ts` with the schedule runtime (`tsc --strict`, Node's
-/// types) and runs it; its output is JSON.
+/// types, no unused locals) and runs it; its output is JSON.
 fn run_typescript(cases: &str) -> Value {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let tsc = root.join("../end2end/node_modules/typescript/bin/tsc");
-    assert!(
-        tsc.exists(),
-        "TypeScript is not installed: run the test command (.ci/test), which runs npm ci in end2end/"
-    );
-    let dir = std::env::temp_dir().join(format!(
-        "switchyard-export-schedule-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let files = [
-        ("expressions.ts", domain::export::EXPRESSIONS_RUNTIME),
-        ("schedule.ts", domain::export::SCHEDULE_RUNTIME),
-        ("cases.ts", cases),
-    ];
-    for (name, contents) in files {
-        std::fs::write(dir.join(name), contents).unwrap();
-    }
-    let config = json!({
-        "compilerOptions": {
-            "strict": true, "target": "ES2022", "module": "commonjs", "lib": ["ES2022"],
-            "types": ["node"], "typeRoots": [root.join("../end2end/node_modules/@types")],
-            "noUnusedLocals": true, "outDir": "out"
-        },
-        "files": ["cases.ts"]
-    });
-    std::fs::write(dir.join("tsconfig.json"), config.to_string()).unwrap();
-    let compiled = Command::new("node")
-        .arg(&tsc)
-        .arg("-p")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        compiled.status.success(),
-        "tsc: {}{}",
-        String::from_utf8_lossy(&compiled.stdout),
-        String::from_utf8_lossy(&compiled.stderr)
-    );
-    let ran = Command::new("node")
-        .arg(dir.join("out/cases.js"))
-        .output()
-        .unwrap();
-    assert!(
-        ran.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ran.stderr)
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    serde_json::from_slice(&ran.stdout).unwrap()
+    let project = Project::new("export-schedule");
+    project.write("expressions.ts", domain::export::EXPRESSIONS_RUNTIME);
+    project.write_all(domain::export::SCHEDULE_RUNTIME);
+    project.write("cases.ts", cases);
+    project.compile("cases.ts", json!({"noUnusedLocals": true}));
+    project.run_json("cases.js")
 }

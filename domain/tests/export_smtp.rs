@@ -5,7 +5,7 @@
 //! envelope, the headers and bodies a receiver decodes, the step output,
 //! and the errors for refused recipients, credentials and busy servers.
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use engine::{
@@ -15,7 +15,7 @@ use engine::{
     outbound::{OutboundClient, OutboundPolicy},
 };
 use serde_json::{Map, Value, json};
-use testkit::{Mail, SmtpServer};
+use testkit::{Mail, SmtpServer, typescript::Project};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,
@@ -236,7 +236,7 @@ async fn exported_email_is_sent_as_switchyard_sends_it() {
         .iter()
         .map(|(_, fields, config, key)| json!({"connection": {"kind": "smtp", "values": fields}, "config": config, "key": key}))
         .collect::<Vec<_>>());
-    let results = run_typescript(&format!(
+    let results = run_typescript(format!(
         "import {{ sendEmail }} from \"./smtp\";\n\
          import {{ StepError }} from \"./run\";\n\
          import type {{ Json }} from \"./expressions\";\n\
@@ -458,72 +458,19 @@ fn decode_words(value: &Value) -> String {
 }
 
 /// Compiles `cases.ts` with the SMTP runtime (`tsc --strict`, Node's
-/// types) and runs it; its output is JSON.
-async fn run_typescript(cases: &str) -> Value {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let tsc = root.join("../end2end/node_modules/typescript/bin/tsc");
-    assert!(
-        tsc.exists(),
-        "TypeScript is not installed: run the test command (.ci/test), which runs npm ci in end2end/"
-    );
-    let dir = std::env::temp_dir().join(format!(
-        "switchyard-export-smtp-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let runtime = root.join("src/export/runtime");
-    let files = [
-        (
-            "expressions.ts",
-            domain::export::EXPRESSIONS_RUNTIME.to_owned(),
-        ),
-        // The StepError the runtime throws (run.ts is copied into every project).
-        (
-            "run.ts",
-            std::fs::read_to_string(runtime.join("run.ts")).unwrap(),
-        ),
-        ("smtp.ts", domain::export::SMTP_RUNTIME.to_owned()),
-        ("cases.ts", cases.to_owned()),
-    ];
-    for (name, contents) in files {
-        std::fs::write(dir.join(name), contents).unwrap();
-    }
-    let config = json!({
-        "compilerOptions": {
-            "strict": true, "target": "ES2022", "module": "commonjs", "lib": ["ES2022"],
-            "types": ["node"], "typeRoots": [root.join("../end2end/node_modules/@types")],
-            "outDir": "out"
-        },
-        "files": ["cases.ts"]
-    });
-    std::fs::write(dir.join("tsconfig.json"), config.to_string()).unwrap();
-    let compiled = tokio::process::Command::new("node")
-        .arg(&tsc)
-        .arg("-p")
-        .arg(&dir)
-        .output()
+/// types) and runs it, off the runtime's threads that serve the mail; its
+/// output is JSON.
+async fn run_typescript(cases: String) -> Value {
+    let run = move || {
+        let project = Project::new("export-smtp");
+        // The StepError the runtime throws is in run.ts, copied into every project.
+        project.write_all(domain::export::RUNTIME);
+        project.write_all(domain::export::SMTP_RUNTIME);
+        project.write("cases.ts", &cases);
+        project.compile("cases.ts", json!({}));
+        project.run_json("cases.js")
+    };
+    tokio::task::spawn_blocking(run)
         .await
-        .unwrap();
-    assert!(
-        compiled.status.success(),
-        "tsc: {}{}",
-        String::from_utf8_lossy(&compiled.stdout),
-        String::from_utf8_lossy(&compiled.stderr)
-    );
-    let ran = tokio::process::Command::new("node")
-        .arg(dir.join("out/cases.js"))
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        ran.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ran.stderr)
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    serde_json::from_slice(&ran.stdout).unwrap()
+        .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
 }

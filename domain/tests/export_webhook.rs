@@ -1,11 +1,11 @@
 //! The exported webhook entry point (`runtime/webhook.ts`) answers as
 //! Switchyard's `/webhooks/{token}` does. It is type-checked with
 //! `tsc --strict`, served by a small driver with Node.js on 127.0.0.1, and
-//! sent real HTTP requests: signed ones (signatures computed here with the
-//! `hmac`/`sha2` crates and `ring`, or taken from the providers' own
-//! documentation), tampered, stale, unsigned and replayed ones. The driver
-//! prints each run it is asked to start, so the payload a run gets is
-//! compared with the one Switchyard builds for the same request.
+//! sent real HTTP requests: signed ones (signatures computed here with
+//! `ring`, or taken from the providers' own documentation), tampered,
+//! stale, unsigned and replayed ones. The driver prints each run it is
+//! asked to start, so the payload a run gets is compared with the one
+//! Switchyard builds for the same request.
 
 use std::{
     cell::RefCell,
@@ -13,14 +13,13 @@ use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
     path::PathBuf,
-    process::{Child, ChildStdout, Command, Stdio},
+    process::{Child, ChildStdout, Stdio},
     sync::OnceLock,
 };
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
+use testkit::typescript::Project;
 
 /// The driver's clock, in Unix seconds: signed timestamps are compared with it.
 const NOW: i64 = 1_700_000_000;
@@ -71,72 +70,36 @@ main().catch((error) => {
 });
 "#;
 
-fn typescript() -> PathBuf {
-    let tsc = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../end2end/node_modules/typescript/bin/tsc");
-    assert!(
-        tsc.exists(),
-        "TypeScript is not installed: run the test command (.ci/test), which runs npm ci in end2end/"
-    );
-    tsc
-}
-
 /// The runtime and the driver, compiled once for every test.
-fn compiled() -> &'static PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!(
-            "switchyard-export-webhook-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
-        write("expressions.ts", domain::export::EXPRESSIONS_RUNTIME);
-        write("webhook.ts", domain::export::WEBHOOK_RUNTIME);
-        write("driver.ts", DRIVER);
-        let types =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/node_modules/@types");
-        let config = json!({
-            "compilerOptions": {
-                "strict": true, "target": "ES2022", "module": "commonjs", "lib": ["ES2022"],
-                "outDir": "out", "types": ["node"], "typeRoots": [types],
-            },
-            "files": ["driver.ts"],
-        });
-        write("tsconfig.json", &config.to_string());
-        let compiled = Command::new("node")
-            .arg(typescript())
-            .arg("-p")
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            compiled.status.success(),
-            "tsc: {}{}",
-            String::from_utf8_lossy(&compiled.stdout),
-            String::from_utf8_lossy(&compiled.stderr)
-        );
-        dir
+fn compiled() -> &'static Project {
+    static PROJECT: OnceLock<Project> = OnceLock::new();
+    PROJECT.get_or_init(|| {
+        let project = Project::new("export-webhook");
+        project.write("expressions.ts", domain::export::EXPRESSIONS_RUNTIME);
+        project.write_all(domain::export::WEBHOOK_RUNTIME);
+        project.write("driver.ts", DRIVER);
+        project.compile("driver.ts", json!({}));
+        project
     })
 }
 
+/// HMAC by `ring`, an implementation other than Node's under test.
+fn hmac(algorithm: ring::hmac::Algorithm, secret: &str, message: &[u8]) -> Vec<u8> {
+    let key = ring::hmac::Key::new(algorithm, secret.as_bytes());
+    ring::hmac::sign(&key, message).as_ref().to_vec()
+}
+
 fn sha256_hex(secret: &str, message: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(message);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let signature = hmac(ring::hmac::HMAC_SHA256, secret, message);
+    signature.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sha1_base64(secret: &str, message: &[u8]) -> String {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret.as_bytes());
-    STANDARD.encode(ring::hmac::sign(&key, message).as_ref())
+    STANDARD.encode(hmac(
+        ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        secret,
+        message,
+    ))
 }
 
 struct Reply {
@@ -216,12 +179,12 @@ impl Drop for Driver {
 
 impl Driver {
     fn start(name: &str, setups: Value) -> Driver {
-        let dir = compiled();
-        let file = dir.join(format!("setups-{name}.json"));
+        let project = compiled();
+        let file = project.dir().join(format!("setups-{name}.json"));
         std::fs::write(&file, setups.to_string()).unwrap();
-        let log = dir.join(format!("driver-{name}.log"));
-        let mut child = Command::new("node")
-            .arg(dir.join("out/driver.js"))
+        let log = project.dir().join(format!("driver-{name}.log"));
+        let mut child = project
+            .node("driver.js")
             .arg(&file)
             .arg(NOW.to_string())
             .stdout(Stdio::piped())

@@ -1,6 +1,7 @@
 //! Test support shared by the crates' integration tests: fresh databases
-//! (a SQLite file or a new Postgres database per test, dropped afterwards)
-//! and scripted HTTP, SMTP and OpenAI-protocol servers on 127.0.0.1.
+//! (a SQLite file or a new Postgres database per test, dropped afterwards),
+//! scripted HTTP, SMTP and OpenAI-protocol servers on 127.0.0.1, and
+//! TypeScript projects compiled and run with Node.js.
 
 pub mod database;
 pub mod documents;
@@ -9,6 +10,7 @@ pub mod http;
 pub mod json;
 pub mod model_server;
 pub mod smtp;
+pub mod typescript;
 
 pub use database::{Backend, TestDatabase};
 pub use documents::{openapi_dir, openapi_document};

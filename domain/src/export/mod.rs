@@ -12,6 +12,8 @@ pub mod expression;
 mod project;
 mod project_readme;
 pub mod steps;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashSet;
 
@@ -34,19 +36,31 @@ pub const RUNTIME: &[(&str, &str)] = &[
 ];
 
 /// The entry point of workflows started by events.
-pub const EVENTS_RUNTIME: &str = include_str!("runtime/events.ts");
+pub const EVENTS_RUNTIME: &[(&str, &str)] = &[("events.ts", include_str!("runtime/events.ts"))];
 
 /// The entry point of workflows started by webhooks (`webhook_trigger`,
-/// `<provider>.trigger`), answering as Switchyard's `/webhooks/{token}`.
-pub const WEBHOOK_RUNTIME: &str = include_str!("runtime/webhook.ts");
+/// `<provider>.trigger`), answering as Switchyard's `/webhooks/{token}`:
+/// the server, how it reads requests, and the signatures and replays.
+pub const WEBHOOK_RUNTIME: &[(&str, &str)] = &[
+    ("webhook.ts", include_str!("runtime/webhook.ts")),
+    ("requests.ts", include_str!("runtime/requests.ts")),
+    ("signatures.ts", include_str!("runtime/signatures.ts")),
+];
 
 /// The entry point of workflows started by a schedule: croner's fire times
-/// in the schedule's zone, and Switchyard's run payloads and missed ticks.
-pub const SCHEDULE_RUNTIME: &str = include_str!("runtime/schedule.ts");
+/// in the schedule's zone (`cron.ts`), and Switchyard's run payloads and
+/// missed ticks.
+pub const SCHEDULE_RUNTIME: &[(&str, &str)] = &[
+    ("schedule.ts", include_str!("runtime/schedule.ts")),
+    ("cron.ts", include_str!("runtime/cron.ts")),
+];
 
 /// `smtp.send_email` as Switchyard's SMTP provider sends: the same
-/// message, envelope, step output and error classes.
-pub const SMTP_RUNTIME: &str = include_str!("runtime/smtp.ts");
+/// message (`mime.ts`), envelope, step output and error classes.
+pub const SMTP_RUNTIME: &[(&str, &str)] = &[
+    ("smtp.ts", include_str!("runtime/smtp.ts")),
+    ("mime.ts", include_str!("runtime/mime.ts")),
+];
 
 /// What makes a workflow impossible to export faithfully.
 #[derive(Clone, Debug, PartialEq, Serialize)]

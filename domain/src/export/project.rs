@@ -41,11 +41,15 @@ fn start_of(def: &WorkflowDefinition) -> Result<(usize, Start), ExportError> {
             field: String::new(),
             construct: "a workflow without a trigger".into(),
         })?;
-    let has_secret = node
-        .config
-        .get("secret")
-        .and_then(Value::as_str)
-        .is_some_and(|s| !s.trim().is_empty());
+    // A webhook's secret is part of its signature settings; a provider
+    // trigger's is its own field.
+    let has_secret = [
+        node.config.pointer("/signature/secret"),
+        node.config.get("secret"),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|s| s.as_str().is_some_and(|s| !s.trim().is_empty()));
     let start = match node.kind.as_str() {
         "manual_trigger" => Start::Manual,
         "schedule_trigger" => Start::Schedule,
@@ -131,30 +135,25 @@ pub fn files(
             (*contents).to_owned(),
         ));
     }
-    for (name, contents, needed) in [
+    for (files, needed) in [
         (
-            "webhook.ts",
             super::WEBHOOK_RUNTIME,
             matches!(start, Start::Webhook { .. }),
         ),
+        (super::SCHEDULE_RUNTIME, matches!(start, Start::Schedule)),
+        (super::EVENTS_RUNTIME, matches!(start, Start::Event)),
         (
-            "schedule.ts",
-            super::SCHEDULE_RUNTIME,
-            matches!(start, Start::Schedule),
-        ),
-        (
-            "events.ts",
-            super::EVENTS_RUNTIME,
-            matches!(start, Start::Event),
-        ),
-        (
-            "smtp.ts",
             super::SMTP_RUNTIME,
             step_code.iter().any(|code| code.contains("smtp.")),
         ),
     ] {
         if needed {
-            out.push(file(&format!("src/switchyard/{name}"), contents.to_owned()));
+            for (name, contents) in files {
+                out.push(file(
+                    &format!("src/switchyard/{name}"),
+                    (*contents).to_owned(),
+                ));
+            }
         }
     }
     Ok(out)
@@ -404,6 +403,9 @@ fn main_file(
         // in Switchyard only.
         map.remove("secret");
         map.remove("connection");
+        if let Some(Value::Object(signature)) = map.get_mut("signature") {
+            signature.remove("secret");
+        }
     }
     let entry = match start {
         Start::Manual => "  await once(readPayload(command));\n".to_owned(),

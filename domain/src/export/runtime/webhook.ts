@@ -18,11 +18,28 @@
 //   7. `start`, answered 202 `{"execution_id"}` (with
 //      `x-switchyard-duplicate: true` when the delivery id was seen), or,
 //      with `"respond": "output"`, the run's last output.
-// The secret is never logged nor sent back.
+// The secret is never logged nor sent back. Requests are read in
+// `requests.ts`; signatures and replays are checked in `signatures.ts`.
 
 import * as crypto from "node:crypto";
 import * as http from "node:http";
 import { json, type Json } from "./expressions.js";
+import {
+  ApiError,
+  asText,
+  bodyText,
+  fieldObject,
+  first,
+  has,
+  headerObject,
+  headerText,
+  isObject,
+  parseBody,
+  trim,
+  type Headers,
+  type JsonObject,
+} from "./requests.js";
+import { check, Refusal, Replays, type Signature, type Signed } from "./signatures.js";
 
 export interface WebhookTrigger {
   /** `webhook_trigger` or `<provider>.trigger` */
@@ -60,32 +77,11 @@ export interface Options {
   responseTimeout?: number;
 }
 
-/** How far a signed timestamp may be from now (Stripe and Slack). */
-const TOLERANCE_SECS = 300;
-/** How long content signed without a timestamp is remembered against replays. */
-const UNTIMED_WINDOW_MS = 24 * 60 * 60 * 1000;
-/** Signed contents remembered at most (Switchyard's `PER_WORKFLOW`). */
-const REPLAY_LIMIT = 100_000;
-const PRUNE_EVERY_MS = 10 * 60 * 1000;
 const DUPLICATE_HEADER = "x-switchyard-duplicate";
 const REQUEST_ID = "x-request-id";
 
-type JsonObject = { [key: string]: Json };
-/** Request headers as received: lower-case names, values as latin1 text (one char per byte), in order. */
-type Headers = [string, string][];
-
 // ---------------------------------------------------------------------------
 // The trigger's settings (`domain/src/webhooks.rs`).
-
-interface Signature {
-  /** `stripe`, `github`, `slack`, `linear`, `twilio`; anything else is generic HMAC. */
-  scheme: string;
-  secret: string;
-  header?: string;
-  algorithm: string;
-  prefix: string;
-  encoding: string;
-}
 
 interface Provider {
   scheme: string;
@@ -140,15 +136,6 @@ interface Target {
   /** Event types that start a run (provider triggers). */
   events: string[];
 }
-
-function isObject(value: Json | undefined): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function has(value: Json, key: string): boolean {
-  return isObject(value) && Object.prototype.hasOwnProperty.call(value, key);
-}
-
 /** A trimmed, non-empty string setting. */
 function setting(config: Json | undefined, name: string): string | undefined {
   const value = isObject(config) && has(config, name) ? config[name] : undefined;
@@ -194,341 +181,6 @@ function target(trigger: WebhookTrigger): Target {
 }
 
 // ---------------------------------------------------------------------------
-// Reading requests as Switchyard's `http::HeaderMap` and `form_urlencoded` do.
-
-/** Rust's `str::trim` (Unicode White_Space; unlike JS's, no U+FEFF but U+0085). */
-const SPACE = "[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-const ENDS = new RegExp(`^${SPACE}+|${SPACE}+$`, "g");
-function trim(text: string): string {
-  return text.replace(ENDS, "");
-}
-
-/** A header's first value, as `HeaderMap::get` gives it. */
-function first(headers: Headers, name: string): string | undefined {
-  return headers.find(([n]) => n === name)?.[1];
-}
-
-/** `HeaderValue::to_str`: only visible ASCII (and tabs) is text. */
-function asText(value: string | undefined): string | undefined {
-  return value !== undefined && /^[\t\x20-\x7e]*$/.test(value) ? value : undefined;
-}
-
-/** A header's trimmed, non-empty text (the providers' `header_text`). */
-function headerText(headers: Headers, name: string): string | undefined {
-  const value = asText(first(headers, name));
-  const trimmed = value === undefined ? "" : trim(value);
-  return trimmed === "" ? undefined : trimmed;
-}
-
-/** A non-empty string in the body below `path` (the providers' `body_text`). */
-function bodyText(body: Json, ...path: string[]): string | undefined {
-  let at: Json = body;
-  for (const key of path) {
-    if (!has(at, key)) return undefined;
-    at = (at as JsonObject)[key];
-  }
-  return typeof at === "string" && at !== "" ? at : undefined;
-}
-
-const lossy = (bytes: Buffer): string => bytes.toString("utf8");
-
-/** Strict UTF-8, a byte-order mark kept as a character (as Rust does). */
-function utf8(bytes: Buffer): string | undefined {
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `form_urlencoded::parse`: `&`-separated pairs, `+` a space, `%XX` a byte, names and values lossy UTF-8. */
-function formPairs(bytes: Buffer): [string, string][] {
-  const decode = (part: Buffer): string => {
-    const out: number[] = [];
-    for (let i = 0; i < part.length; i++) {
-      const hex = part[i] === 0x25 ? part.subarray(i + 1, i + 3).toString("latin1") : "";
-      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
-        out.push(parseInt(hex, 16));
-        i += 2;
-      } else out.push(part[i] === 0x2b ? 0x20 : part[i]);
-    }
-    return lossy(Buffer.from(out));
-  };
-  const pairs: [string, string][] = [];
-  let start = 0;
-  while (start <= bytes.length) {
-    let end = bytes.indexOf(0x26, start);
-    if (end < 0) end = bytes.length;
-    const piece = bytes.subarray(start, end);
-    if (piece.length > 0) {
-      const eq = piece.indexOf(0x3d);
-      pairs.push(eq < 0 ? [decode(piece), ""] : [decode(piece.subarray(0, eq)), decode(piece.subarray(eq + 1))]);
-    }
-    start = end + 1;
-  }
-  return pairs;
-}
-
-/** Fields by name, the last of a repeated one winning. */
-function fieldObject(bytes: Buffer): JsonObject {
-  const object: JsonObject = {};
-  for (const [name, value] of formPairs(bytes)) define(object, name, value);
-  return object;
-}
-
-/** Sets a key, even `__proto__`, as a plain data property. */
-function define(object: JsonObject, key: string, value: Json): void {
-  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function headerObject(headers: Headers): JsonObject {
-  const object: JsonObject = {};
-  for (const [name, value] of headers) {
-    // Signatures and cookies are checked or useless in the run.
-    if (name === "cookie" || name === "authorization") continue;
-    define(object, name, lossy(Buffer.from(value, "latin1")));
-  }
-  return object;
-}
-
-/** What Switchyard's `ApiError` answers with. */
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const SERVER_ERROR = "Something went wrong on our side; the request id in the x-request-id header helps us find it.";
-
-/** The body as the workflow sees it: JSON, form fields, text, or nothing. */
-function parseBody(headers: Headers, body: Buffer): Json {
-  if (body.length === 0) return null;
-  const contentType = trim((asText(first(headers, "content-type")) ?? "").split(";")[0]).toLowerCase();
-  if (contentType === "application/json" || contentType.endsWith("+json")) {
-    const text = utf8(body);
-    if (text === undefined) throw new ApiError(400, "malformed_json", "the body is not valid JSON: invalid UTF-8");
-    let value: Json;
-    try {
-      value = JSON.parse(text) as Json;
-    } catch (error) {
-      throw new ApiError(400, "malformed_json", `the body is not valid JSON: ${(error as Error).message}`);
-    }
-    const problem = unlikeSerde(value, 1);
-    if (problem !== undefined) throw new ApiError(400, "malformed_json", `the body is not valid JSON: ${problem}`);
-    return value;
-  }
-  if (contentType === "application/x-www-form-urlencoded") {
-    if (utf8(body) === undefined) throw new ApiError(400, "bad_request", "the form is not UTF-8");
-    return fieldObject(body);
-  }
-  if (contentType.startsWith("text/") || contentType === "") {
-    const text = utf8(body);
-    if (text === undefined) throw new ApiError(400, "bad_request", "the body is not UTF-8 text");
-    return text;
-  }
-  throw new ApiError(415, "unsupported_media_type", "send the body as application/json");
-}
-
-/** What `serde_json` refuses and `JSON.parse` takes: nesting past 127 levels, lone surrogates (`"\ud800"`). */
-function unlikeSerde(value: Json, depth: number): string | undefined {
-  const lone = (text: string) => /\p{Cs}/u.test(text);
-  if (typeof value === "string") return lone(value) ? "lone surrogate in hex escape" : undefined;
-  if (value === null || typeof value !== "object") return undefined;
-  if (depth > 127) return "recursion limit exceeded";
-  for (const [key, item] of Array.isArray(value) ? value.map((v): [string, Json] => ["", v]) : Object.entries(value)) {
-    if (lone(key)) return "lone surrogate in hex escape";
-    const problem = unlikeSerde(item, depth + 1);
-    if (problem !== undefined) return problem;
-  }
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------
-// Signatures (`server/src/webhooks/signature.rs`), checked over the raw body.
-
-/** Why a signature was refused; the text is Switchyard's. */
-class Refusal extends Error {}
-
-/** What a valid signature covers, so that a replay is recognised. */
-interface Signed {
-  /** Hex SHA-256 of the scheme and the signed message. */
-  digest: string;
-  /** The signed timestamp (Stripe, Slack), in Unix seconds. */
-  timestamp?: number;
-}
-
-function header(headers: Headers, name: string): string {
-  const value = first(headers, name);
-  if (value === undefined) throw new Refusal(`the ${name} header is missing`);
-  const text = asText(value);
-  if (text === undefined) throw malformed("not text");
-  return text;
-}
-
-const malformed = (what: string) => new Refusal(`the signature header is malformed: ${what}`);
-
-/** Rust's `decode_hex`: pairs of hex digits (`u8::from_str_radix` also takes `+f`). */
-function decodeHex(text: string): Buffer | undefined {
-  if (text.length % 2 !== 0 || !/^[\x00-\x7f]*$/.test(text)) return undefined;
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i += 2) {
-    const pair = text.slice(i, i + 2);
-    if (!/^(\+[0-9a-fA-F]|[0-9a-fA-F]{2})$/.test(pair)) return undefined;
-    bytes.push(parseInt(pair, 16));
-  }
-  return Buffer.from(bytes);
-}
-
-/** Standard base64 with canonical padding, as the `base64` crate's `STANDARD` decodes it. */
-function decodeBase64(text: string): Buffer | undefined {
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return undefined;
-  const bytes = Buffer.from(text, "base64");
-  // Non-zero trailing bits are refused too.
-  return bytes.toString("base64") === text ? bytes : undefined;
-}
-
-/** The signed timestamp, if it is within the tolerance of `now` (seconds). */
-function fresh(timestamp: string, now: number): number {
-  const text = trim(timestamp);
-  if (!/^[+-]?[0-9]+$/.test(text)) throw malformed("timestamp");
-  const at = BigInt(text);
-  if (at > 9223372036854775807n || at < -9223372036854775808n) throw malformed("timestamp");
-  const away = BigInt(now) - at;
-  if (away > BigInt(TOLERANCE_SECS) || away < -BigInt(TOLERANCE_SECS)) {
-    throw new Refusal(`the signed timestamp is more than ${TOLERANCE_SECS} s away from now`);
-  }
-  return Number(at);
-}
-
-/** Verifies `signature` over `message` in constant time. */
-function verify(algorithm: "sha256" | "sha1", secret: string, message: Buffer, signature: Buffer): boolean {
-  const expected = crypto.createHmac(algorithm, secret).update(message).digest();
-  return expected.length === signature.length && crypto.timingSafeEqual(expected, signature);
-}
-
-function signed(valid: boolean, scheme: string, message: Buffer, timestamp?: number): Signed {
-  if (!valid) throw new Refusal("the signature does not match");
-  const digest = crypto.createHash("sha256").update(scheme).update(Buffer.from([0])).update(message).digest("hex");
-  return { digest, timestamp };
-}
-
-/** Byte-wise order, as Rust sorts strings. */
-const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
-/** Checks a request; `url` is the full URL the sender called (bytes), `now` Unix seconds. Throws a `Refusal`. */
-function check(config: Signature, headers: Headers, body: Buffer, url: Buffer, now: number): Signed {
-  switch (config.scheme) {
-    case "linear": {
-      const signature = decodeHex(trim(header(headers, "linear-signature")));
-      if (signature === undefined) throw malformed("not hex");
-      return signed(verify("sha256", config.secret, body, signature), "linear", body);
-    }
-    case "twilio": {
-      // Base64 HMAC-SHA1 of the URL followed by each form parameter's name
-      // and value, sorted by name.
-      const signature = decodeBase64(trim(header(headers, "x-twilio-signature")));
-      if (signature === undefined) throw malformed("not base64");
-      const params = formPairs(body).sort(([a, x], [b, y]) => byBytes(a, b) || byBytes(x, y));
-      const message = Buffer.concat([url, Buffer.from(params.map(([name, value]) => name + value).join(""))]);
-      return signed(verify("sha1", config.secret, message, signature), "twilio", message);
-    }
-    case "stripe": {
-      const value = header(headers, "stripe-signature");
-      let timestamp: string | undefined;
-      const candidates: string[] = [];
-      for (const part of value.split(",")) {
-        const piece = trim(part);
-        const eq = piece.indexOf("=");
-        if (eq < 0) continue;
-        const [name, text] = [piece.slice(0, eq), piece.slice(eq + 1)];
-        if (name === "t") timestamp = text;
-        else if (name === "v1") candidates.push(text);
-      }
-      if (timestamp === undefined) throw malformed("no t=");
-      if (candidates.length === 0) throw malformed("no v1=");
-      const at = fresh(timestamp, now);
-      const message = Buffer.concat([Buffer.from(timestamp), Buffer.from("."), body]);
-      // Several v1 signatures are allowed (while a secret is rolled).
-      const matched = candidates.some((candidate) => {
-        const signature = decodeHex(candidate);
-        return signature !== undefined && verify("sha256", config.secret, message, signature);
-      });
-      return signed(matched, "stripe", message, at);
-    }
-    case "github": {
-      const value = header(headers, "x-hub-signature-256");
-      if (!value.startsWith("sha256=")) throw malformed("expected sha256=");
-      const signature = decodeHex(value.slice("sha256=".length));
-      if (signature === undefined) throw malformed("not hex");
-      return signed(verify("sha256", config.secret, body, signature), "github", body);
-    }
-    case "slack": {
-      const timestamp = header(headers, "x-slack-request-timestamp");
-      const value = header(headers, "x-slack-signature");
-      const at = fresh(timestamp, now);
-      if (!value.startsWith("v0=")) throw malformed("expected v0=");
-      const signature = decodeHex(value.slice("v0=".length));
-      if (signature === undefined) throw malformed("not hex");
-      const message = Buffer.concat([Buffer.from(`v0:${timestamp}:`), body]);
-      return signed(verify("sha256", config.secret, message, signature), "slack", message, at);
-    }
-    default: {
-      const name = (config.header ?? "x-signature").toLowerCase();
-      const value = trim(header(headers, name));
-      if (!value.startsWith(config.prefix)) throw malformed("the prefix is missing");
-      const encoded = value.slice(config.prefix.length);
-      const signature = config.encoding === "base64" ? decodeBase64(encoded) : decodeHex(encoded);
-      if (signature === undefined) throw malformed(config.encoding === "base64" ? "not base64" : "not hex");
-      const algorithm = config.algorithm === "sha1" ? "sha1" : "sha256";
-      return signed(verify(algorithm, config.secret, body, signature), "hmac", body);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Replays (`server/src/webhooks/replay.rs`, `domain/src/webhook_replays.rs`):
-// a signed message starts at most one run while it is remembered. Kept in
-// memory, so a restart forgets them (Switchyard keeps them in its database).
-
-class Replays {
-  private seen = new Map<string, { delivery?: string; expiresAt: number }>();
-  private prunedAt = 0;
-
-  /** Whether the delivery may go on: first seen, or the sender retrying the same delivery id. */
-  admit(signed: Signed, delivery: string | undefined, now: number): boolean {
-    // Past its timestamp's tolerance the signature check refuses it as stale anyway.
-    const expiresAt = signed.timestamp !== undefined ? (signed.timestamp + TOLERANCE_SECS + 1) * 1000 : now + UNTIMED_WINDOW_MS;
-    const seen = this.seen.get(signed.digest);
-    if (seen !== undefined && seen.expiresAt > now) {
-      return delivery !== undefined && seen.delivery === delivery;
-    }
-    this.seen.set(signed.digest, { delivery, expiresAt });
-    // Bounded: expired records go every few minutes, and beyond the limit
-    // (with some slack, so that sorting is rare) those expiring soonest.
-    if (now - this.prunedAt >= PRUNE_EVERY_MS || this.seen.size > REPLAY_LIMIT + REPLAY_LIMIT / 10) this.prune(now);
-    return true;
-  }
-
-  /** Undoes `admit` when the run could not start, so that the sender's retry is no replay. */
-  forget(signed: Signed): void {
-    this.seen.delete(signed.digest);
-  }
-
-  private prune(now: number): void {
-    this.prunedAt = now;
-    for (const [digest, { expiresAt }] of this.seen) if (expiresAt <= now) this.seen.delete(digest);
-    if (this.seen.size > REPLAY_LIMIT) {
-      const soonest = [...this.seen].sort(([, a], [, b]) => a.expiresAt - b.expiresAt);
-      for (const [digest] of soonest.slice(0, this.seen.size - REPLAY_LIMIT)) this.seen.delete(digest);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------
 // Answering.
 
 interface Answer {
@@ -536,6 +188,8 @@ interface Answer {
   body: Json;
   headers?: { [name: string]: string };
 }
+
+const SERVER_ERROR = "Something went wrong on our side; the request id in the x-request-id header helps us find it.";
 
 const error = (e: ApiError): Answer => ({
   status: e.status,

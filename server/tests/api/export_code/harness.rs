@@ -4,28 +4,12 @@
 //! providers received, the e-mails sent, and every step's status, port and
 //! output.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use testkit::{Received, same_json};
+use testkit::{Received, same_json, typescript::node_modules};
 
 use crate::{helpers::User, templates::Fakes};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn node_modules() -> PathBuf {
-    let dir = repo().join("end2end/node_modules");
-    assert!(
-        dir.join("typescript/bin/tsc").exists() && dir.join("@types/node").exists(),
-        "TypeScript is not installed: run the test command (.ci/test), which runs npm ci in end2end/"
-    );
-    dir
-}
 
 /// What one side of the comparison did.
 #[derive(Debug)]
@@ -200,19 +184,7 @@ pub async fn export_to(user: &User, workflow: &str, dir: &Path) -> Value {
 
 /// Builds the project with its own `npm run build` (tsc), as its README says.
 pub fn build(dir: &Path) {
-    let tsc = node_modules().join("typescript/bin/tsc");
-    let out = Command::new("node")
-        .arg(tsc)
-        .arg("-p")
-        .arg(dir)
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "the exported project does not type-check:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    testkit::typescript::compile(dir);
 }
 
 /// The variables of the connections `connect_all` made, for the export.

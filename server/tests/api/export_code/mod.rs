@@ -6,6 +6,7 @@
 //! port and output. What the export cannot translate is refused, named.
 
 mod corpus;
+mod entry;
 mod harness;
 
 use std::collections::BTreeSet;
