@@ -121,36 +121,50 @@ pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, E
         construct,
     };
     let function = names.function(&node.id);
+    let kind_label = kind_label(&node.kind);
     let label = if node.label.is_empty() {
-        node.kind.clone()
+        kind_label.clone()
     } else {
-        node.label.clone()
+        format!("{} ({kind_label})", node.label)
     };
-    let (doc, skip, secrets, body): (String, Vec<&str>, Vec<Vec<String>>, String) =
-        if let Some((_, call)) = BUILT_IN.iter().find(|(kind, _)| *kind == node.kind) {
-            (String::new(), vec![], vec![], format!("return {call};"))
-        } else if node.kind == "http_request" {
-            let connection = bindings.call_argument(node, "connection_id");
-            let body = format!("return done(await http.httpRequest(config, key{connection}));");
-            let secrets = vec![
-                vec!["auth".to_owned(), "token".to_owned()],
-                vec!["auth".to_owned(), "password".to_owned()],
-                vec!["auth".to_owned(), "value".to_owned()],
-            ];
-            (String::new(), vec!["connection_id"], secrets, body)
-        } else if let Some((provider, rest)) = node.kind.split_once('.')
-            && let Some(provider) = providers::find(provider)
-        {
-            provider_step(node, provider, rest, bindings).map_err(|why| refuse("", why))?
-        } else {
-            return Err(refuse(
-                "kind",
-                format!(
-                    "the kind `{}` (an imported API or an unknown kind)",
-                    node.kind
-                ),
-            ));
-        };
+    let (doc, skip, secrets, body, prelude): Parts = if let Some((_, call)) =
+        BUILT_IN.iter().find(|(kind, _)| *kind == node.kind)
+    {
+        (
+            String::new(),
+            vec![],
+            vec![],
+            format!("return {call};"),
+            String::new(),
+        )
+    } else if node.kind == "http_request" {
+        let connection = bindings.call_argument(node, "connection_id");
+        let body = format!("return done(await http.httpRequest(config, key{connection}));");
+        let secrets = vec![
+            vec!["auth".to_owned(), "token".to_owned()],
+            vec!["auth".to_owned(), "password".to_owned()],
+            vec!["auth".to_owned(), "value".to_owned()],
+        ];
+        (
+            String::new(),
+            vec!["connection_id"],
+            secrets,
+            body,
+            String::new(),
+        )
+    } else if let Some((provider, rest)) = node.kind.split_once('.')
+        && let Some(provider) = providers::find(provider)
+    {
+        provider_step(node, &function, provider, rest, bindings).map_err(|why| refuse("", why))?
+    } else {
+        return Err(refuse(
+            "kind",
+            format!(
+                "the kind `{}` (an imported API or an unknown kind)",
+                node.kind
+            ),
+        ));
+    };
     let config = config_code(node, &skip, &secrets, bindings)?;
     let uses_config = body.contains("config");
     let uses_inputs = body.contains("inputs");
@@ -175,10 +189,9 @@ pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, E
         String::new()
     };
     Ok(format!(
-        "/** {} (`{}`, {}){doc} */\nexport async function {function}({signature}): Promise<Outcome> {{\n{config_line}  {body}\n}}\n",
+        "{prelude}/** {} — step `{}`{doc} */\nexport async function {function}({signature}): Promise<Outcome> {{\n{config_line}  {body}\n}}\n",
         comment(&label),
         node.id,
-        node.kind,
     ))
 }
 
@@ -186,10 +199,25 @@ fn comment(text: &str) -> String {
     text.replace("*/", "* /")
 }
 
-type Parts = (String, Vec<&'static str>, Vec<Vec<String>>, String);
+/// A step's doc comment tail, config fields left out, secret config paths,
+/// function body, and code before the function.
+type Parts = (String, Vec<&'static str>, Vec<Vec<String>>, String, String);
+
+/// The catalogue's name for a kind (`Stripe: Create a customer`).
+fn kind_label(kind: &str) -> String {
+    static REGISTRY: std::sync::LazyLock<engine::nodes::Registry> =
+        std::sync::LazyLock::new(engine::nodes::Registry::builtin);
+    REGISTRY
+        .catalogue()
+        .kinds
+        .iter()
+        .find(|k| k.kind == kind)
+        .map_or_else(|| kind.to_owned(), |k| k.label.clone())
+}
 
 fn provider_step(
     node: &Node,
+    function: &str,
     provider: &Provider,
     action_name: &str,
     bindings: &Bindings,
@@ -203,14 +231,26 @@ fn provider_step(
     let provider_var = format!("providers.{}", ident(&provider.id));
     if provider.protocol == Protocol::Smtp {
         let body = format!("return done(await smtp.sendEmail({connection}, config, key));");
-        return Ok((String::new(), vec!["connection"], vec![], body));
+        return Ok((
+            String::new(),
+            vec!["connection"],
+            vec![],
+            body,
+            String::new(),
+        ));
     }
     let endpoint = format!("new http.Endpoint({provider_var}, {connection})");
     if action_name == "request" {
         let form = provider.default_encoding == Encoding::Form;
         let body =
             format!("return done(await actions.customCall({endpoint}, config, {form}, key));");
-        return Ok((String::new(), vec!["connection"], vec![], body));
+        return Ok((
+            String::new(),
+            vec!["connection"],
+            vec![],
+            body,
+            String::new(),
+        ));
     }
     let action = provider
         .action(action_name)
@@ -221,40 +261,54 @@ fn provider_step(
             node.kind
         ));
     }
-    let doc = format!("\n *\n * {} {}", action.method, action.path);
-    let body = format!(
-        "return done(await actions.runAction({endpoint}, {}, {}, config, key));",
+    let request = format!("{function}Request");
+    let doc = format!(": {} {}", action.method, action.path);
+    let prelude = format!(
+        "/** The request of `{}`, as Switchyard declares it. */\nconst {request}: actions.Action = {};\n\n",
+        node.id,
         action_code(&node.kind, action),
-        fields_code(action),
     );
-    Ok((doc, vec!["connection"], vec![], body))
+    let body = format!("return done(await actions.runAction({endpoint}, {request}, config, key));");
+    Ok((doc, vec!["connection"], vec![], body, prelude))
+}
+
+fn place_code(name: &str, place: &Place) -> String {
+    match place {
+        Place::Path => "[\"path\"]".to_owned(),
+        Place::Unsent => "[\"unsent\"]".to_owned(),
+        Place::Query => format!("[\"query\", {}]", json(&name)),
+        Place::QueryAs(other) => format!("[\"query\", {}]", json(other)),
+        Place::Header(header) => format!("[\"header\", {}]", json(header)),
+        Place::Body => format!("[\"body\", {}]", json(&name)),
+        Place::BodyAs(other) => format!("[\"body\", {}]", json(other)),
+        Place::BodySpread => "[\"spread\"]".to_owned(),
+        Place::BodyWhole => "[\"whole\"]".to_owned(),
+    }
 }
 
 fn action_code(kind: &str, action: &Action) -> String {
-    let mut places = Vec::new();
-    let all = action
+    let fields: Vec<String> = action
         .fields
         .iter()
-        .map(|f| (f.spec.name.as_str(), f.spec.label.as_str(), &f.place))
-        .chain(action.computed.iter().map(|(n, p)| (*n, *n, p)));
-    for (name, label, place) in all {
-        let place = match place {
-            Place::Path => "[\"path\"]".to_owned(),
-            Place::Unsent => "[\"unsent\"]".to_owned(),
-            Place::Query => format!("[\"query\", {}]", json(&name)),
-            Place::QueryAs(other) => format!("[\"query\", {}]", json(&other)),
-            Place::Header(header) => format!("[\"header\", {}]", json(&header)),
-            Place::Body => format!("[\"body\", {}]", json(&name)),
-            Place::BodyAs(other) => format!("[\"body\", {}]", json(&other)),
-            Place::BodySpread => "[\"spread\"]".to_owned(),
-            Place::BodyWhole => "[\"whole\"]".to_owned(),
-        };
-        places.push(format!(
-            "      [{}, {}, {place}],",
-            json(&name),
-            json(&label)
-        ));
-    }
+        .map(|f| {
+            let mut out = format!(
+                "    {{ name: {}, label: {}",
+                json(&f.spec.name),
+                json(&f.spec.label)
+            );
+            if f.spec.required {
+                out.push_str(", required: true");
+            }
+            if let Some(fallback) = &f.spec.default {
+                out.push_str(&format!(", fallback: {}", json(fallback)));
+            }
+            out.push_str(&format!(
+                ", place: {} }},",
+                place_code(&f.spec.name, &f.place)
+            ));
+            out
+        })
+        .collect();
     let encoding = match action.encoding {
         Encoding::None => "{ type: \"none\" }".to_owned(),
         Encoding::Json => "{ type: \"json\" }".to_owned(),
@@ -262,19 +316,27 @@ fn action_code(kind: &str, action: &Action) -> String {
         Encoding::GraphQl(query) => format!("{{ type: \"graph_ql\", query: {} }}", json(&query)),
     };
     let mut extra = String::new();
+    if !action.computed.is_empty() {
+        let computed: Vec<String> = action
+            .computed
+            .iter()
+            .map(|(name, place)| format!("[{}, {}]", json(name), place_code(name, place)))
+            .collect();
+        extra.push_str(&format!("\n  computed: [{}],", computed.join(", ")));
+    }
     if let Some(paging) = &action.paging {
         let value = serde_json::to_value(paging).unwrap_or(Value::Null);
-        extra.push_str(&format!("\n      paging: {},", paging_code(&value)));
+        extra.push_str(&format!("\n  paging: {},", paging_code(&value)));
     }
     if let Some(at) = action.result_at {
-        extra.push_str(&format!("\n      resultAt: {},", json(&at)));
+        extra.push_str(&format!("\n  resultAt: {},", json(&at)));
     }
     format!(
-        "{{\n      kind: {},\n      method: {},\n      path: {},\n      encoding: {encoding},\n      places: [\n{}\n      ],{extra}\n    }}",
+        "{{\n  kind: {},\n  method: {},\n  path: {},\n  encoding: {encoding},\n  fields: [\n{}\n  ],{extra}\n}}",
         json(&kind),
         json(&action.method),
         json(&action.path),
-        places.join("\n")
+        fields.join("\n")
     )
 }
 
@@ -292,23 +354,6 @@ fn paging_code(value: &Value) -> String {
         }
     }
     json(&renamed)
-}
-
-fn fields_code(action: &Action) -> String {
-    let fields: Vec<String> = action
-        .fields
-        .iter()
-        .map(|f| {
-            let fallback = f.spec.default.as_ref().map_or("undefined".to_owned(), json);
-            format!(
-                "[{}, {}, {}, {fallback}]",
-                json(&f.spec.name),
-                json(&f.spec.label),
-                f.spec.required
-            )
-        })
-        .collect();
-    format!("[{}]", fields.join(", "))
 }
 
 /// A TypeScript identifier for a provider id or a node id.

@@ -10,9 +10,6 @@ import { validation } from "./run";
 
 type Values = { [name: string]: Json };
 
-/** A form field of the action: name, label, required, the default the editor shows. */
-export type Field = [name: string, label: string, required: boolean, fallback: Json | undefined];
-
 export type Place =
   | ["path"]
   | ["unsent"]
@@ -22,14 +19,25 @@ export type Place =
   | ["spread"]
   | ["whole"];
 
+/** A form field of the action, and where its value goes. */
+export interface Field {
+  name: string;
+  label: string;
+  required?: boolean;
+  /** The default the editor shows, used when the field is left out. */
+  fallback?: Json;
+  place: Place;
+}
+
 export interface Action {
   /** `<provider>.<action>`, for the code that prepares some actions' values. */
   kind: string;
   method: string;
   path: string;
   encoding: { type: "none" | "json" | "form" } | { type: "graph_ql"; query: string };
-  /** Where each field (and each computed value) goes. */
-  places: [string, string, Place][];
+  fields: Field[];
+  /** Values the preparation computes, and where they go. */
+  computed?: [string, Place][];
   paging?: Paging;
   resultAt?: string;
 }
@@ -37,27 +45,31 @@ export interface Action {
 /** The field values a step sends: defaults for those left out, empty text dropped, required ones checked. */
 export function fieldValues(config: Values, fields: Field[]): Values {
   const values: Values = {};
-  for (const [name, label, required, fallback] of fields) {
+  for (const { name, label, required, fallback } of fields) {
     const given = config[name];
     if (given === undefined || given === null) {
       if (fallback !== undefined) values[name] = fallback;
     } else if (!(typeof given === "string" && given === "")) {
       values[name] = given;
     }
-    if (required && !(name in values)) throw validation(`${label} is required`);
+    if (required === true && !(name in values)) throw validation(`${label} is required`);
   }
   return values;
 }
 
 /** Calls the action with the step's evaluated config. */
-export async function runAction(endpoint: Endpoint, action: Action, fields: Field[], config: Values, key: string): Promise<Json> {
-  const values = fieldValues(config, fields);
+export async function runAction(endpoint: Endpoint, action: Action, config: Values, key: string): Promise<Json> {
+  const values = fieldValues(config, action.fields);
   prepare[action.kind]?.(values);
   const url = endpoint.url(endpoint.path(action.path, values));
   const headers: [string, string][] = [];
   const body: Values = {};
   let whole: Json | undefined;
-  for (const [name, label, place] of action.places) {
+  const places: [string, string, Place][] = [
+    ...action.fields.map((f): [string, string, Place] => [f.name, f.label, f.place]),
+    ...(action.computed ?? []).map(([name, place]): [string, string, Place] => [name, name, place]),
+  ];
+  for (const [name, label, place] of places) {
     if (!(name in values)) continue;
     const value = values[name];
     switch (place[0]) {
