@@ -54,7 +54,7 @@ fn main() {
     let mut size = 0;
     for _ in 0..runs {
         let started = Instant::now();
-        let files = domain::export::typescript("bench", &definition, &[]).expect("exports");
+        let files = domain::export::typescript("bench", &definition, &[], &[]).expect("exports");
         times.push(started.elapsed());
         size = files.iter().map(|f| f.contents.len()).sum::<usize>();
     }

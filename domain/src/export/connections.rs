@@ -50,6 +50,8 @@ pub struct Binding {
 #[derive(Clone, Debug, Default)]
 pub struct Bindings {
     by_id: BTreeMap<(String, String), Binding>,
+    /// The account's APIs imported from OpenAPI documents.
+    imported: Vec<providers::Provider>,
 }
 
 /// `Stripe live` → `STRIPE_LIVE`.
@@ -71,7 +73,10 @@ pub fn env_name(text: &str) -> String {
 }
 
 /// Fields of a connection kind: (name, label, secret, required).
-fn fields_of(kind: &str) -> Vec<(String, String, bool, bool)> {
+fn fields_of(
+    kind: &str,
+    provider: Option<&providers::Provider>,
+) -> Vec<(String, String, bool, bool)> {
     let generic: &[(&str, &str, bool, bool)] = match kind {
         "bearer" => &[("token", "Token", true, true)],
         "basic" => &[
@@ -91,7 +96,7 @@ fn fields_of(kind: &str) -> Vec<(String, String, bool, bool)> {
             .map(|(n, l, s, r)| (n.to_string(), l.to_string(), *s, *r))
             .collect();
     }
-    let mut fields: Vec<(String, String, bool, bool)> = providers::find(kind)
+    let mut fields: Vec<(String, String, bool, bool)> = provider
         .map(|p| {
             p.connection
                 .fields
@@ -107,7 +112,7 @@ fn fields_of(kind: &str) -> Vec<(String, String, bool, bool)> {
                 .collect()
         })
         .unwrap_or_default();
-    if providers::find(kind).is_some_and(|p| p.protocol == providers::Protocol::Http)
+    if provider.is_some_and(|p| p.protocol == providers::Protocol::Http)
         && !fields.iter().any(|f| f.0 == "base_url")
     {
         fields.push((
@@ -133,21 +138,29 @@ fn named_connection(node: &Node, field: &str) -> Option<String> {
 
 /// The connection field of a node kind, and the connection kind it takes
 /// when none is chosen.
-fn connection_field(node: &Node) -> Option<(&'static str, String)> {
+fn connection_field(node: &Node, known: impl Fn(&str) -> bool) -> Option<(&'static str, String)> {
     if node.kind == "http_request" {
         return Some(("connection_id", String::new()));
     }
     let (provider, action) = node.kind.split_once('.')?;
-    (action != "trigger" && providers::find(provider).is_some())
-        .then(|| ("connection", provider.to_owned()))
+    (action != "trigger" && known(provider)).then(|| ("connection", provider.to_owned()))
 }
 
 impl Bindings {
-    pub fn new(def: &WorkflowDefinition, known: &[ConnectionInfo]) -> Bindings {
-        let mut bindings = Bindings::default();
+    pub fn new(
+        def: &WorkflowDefinition,
+        known: &[ConnectionInfo],
+        imported: &[providers::Provider],
+    ) -> Bindings {
+        let mut bindings = Bindings {
+            by_id: BTreeMap::new(),
+            imported: imported.to_vec(),
+        };
         let mut prefixes: Vec<String> = Vec::new();
         for node in &def.nodes {
-            let Some((field, default_kind)) = connection_field(node) else {
+            let Some((field, default_kind)) =
+                connection_field(node, |id| bindings.provider(id).is_some())
+            else {
                 continue;
             };
             let Some(id) = named_connection(node, field) else {
@@ -178,7 +191,7 @@ impl Bindings {
                 key,
                 Binding {
                     function: super::steps::ident(&prefix.to_ascii_lowercase()),
-                    fields: fields_of(&kind),
+                    fields: fields_of(&kind, bindings.provider(&kind)),
                     kind,
                     prefix,
                     title,
@@ -190,8 +203,13 @@ impl Bindings {
         bindings
     }
 
+    /// A provider by id: built in, or one of the account's imports.
+    pub fn provider(&self, id: &str) -> Option<&providers::Provider> {
+        providers::find(id).or_else(|| self.imported.iter().find(|p| p.id == id))
+    }
+
     fn binding(&self, node: &Node) -> Option<&Binding> {
-        let (field, default_kind) = connection_field(node)?;
+        let (field, default_kind) = connection_field(node, |id| self.provider(id).is_some())?;
         let id = named_connection(node, field)?;
         self.by_id
             .iter()
@@ -214,8 +232,9 @@ impl Bindings {
     }
 
     /// Whether an HTTP request step chooses its connection by an expression.
-    pub fn chosen_by_expression(node: &Node) -> bool {
-        connection_field(node).is_some_and(|(field, _)| named_connection(node, field).is_none())
+    pub fn chosen_by_expression(&self, node: &Node) -> bool {
+        connection_field(node, |id| self.provider(id).is_some())
+            .is_some_and(|(field, _)| named_connection(node, field).is_none())
     }
 
     pub fn step_secret(&self, node: &str, path: &[String]) -> String {

@@ -194,10 +194,13 @@ impl Names {
 }
 
 /// The workflow as a TypeScript project: its files, or why it cannot be.
+/// `imported` holds the account's APIs imported from OpenAPI documents that
+/// the workflow's steps call.
 pub fn typescript(
     workflow_id: &str,
     def: &WorkflowDefinition,
     connections: &[ConnectionInfo],
+    imported: &[engine::providers::Provider],
 ) -> Result<Vec<ExportFile>, ExportError> {
-    project::files(workflow_id, def, connections)
+    project::files(workflow_id, def, connections, imported)
 }

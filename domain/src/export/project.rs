@@ -75,12 +75,13 @@ pub fn files(
     workflow_id: &str,
     def: &WorkflowDefinition,
     connections: &[ConnectionInfo],
+    imported: &[providers::Provider],
 ) -> Result<Vec<ExportFile>, ExportError> {
     let (trigger, start) = start_of(def)?;
     let names = Names::new(def);
-    let bindings = Bindings::new(def, connections);
+    let bindings = Bindings::new(def, connections, imported);
     for node in &def.nodes {
-        if Bindings::chosen_by_expression(node) {
+        if bindings.chosen_by_expression(node) {
             return Err(ExportError {
                 node: node.id.clone(),
                 field: if node.kind == "http_request" {
@@ -110,7 +111,7 @@ pub fn files(
             workflow_file(workflow_id, def, &names, trigger),
         ),
         file("src/connections.ts", bindings.code()),
-        file("src/providers.ts", providers_file(def)),
+        file("src/providers.ts", providers_file(def, &bindings)),
         file("src/main.ts", main_file(def, trigger, &start)?),
     ];
     if let Start::Webhook {
@@ -343,12 +344,12 @@ fn frames(def: &WorkflowDefinition, graph: &Graph) -> Vec<Option<usize>> {
     frame
 }
 
-fn providers_file(def: &WorkflowDefinition) -> String {
+fn providers_file(def: &WorkflowDefinition, bindings: &Bindings) -> String {
     let mut used: Vec<&providers::Provider> = Vec::new();
     for node in &def.nodes {
         if let Some((id, action)) = node.kind.split_once('.')
             && action != "trigger"
-            && let Some(provider) = providers::find(id)
+            && let Some(provider) = bindings.provider(id)
             && provider.protocol == providers::Protocol::Http
             && !used.iter().any(|p| p.id == provider.id)
         {

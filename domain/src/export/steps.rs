@@ -4,7 +4,7 @@
 //! behaviour: a built-in kind's runtime function, a provider action's
 //! request as its declaration places it, an HTTP request, an e-mail.
 
-use engine::providers::{self, Action, Encoding, Place, Protocol, Provider};
+use engine::providers::{Action, Encoding, Place, Protocol, Provider};
 use model::Node;
 use serde_json::{Map, Value};
 
@@ -153,7 +153,7 @@ pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, E
             String::new(),
         )
     } else if let Some((provider, rest)) = node.kind.split_once('.')
-        && let Some(provider) = providers::find(provider)
+        && let Some(provider) = bindings.provider(provider)
     {
         provider_step(node, &function, provider, rest, bindings).map_err(|why| refuse("", why))?
     } else {

@@ -45,7 +45,7 @@ fn steps_become_functions_and_connections_variables() {
             {"source": "switch", "target": "ping"}
         ]
     }));
-    let files = typescript("wf-1", &def, &[stripe()]).unwrap();
+    let files = typescript("wf-1", &def, &[stripe()], &[]).unwrap();
     let everything: String = files.iter().map(|f| f.contents.as_str()).collect();
     assert!(!everything.contains("whsec_hidden") && !everything.contains("k-hidden"));
     for path in [
@@ -101,7 +101,7 @@ fn what_cannot_be_translated_names_step_field_and_construct() {
             "nodes": [{"id": "start", "kind": "manual_trigger"}, node],
             "edges": [{"source": "start", "target": "x"}]
         }));
-        typescript("wf", &def, &[]).unwrap_err()
+        typescript("wf", &def, &[], &[]).unwrap_err()
     };
     let error = refused(
         json!({"id": "x", "kind": "transform", "config": {"template": {"a": ["{{ trigger.v | map(attribute='id') }}"]}}}),

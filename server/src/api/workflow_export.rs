@@ -92,22 +92,41 @@ async fn export(
             settings: c.settings.as_object().cloned().unwrap_or_default(),
         })
         .collect();
-    let files = domain::export::typescript(&id.to_string(), &workflow.definition, &connections)
-        .map_err(|error| {
-            let field = if error.node.is_empty() {
-                "nodes".to_owned()
-            } else if error.field.is_empty() {
-                format!("nodes.{}", error.node)
-            } else {
-                format!("nodes.{}.config.{}", error.node, error.field)
-            };
-            let mut problem = FieldProblem::new(&field, error.to_string());
-            problem.node_id = (!error.node.is_empty()).then(|| error.node.clone());
-            DomainError::Invalid {
-                message: error.to_string(),
-                fields: vec![problem],
-            }
-        })?;
+    // Steps of APIs the account imported from OpenAPI documents.
+    let mut imported = Vec::new();
+    for node in &workflow.definition.nodes {
+        if let Some((api, _)) = node.kind.split_once('.')
+            && engine::providers::find(api).is_none()
+            && !imported
+                .iter()
+                .any(|p: &engine::providers::Provider| p.id == api)
+            && let Some(provider) =
+                domain::apis::provider(&state.context.db, user.id(), api).await?
+        {
+            imported.push(provider.into_owned());
+        }
+    }
+    let files = domain::export::typescript(
+        &id.to_string(),
+        &workflow.definition,
+        &connections,
+        &imported,
+    )
+    .map_err(|error| {
+        let field = if error.node.is_empty() {
+            "nodes".to_owned()
+        } else if error.field.is_empty() {
+            format!("nodes.{}", error.node)
+        } else {
+            format!("nodes.{}.config.{}", error.node, error.field)
+        };
+        let mut problem = FieldProblem::new(&field, error.to_string());
+        problem.node_id = (!error.node.is_empty()).then(|| error.node.clone());
+        DomainError::Invalid {
+            message: error.to_string(),
+            fields: vec![problem],
+        }
+    })?;
     let directory = directory_name(&workflow.definition.name);
     if zip {
         let bytes = archive(&directory, &files)?;

@@ -17,7 +17,7 @@ on_both_backends!(
     a_re_import_reports_changes_and_delete_waits_for_workflows
 );
 
-const ACME: &str = r##"
+pub(crate) const ACME: &str = r##"
 openapi: 3.1.0
 info: { title: Acme Invoices, version: "2.1" }
 servers: [{ url: "https://api.acme.example/v2" }]

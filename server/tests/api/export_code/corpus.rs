@@ -229,6 +229,27 @@ pub fn cases(fakes: &Fakes) -> Vec<Case> {
                 f.reply("/sendgrid/v3/stats", Reply::json(200, json!([{"date": "2026-12-01", "stats": []}])));
             },
         },
+        Case {
+            name: "imported-api",
+            workflow: flow(
+                "Acme invoices",
+                vec![
+                    node("start", "manual_trigger", json!({})),
+                    node("bill", "acme.create_invoice", json!({"connection": "CONN:acme", "customer": "{{ trigger.customer }}",
+                        "amount": "{{ trigger.cents }}", "memo": "Order {{ trigger.order }}", "Idempotency-Key": "bill-{{ trigger.order }}", "expand": "customer"})),
+                    node("read", "acme.get_invoice", json!({"connection": "CONN:acme", "id": "{{ steps.bill.output.id }}"})),
+                    node("void", "acme.request", json!({"connection": "CONN:acme", "method": "POST", "path": "/invoices/{{ steps.bill.output.id }}/void"})),
+                ],
+                chain(&["start", "bill", "read", "void"]),
+            ),
+            input: json!({"customer": "cus_9", "cents": 1200, "order": "A-3"}),
+            env: &[],
+            arrange: |f| {
+                f.reply("/acme/v2/invoices", Reply::json(201, json!({"id": "inv_1", "customer": "cus_9", "amount": 1200})));
+                f.reply("/acme/v2/invoices/inv_1", Reply::json(200, json!({"id": "inv_1", "status": "open"})));
+                f.reply("/acme/v2/invoices/inv_1/void", Reply::json(200, json!({"id": "inv_1", "status": "void"})));
+            },
+        },
     ]
 }
 

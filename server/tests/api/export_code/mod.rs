@@ -42,7 +42,7 @@ async fn compare(
     workflow: &str,
     input: &Value,
     script: &dyn Fn(&Fakes),
-    extra_env: &[(&str, &str)],
+    extra_env: &[(String, String)],
 ) -> Vec<String> {
     script(fakes);
     let switchyard = run_in_switchyard(user, fakes, workflow, input).await;
@@ -51,11 +51,7 @@ async fn compare(
     build(&dir);
     script(fakes);
     let mut env = env_for(fakes, PROVIDERS);
-    env.extend(
-        extra_env
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string())),
-    );
+    env.extend(extra_env.iter().cloned());
     let exported = run_exported(fakes, &dir, &env, input).await;
     assert_same(name, &switchyard, &exported);
     assert!(!project["files"].as_array().unwrap().is_empty());
@@ -99,6 +95,30 @@ async fn exported_projects_do_what_switchyard_does() {
     let fakes = Fakes::start().await;
     connect_all(&user, &fakes, &json!(PROVIDERS)).await;
     let mut covered = BTreeSet::new();
+
+    // An API imported from an OpenAPI document, called like the built-in ones.
+    let imported = user
+        .post(
+            "/apis/import",
+            json!({"document": crate::imported_apis::ACME, "id": "acme"}),
+        )
+        .await;
+    assert_eq!(imported.status(), 201, "{}", imported.text().await.unwrap());
+    let acme = json!({"api_key": "acme_secret_1", "base_url": fakes.remote.url("/acme/v2")});
+    let created = user
+        .post(
+            "/connections",
+            json!({"name": "acme (test)", "kind": "acme", "fields": acme}),
+        )
+        .await;
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let acme_env = vec![
+        ("ACME_TEST_API_KEY".to_owned(), "acme_secret_1".to_owned()),
+        (
+            "ACME_TEST_BASE_URL".to_owned(),
+            fakes.remote.url("/acme/v2"),
+        ),
+    ];
 
     let listed: Value = user.get("/templates").await.json().await.unwrap();
     for summary in listed["items"].as_array().unwrap() {
@@ -148,6 +168,12 @@ async fn exported_projects_do_what_switchyard_does() {
         })
         .collect();
     for case in corpus::cases(&fakes) {
+        let mut env: Vec<(String, String)> = case
+            .env
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        env.extend(acme_env.iter().cloned());
         let mut text = case.workflow.to_string();
         for (kind, id) in &ids {
             text = text.replace(&format!("CONN:{kind}\""), &format!("{id}\""));
@@ -163,7 +189,7 @@ async fn exported_projects_do_what_switchyard_does() {
                 &workflow,
                 &case.input,
                 &case.arrange,
-                case.env,
+                &env,
             )
             .await,
         );
