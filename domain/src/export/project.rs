@@ -226,7 +226,6 @@ const TSCONFIG: &str = r#"{
     "lib": ["ES2022"],
     "types": ["node"],
     "strict": true,
-    "noUnusedLocals": false,
     "esModuleInterop": true,
     "skipLibCheck": true,
     "outDir": "dist",
@@ -237,28 +236,41 @@ const TSCONFIG: &str = r#"{
 "#;
 
 fn steps_file(functions: &[String]) -> String {
+    let code = functions.concat();
+    let uses = |marker: &str| code.contains(marker);
     let mut out = String::from(
         "// One function per step of the workflow. Each builds its configuration\n\
          // from the trigger and earlier steps (`ctx`), then does what its kind does.\n\
          // Failures are thrown as StepError; run.ts retries and routes them.\n\n\
-         /* eslint-disable */\n\
-         import * as x from \"./switchyard/expressions\";\n\
-         import * as k from \"./switchyard/kinds\";\n\
-         import * as http from \"./switchyard/http\";\n\
-         import * as actions from \"./switchyard/actions\";\n\
-         import { env } from \"./switchyard/env\";\n\
-         import { done, type Outcome, type StepCall } from \"./switchyard/run\";\n\
-         import * as connections from \"./connections\";\n\
-         import * as providers from \"./providers\";\n",
+         import * as x from \"./switchyard/expressions\";\n",
     );
-    if functions.iter().any(|f| f.contains("smtp.")) {
-        out.push_str("import * as smtp from \"./switchyard/smtp\";\n");
+    // Only the modules the steps use.
+    for (marker, import) in [
+        ("k.", "import * as k from \"./switchyard/kinds\";"),
+        ("http.", "import * as http from \"./switchyard/http\";"),
+        (
+            "actions.",
+            "import * as actions from \"./switchyard/actions\";",
+        ),
+        ("smtp.", "import * as smtp from \"./switchyard/smtp\";"),
+        ("env(", "import { env } from \"./switchyard/env\";"),
+        (
+            "connections.",
+            "import * as connections from \"./connections\";",
+        ),
+        ("providers.", "import * as providers from \"./providers\";"),
+    ] {
+        if uses(marker) {
+            out.push_str(import);
+            out.push('\n');
+        }
     }
-    out.push_str(
-        "\ntype Config = { [key: string]: x.Json };\n\
-         // Imports some workflows do not use, kept so that every export reads alike.\n\
-         void [x, k, http, actions, env, done, connections, providers];\n",
-    );
+    out.push_str(if uses("done(") {
+        "import { done, type Outcome, type StepCall } from \"./switchyard/run\";\n"
+    } else {
+        "import type { Outcome, StepCall } from \"./switchyard/run\";\n"
+    });
+    out.push_str("\ntype Config = { [key: string]: x.Json };\n");
     for function in functions {
         out.push('\n');
         out.push_str(function);
@@ -359,10 +371,11 @@ fn providers_file(def: &WorkflowDefinition, bindings: &Bindings) -> String {
     let mut out = String::from(
         "// The APIs the workflow calls, as Switchyard declares them: base URL,\n\
          // default headers, authentication and how each reports errors.\n\n\
-         import type { Provider } from \"./switchyard/http\";\n\
-         import { derive } from \"./switchyard/prepare\";\n\
-         void derive;\n",
+         import type { Provider } from \"./switchyard/http\";\n",
     );
+    if used.iter().any(|p| p.connection.derive.is_some()) {
+        out.push_str("import { derive } from \"./switchyard/prepare\";\n");
+    }
     for provider in used {
         let errors = &provider.errors;
         let codes: Vec<Value> = errors
@@ -457,10 +470,12 @@ fn main_file(
             "import { serveEvents } from \"./switchyard/events\";\nimport * as x from \"./switchyard/expressions\";\n"
         }
     };
-    let required: Vec<String> = Vec::new();
-    let _ = required;
+    let starts = match start {
+        Start::Webhook { .. } | Start::Event => MAIN_START,
+        Start::Manual | Start::Schedule => "",
+    };
     Ok(format!(
-        "{MAIN_HEAD}{imports}\n{MAIN_BODY}\nasync function main(): Promise<void> {{\n  const [command, argument] = process.argv.slice(2);\n  if (command === \"run\") {{\n    await once(readPayload(argument));\n    return;\n  }}\n{entry}}}\n\nmain().catch((error: unknown) => {{\n  console.error(error);\n  process.exitCode = 1;\n}});\n"
+        "{MAIN_HEAD}{imports}\n{MAIN_BODY}{starts}\nasync function main(): Promise<void> {{\n  const [command, argument] = process.argv.slice(2);\n  if (command === \"run\") {{\n    await once(readPayload(argument));\n    return;\n  }}\n{entry}}}\n\nmain().catch((error: unknown) => {{\n  console.error(error);\n  process.exitCode = 1;\n}});\n"
     ))
 }
 
@@ -486,8 +501,10 @@ async function once(payload: Json, executionId?: string): Promise<RunResult> {\n
   process.stdout.write(`${JSON.stringify(result)}\\n`);\n\
   if (result.status !== \"succeeded\") process.exitCode = 1;\n\
   return result;\n\
-}\n\n\
-/** Deliveries already started, by idempotency key: a redelivery starts no second run. */\n\
+}\n";
+
+/// What webhook and event servers start runs with.
+const MAIN_START: &str = "\n/** Deliveries already started, by idempotency key: a redelivery starts no second run. */\n\
 const started = new Map<string, string>();\n\n\
 /** Starts a run for a delivery; answers before it ends. */\n\
 async function start(delivery: { payload: Json; idempotencyKey?: string }) {\n\
@@ -502,5 +519,4 @@ async function start(delivery: { payload: Json; idempotencyKey?: string }) {\n\
     output: [...result.steps].reverse().find((s) => s.status === \"succeeded\" && s.item === \"\")?.output ?? null,\n\
   }));\n\
   return { executionId, created: true, finished };\n\
-}\n\
-void start;\n";
+}\n";
