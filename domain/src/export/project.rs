@@ -101,7 +101,7 @@ pub fn files(
         }
     }
     let mut variables = bindings.variables();
-    variables.extend(step_secrets(def));
+    variables.extend(step_secrets(def, trigger));
     let mut out = vec![
         file("package.json", package_json(def)),
         file("tsconfig.json", TSCONFIG.to_owned()),
@@ -167,20 +167,22 @@ fn file(path: &str, contents: String) -> ExportFile {
     }
 }
 
-/// Secrets written into steps (an HTTP request's own credentials).
-fn step_secrets(def: &WorkflowDefinition) -> Vec<EnvVar> {
+/// Secrets written into steps (an HTTP request's own credentials, an
+/// `Authorization` header).
+fn step_secrets(def: &WorkflowDefinition, trigger: usize) -> Vec<EnvVar> {
     let mut out = Vec::new();
-    for node in def.nodes.iter().filter(|n| n.kind == "http_request") {
-        for field in ["token", "password", "value"] {
-            let Some(Value::String(text)) = node.config.pointer(&format!("/auth/{field}")) else {
-                continue;
-            };
-            if model::expr::contains_template(text) {
-                continue;
-            }
+    for (index, node) in def.nodes.iter().enumerate() {
+        if index == trigger {
+            continue;
+        }
+        for path in steps::secret_literals(node) {
             out.push(EnvVar {
-                name: steps::step_secret_name(&node.id, &["auth".into(), field.into()]),
-                about: format!("The `auth.{field}` written into the step `{}`.", node.id),
+                name: steps::step_secret_name(&node.id, &path),
+                about: format!(
+                    "The `{}` written into the step `{}`.",
+                    path.join("."),
+                    node.id
+                ),
                 secret: true,
                 required: true,
                 current: None,

@@ -140,15 +140,10 @@ pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, E
     } else if node.kind == "http_request" {
         let connection = bindings.call_argument(node, "connection_id");
         let body = format!("return done(await http.httpRequest(config, key{connection}));");
-        let secrets = vec![
-            vec!["auth".to_owned(), "token".to_owned()],
-            vec!["auth".to_owned(), "password".to_owned()],
-            vec!["auth".to_owned(), "value".to_owned()],
-        ];
         (
             String::new(),
             vec!["connection_id"],
-            secrets,
+            vec![],
             body,
             String::new(),
         )
@@ -165,6 +160,8 @@ pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, E
             ),
         ));
     };
+    let mut secrets = secrets;
+    secrets.extend(secret_literals(node));
     let config = config_code(node, &skip, &secrets, bindings)?;
     let uses_config = body.contains("config");
     let uses_inputs = body.contains("inputs");
@@ -203,10 +200,51 @@ fn comment(text: &str) -> String {
 /// function body, and code before the function.
 type Parts = (String, Vec<&'static str>, Vec<Vec<String>>, String, String);
 
+/// Config paths of a step that hold credentials written in as text: its
+/// kind's secret fields, and for HTTP calls headers and query parameters
+/// with secret-looking names (those Switchyard masks in run data). The
+/// export reads them from the environment instead.
+pub fn secret_literals(node: &Node) -> Vec<Vec<String>> {
+    let mut paths: Vec<Vec<String>> = REGISTRY
+        .get(&node.kind)
+        .map(|kind| kind.spec().secret_paths())
+        .unwrap_or_default();
+    if node.kind == "http_request" || node.kind.ends_with(".request") {
+        for (field, is_secret) in [
+            (
+                "headers",
+                engine::redact::is_secret_header as fn(&str) -> bool,
+            ),
+            ("query", engine::redact::is_secret_param),
+        ] {
+            if let Some(Value::Object(entries)) = node.config.get(field) {
+                paths.extend(
+                    entries
+                        .keys()
+                        .filter(|name| is_secret(name))
+                        .map(|name| vec![field.to_owned(), name.clone()]),
+                );
+            }
+        }
+    }
+    paths.retain(|path| {
+        let pointer: String = path
+            .iter()
+            .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+            .collect();
+        node.config
+            .pointer(&pointer)
+            .and_then(Value::as_str)
+            .is_some_and(|text| !text.is_empty() && !model::expr::contains_template(text))
+    });
+    paths
+}
+
+static REGISTRY: std::sync::LazyLock<engine::nodes::Registry> =
+    std::sync::LazyLock::new(engine::nodes::Registry::builtin);
+
 /// The catalogue's name for a kind (`Stripe: Create a customer`).
 fn kind_label(kind: &str) -> String {
-    static REGISTRY: std::sync::LazyLock<engine::nodes::Registry> =
-        std::sync::LazyLock::new(engine::nodes::Registry::builtin);
     REGISTRY
         .catalogue()
         .kinds

@@ -37,7 +37,8 @@ fn steps_become_functions_and_connections_variables() {
             {"id": "hook", "kind": "webhook_trigger", "config": {"signature": {"scheme": "stripe", "secret": "whsec_hidden"}}},
             {"id": "create-customer", "kind": "stripe.create_customer", "config": {"connection": "7c0f3b8e-0000-4000-8000-000000000001", "email": "{{ trigger.body.email }}"}},
             {"id": "switch", "kind": "transform", "config": {"template": {"id": "{{ steps['create-customer'].output.id }}"}}},
-            {"id": "ping", "kind": "http_request", "config": {"url": "https://example.com", "auth": {"type": "header", "name": "X-Key", "value": "k-hidden"}}}
+            {"id": "ping", "kind": "http_request", "config": {"url": "https://example.com", "auth": {"type": "header", "name": "X-Key", "value": "k-hidden"},
+                "headers": {"Authorization": "Bearer t-hidden", "X-Trace": "{{ trigger.id }}"}, "query": {"api_key": "q-hidden", "page": "1"}}}
         ],
         "edges": [
             {"source": "hook", "target": "create-customer"},
@@ -47,7 +48,9 @@ fn steps_become_functions_and_connections_variables() {
     }));
     let files = typescript("wf-1", &def, &[stripe()], &[]).unwrap();
     let everything: String = files.iter().map(|f| f.contents.as_str()).collect();
-    assert!(!everything.contains("whsec_hidden") && !everything.contains("k-hidden"));
+    for secret in ["whsec_hidden", "k-hidden", "t-hidden", "q-hidden"] {
+        assert!(!everything.contains(secret), "{secret} was exported");
+    }
     for path in [
         "package.json",
         "tsconfig.json",
@@ -80,6 +83,8 @@ fn steps_become_functions_and_connections_variables() {
         "`STRIPE_LIVE_SECRET_KEY`",
         "`STRIPE_LIVE_BASE_URL`",
         "`PING_AUTH_VALUE`",
+        "`PING_HEADERS_AUTHORIZATION`",
+        "`PING_QUERY_API_KEY`",
         "`WEBHOOK_SECRET`",
     ] {
         assert!(readme.contains(variable), "{variable} in {readme}");

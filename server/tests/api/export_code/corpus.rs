@@ -51,7 +51,7 @@ pub fn cases(fakes: &Fakes) -> Vec<Case> {
                     node("fetch", "http_request", json!({
                         "url": format!("{shop}/orders/{{{{ trigger.order }}}}"),
                         "query": {"expand": "items", "n": "{{ trigger.n }}"},
-                        "headers": {"X-Trace": "t-{{ trigger.n * 2 }}"},
+                        "headers": {"X-Trace": "t-{{ trigger.n * 2 }}", "X-Api-Key": "shop-key"},
                         "auth": {"type": "bearer", "token": "shop-token"},
                         "send_idempotency_key": true
                     })),
@@ -91,7 +91,7 @@ pub fn cases(fakes: &Fakes) -> Vec<Case> {
                 ],
             ),
             input: json!({"order": "A-17", "n": 4}),
-            env: &[("FETCH_AUTH_TOKEN", "shop-token")],
+            env: &[("FETCH_AUTH_TOKEN", "shop-token"), ("FETCH_HEADERS_X_API_KEY", "shop-key")],
             arrange: |f| {
                 f.reply("/shop/orders/A-17", Reply::json(200, json!({"total": 4200, "tags": ["vip", "eu"], "customer": {"name": "Ada"},
                     "items": [{"sku": "S1", "qty": 2}, {"sku": "S2", "qty": 1}]})));
