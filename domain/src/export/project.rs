@@ -335,7 +335,11 @@ fn workflow_file(
             json(&edge.target)
         ));
     }
-    out.push_str("  ],\n};\n");
+    out.push_str("  ],\n");
+    if let Some(ms) = def.settings.timeout_ms {
+        out.push_str(&format!("  timeoutMs: {ms},\n"));
+    }
+    out.push_str("};\n");
     out
 }
 

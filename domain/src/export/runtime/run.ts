@@ -104,6 +104,8 @@ export interface Workflow {
   name: string;
   steps: StepSpec[];
   edges: EdgeSpec[];
+  /** Longest a run may take, from start to finish. */
+  timeoutMs?: number;
 }
 
 export type StepStatus = "succeeded" | "failed" | "skipped";
@@ -141,12 +143,19 @@ const LOOP_BODY_PORT = "body";
 /** Epoch milliseconds as Switchyard writes them: `2026-01-31T09:00:00.000Z`. */
 export const rfc3339 = (ms: number): string => new Date(ms).toISOString();
 
-/** Waits `ms`, in chunks a timer can hold (up to a year for a delay step). */
-export async function sleep(ms: number): Promise<void> {
+/** Waits `ms`, in chunks a timer can hold (up to a year for a delay step), or until `signal` aborts. */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   let left = ms;
-  while (left > 0) {
+  while (left > 0 && !signal?.aborted) {
     const chunk = Math.min(left, 2 ** 31 - 1);
-    await new Promise((resolve) => setTimeout(resolve, chunk));
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(wake, chunk);
+      signal?.addEventListener("abort", wake, { once: true });
+    });
     left -= chunk;
   }
 }
@@ -172,6 +181,10 @@ class Run {
   private readonly byId = new Map<string, StepSpec>();
   private failure: Json = null;
   private loopSteps = 0;
+  /** Steps under way, by record key: cancelled if the run passes its deadline. */
+  private readonly running = new Map<string, { node: string; item: string; attempts: number }>();
+  /** Aborts waits (delays, retry backoff) when the run passes its deadline. */
+  private readonly deadline = new AbortController();
   private readonly execution: Json;
 
   constructor(
@@ -185,12 +198,39 @@ class Run {
   }
 
   async go(): Promise<RunResult> {
-    await this.frame(null, "");
+    const work = this.frame(null, "");
+    const limit = this.workflow.timeoutMs;
+    if (limit === undefined) {
+      await work;
+    } else {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.expire(Date.now());
+          resolve();
+        }, limit);
+      });
+      await Promise.race([work, expired]);
+      clearTimeout(timer);
+    }
     const steps = [...this.records.values()];
     if (this.failure === null) {
       return { executionId: this.executionId, status: "succeeded", steps, error: null };
     }
     return { executionId: this.executionId, status: "failed", steps, error: this.failure };
+  }
+
+  /** The run passed its deadline: steps under way fail as cancelled, and the run fails. */
+  private expire(now: number) {
+    if (this.failure === null) {
+      this.failure = { class: "transient", message: `the run did not finish before its deadline (${rfc3339(now)})` };
+    }
+    for (const [, step] of this.running) {
+      const error = new StepError("cancelled", "the run was cancelled").toJson();
+      this.save({ node: step.node, item: step.item, status: "failed", attempts: step.attempts, output: null, port: null, error });
+    }
+    this.running.clear();
+    this.deadline.abort();
   }
 
   private record(node: string, item: string): StepRecord | undefined {
@@ -297,15 +337,19 @@ class Run {
   /** Runs a step with its retries, and what its outcome asks for. */
   private async step(step: StepSpec, item: string): Promise<void> {
     const key = item === "" ? `${this.executionId}:${step.id}` : `${this.executionId}:${step.id}:${item}`;
+    const running = `${step.id}\u0000${item}`;
+    const signal = this.deadline.signal;
     let attempt = 0;
     for (;;) {
       attempt += 1;
+      if (signal.aborted) return;
+      this.running.set(running, { node: step.id, item, attempts: attempt });
       let outcome: Outcome;
       let finished: { output: Json; port: string };
       try {
         outcome = step.isTrigger ? done(this.trigger) : await step.run({ ctx: this.context(item), inputs: this.inputs(step, item), key, attempt });
         if (outcome.type === "sleep") {
-          await sleep(outcome.untilMs - Date.now());
+          await sleep(outcome.untilMs - Date.now(), signal);
           outcome = done({ waited_until: rfc3339(outcome.untilMs) });
         }
         if (outcome.type === "loop") {
@@ -318,12 +362,17 @@ class Run {
           const backoff = backoffMs(step.retry, attempt, Math.random());
           const wait = error.extra.retryAfterMs === undefined ? backoff : Math.min(error.extra.retryAfterMs, MAX_RETRY_AFTER_MS);
           this.log(`${step.id}: attempt ${attempt} failed (${error.message}); retrying in ${wait} ms`);
-          await sleep(wait);
+          await sleep(wait, signal);
           continue;
         }
+        if (signal.aborted) return;
+        this.running.delete(running);
         this.fail(step, item, attempt, error);
         return;
       }
+      // Past the deadline the step was recorded as cancelled.
+      if (signal.aborted) return;
+      this.running.delete(running);
       this.save({ node: step.id, item, status: "succeeded", attempts: attempt, output: finished.output, port: finished.port, error: null });
       return;
     }

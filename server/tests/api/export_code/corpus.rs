@@ -250,6 +250,27 @@ pub fn cases(fakes: &Fakes) -> Vec<Case> {
                 f.reply("/acme/v2/invoices/inv_1/void", Reply::json(200, json!({"id": "inv_1", "status": "void"})));
             },
         },
+        // The deadline leaves three seconds to send the request, so that
+        // both sides make it however slow the machine is; the answer comes
+        // well after the deadline.
+        Case {
+            name: "deadline",
+            workflow: json!({
+                "name": "Deadline",
+                "settings": {"timeout_ms": 3000},
+                "nodes": [
+                    node("start", "manual_trigger", json!({})),
+                    node("slow", "http_request", json!({"url": format!("{shop}/slow")})),
+                    node("after", "transform", json!({"template": "{{ steps.slow.output.status }}"})),
+                ],
+                "edges": chain(&["start", "slow", "after"]),
+            }),
+            input: json!({}),
+            env: &[],
+            arrange: |f| {
+                f.reply("/shop/slow", Reply::json(200, json!({"late": true})).after(std::time::Duration::from_secs(8)));
+            },
+        },
     ]
 }
 
