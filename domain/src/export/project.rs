@@ -428,7 +428,7 @@ fn main_file(
         }
     }
     let entry = match start {
-        Start::Manual => "  await once(readPayload(command));\n".to_owned(),
+        Start::Manual => "  await once(readPayload(command));\n  // Requests a deadline cut short are not waited for.\n  process.exit();\n".to_owned(),
         Start::Webhook { secret_env } => format!(
             "  const trigger: WebhookTrigger = {{ kind: {}, config: {}, secret: {} }};\n  const server = await serve(trigger, start, Number(process.env.PORT ?? 3000), process.env.HOST);\n  const address = server.address();\n  console.log(`listening for webhooks on port ${{typeof address === \"object\" && address ? address.port : address}}`);\n",
             json(&node.kind),
@@ -481,7 +481,7 @@ fn main_file(
         Start::Manual | Start::Schedule => "",
     };
     Ok(format!(
-        "{MAIN_HEAD}{imports}\n{MAIN_BODY}{starts}\nasync function main(): Promise<void> {{\n  const [command, argument] = process.argv.slice(2);\n  if (command === \"run\") {{\n    await once(readPayload(argument));\n    return;\n  }}\n{entry}}}\n\nmain().catch((error: unknown) => {{\n  console.error(error);\n  process.exitCode = 1;\n}});\n"
+        "{MAIN_HEAD}{imports}\n{MAIN_BODY}{starts}\nasync function main(): Promise<void> {{\n  const [command, argument] = process.argv.slice(2);\n  if (command === \"run\") {{\n    await once(readPayload(argument));\n    // Requests a deadline cut short are not waited for.\n    process.exit();\n  }}\n{entry}}}\n\nmain().catch((error: unknown) => {{\n  console.error(error);\n  process.exitCode = 1;\n}});\n"
     ))
 }
 
