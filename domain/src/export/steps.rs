@@ -127,25 +127,18 @@ pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, E
     } else {
         format!("{} ({kind_label})", node.label)
     };
-    let (doc, skip, secrets, body, prelude): Parts = if let Some((_, call)) =
-        BUILT_IN.iter().find(|(kind, _)| *kind == node.kind)
-    {
-        (
-            String::new(),
-            vec![],
-            vec![],
-            format!("return {call};"),
-            String::new(),
-        )
+    let Behaviour {
+        doc,
+        skip,
+        body,
+        prelude,
+    } = if let Some((_, call)) = BUILT_IN.iter().find(|(kind, _)| *kind == node.kind) {
+        Behaviour::call(format!("return {call};"), &[])
     } else if node.kind == "http_request" {
         let connection = bindings.call_argument(node, "connection_id");
-        let body = format!("return done(await http.httpRequest(config, key{connection}));");
-        (
-            String::new(),
-            vec!["connection_id"],
-            vec![],
-            body,
-            String::new(),
+        Behaviour::call(
+            format!("return done(await http.httpRequest(config, key{connection}));"),
+            &["connection_id"],
         )
     } else if let Some((provider, rest)) = node.kind.split_once('.')
         && let Some(provider) = bindings.provider(provider)
@@ -154,15 +147,10 @@ pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, E
     } else {
         return Err(refuse(
             "kind",
-            format!(
-                "the kind `{}` (an imported API or an unknown kind)",
-                node.kind
-            ),
+            format!("the kind `{}`, which Switchyard does not know", node.kind),
         ));
     };
-    let mut secrets = secrets;
-    secrets.extend(secret_literals(node));
-    let config = config_code(node, &skip, &secrets, bindings)?;
+    let config = config_code(node, &skip, &secret_literals(node), bindings)?;
     let uses_config = body.contains("config");
     let uses_inputs = body.contains("inputs");
     let uses_key = body.contains("key");
@@ -196,9 +184,27 @@ fn comment(text: &str) -> String {
     text.replace("*/", "* /")
 }
 
-/// A step's doc comment tail, config fields left out, secret config paths,
-/// function body, and code before the function.
-type Parts = (String, Vec<&'static str>, Vec<Vec<String>>, String, String);
+/// What a step's function does besides building its config.
+struct Behaviour {
+    /// Added to the doc comment (a provider action's method and path).
+    doc: String,
+    /// Config fields the code does not build (the connection: bound once).
+    skip: Vec<&'static str>,
+    body: String,
+    /// Code before the function (a provider action's declared request).
+    prelude: String,
+}
+
+impl Behaviour {
+    fn call(body: String, skip: &[&'static str]) -> Behaviour {
+        Behaviour {
+            doc: String::new(),
+            skip: skip.to_vec(),
+            body,
+            prelude: String::new(),
+        }
+    }
+}
 
 /// Config paths of a step that hold credentials written in as text: its
 /// kind's secret fields, and for HTTP calls headers and query parameters
@@ -259,7 +265,7 @@ fn provider_step(
     provider: &Provider,
     action_name: &str,
     bindings: &Bindings,
-) -> Result<Parts, String> {
+) -> Result<Behaviour, String> {
     let connection = bindings.connection_code(node).ok_or_else(|| {
         format!(
             "a connection chosen by an expression (choose one {} connection)",
@@ -269,26 +275,14 @@ fn provider_step(
     let provider_var = format!("providers.{}", ident(&provider.id));
     if provider.protocol == Protocol::Smtp {
         let body = format!("return done(await smtp.sendEmail({connection}, config, key));");
-        return Ok((
-            String::new(),
-            vec!["connection"],
-            vec![],
-            body,
-            String::new(),
-        ));
+        return Ok(Behaviour::call(body, &["connection"]));
     }
     let endpoint = format!("new http.Endpoint({provider_var}, {connection})");
     if action_name == "request" {
         let form = provider.default_encoding == Encoding::Form;
         let body =
             format!("return done(await actions.customCall({endpoint}, config, {form}, key));");
-        return Ok((
-            String::new(),
-            vec!["connection"],
-            vec![],
-            body,
-            String::new(),
-        ));
+        return Ok(Behaviour::call(body, &["connection"]));
     }
     let action = provider
         .action(action_name)
@@ -307,7 +301,12 @@ fn provider_step(
         action_code(&node.kind, action),
     );
     let body = format!("return done(await actions.runAction({endpoint}, {request}, config, key));");
-    Ok((doc, vec!["connection"], vec![], body, prelude))
+    Ok(Behaviour {
+        doc,
+        skip: vec!["connection"],
+        body,
+        prelude,
+    })
 }
 
 fn place_code(name: &str, place: &Place) -> String {

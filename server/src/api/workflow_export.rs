@@ -19,7 +19,7 @@ use domain::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ErrorResponse, workflows::kinds_for};
+use super::{ErrorResponse, workflows::owned};
 use crate::{auth::CurrentUser, error::ApiError, extract::PathId, startup::AppState};
 
 pub fn router() -> Router<AppState> {
@@ -73,13 +73,7 @@ async fn export(
             .into());
         }
     };
-    let workflow = domain::workflows::get(
-        &state.context.db,
-        kinds_for(&state, user.id()).await?.catalogue(),
-        user.id(),
-        id,
-    )
-    .await?;
+    let workflow = owned(&state, user.id(), id).await?;
     let connections: Vec<ConnectionInfo> = state
         .connections
         .list(user.id())

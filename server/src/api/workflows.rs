@@ -166,13 +166,7 @@ async fn read(
     user: CurrentUser,
     PathId(id): PathId,
 ) -> Result<Json<WorkflowResponse>, ApiError> {
-    let workflow = domain::workflows::get(
-        &state.context.db,
-        kinds_for(&state, user.id()).await?.catalogue(),
-        user.id(),
-        id,
-    )
-    .await?;
+    let workflow = owned(&state, user.id(), id).await?;
     Ok(respond(&state, workflow))
 }
 
@@ -324,13 +318,7 @@ async fn validate(
     user: CurrentUser,
     PathId(id): PathId,
 ) -> Result<Json<ValidationReport>, ApiError> {
-    let workflow = domain::workflows::get(
-        &state.context.db,
-        kinds_for(&state, user.id()).await?.catalogue(),
-        user.id(),
-        id,
-    )
-    .await?;
+    let workflow = owned(&state, user.id(), id).await?;
     let valid = !model::validate::has_errors(&workflow.problems);
     Ok(Json(ValidationReport {
         valid,
@@ -425,16 +413,20 @@ async fn audit(
     user: CurrentUser,
     PathId(id): PathId,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    domain::workflows::get(
-        &state.context.db,
-        kinds_for(&state, user.id()).await?.catalogue(),
-        user.id(),
-        id,
-    )
-    .await?;
+    owned(&state, user.id(), id).await?;
     Ok(Json(
         domain::audit::list(&state.context.db, user.id(), Some(id), 200).await?,
     ))
+}
+
+/// One of the account's workflows, checked against the account's kinds.
+pub(super) async fn owned(
+    state: &AppState,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<domain::workflows::Workflow, ApiError> {
+    let kinds = kinds_for(state, owner).await?;
+    Ok(domain::workflows::get(&state.context.db, kinds.catalogue(), owner, id).await?)
 }
 
 /// The kinds the account's workflows are checked against: built in and imported.
