@@ -131,7 +131,13 @@ pub async fn drive<P: Persistence + Send>(
         let wake = state.next_wake();
         if in_flight.is_empty() {
             match wake {
-                Some(wake_at) if wake_at - now > hold_ms => return DriveEnd::Sleeping { wake_at },
+                // A run asleep past its deadline is woken at the deadline,
+                // to end then rather than when its delay is over.
+                Some(wake_at) if wake_at.min(deadline.unwrap_or(i64::MAX)) - now > hold_ms => {
+                    return DriveEnd::Sleeping {
+                        wake_at: wake_at.min(deadline.unwrap_or(i64::MAX)),
+                    };
+                }
                 Some(_) => {}
                 None => {
                     // Nothing running, ready or due, yet not finished: a bug.

@@ -433,6 +433,43 @@ async fn short_delays_complete_in_memory() {
     assert!(output_of(&state, "wait", "")["waited_until"].is_string());
 }
 
+#[tokio::test]
+async fn a_run_asleep_past_its_deadline_ends_at_the_deadline() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let def = serde_json::from_value(workflow(
+        json!([{"id": "start", "kind": "manual_trigger"}, {"id": "wait", "kind": "delay", "config": {"duration_ms": 3_600_000}}]),
+        json!([{"source": "start", "target": "wait"}]),
+    ))
+    .unwrap();
+    let plan = Arc::new(Plan::new(def, &registry(&log)).unwrap());
+    let started = crate::time::now_ms();
+    let mut state = RunState::new(plan, "run".into(), "wf".into(), json!({}), started);
+    let deadline = started + 1_000;
+    let services = services();
+    // The delay sleeps for an hour; the run is handed back to wake at its deadline.
+    let mut store = super::driver::InMemory;
+    let super::driver::DriveEnd::Sleeping { wake_at } =
+        super::driver::drive(&mut state, &services, &mut store, 10, Some(deadline)).await
+    else {
+        panic!("the run sleeps through its delay");
+    };
+    assert_eq!(wake_at, deadline);
+    tokio::time::sleep(std::time::Duration::from_millis(
+        (wake_at - crate::time::now_ms()).max(0) as u64,
+    ))
+    .await;
+    let super::driver::DriveEnd::Ended(RunEnd::Failed(error)) =
+        super::driver::drive(&mut state, &services, &mut store, 10, Some(deadline)).await
+    else {
+        panic!("the run ends at its deadline");
+    };
+    assert!(
+        error["message"].as_str().unwrap().contains("deadline"),
+        "{error}"
+    );
+    assert_eq!(status_of(&state, "wait", ""), Some(StepStatus::Failed));
+}
+
 /// A random DAG over `n` recording nodes: node 0 is the trigger, edges only
 /// go from lower to higher indices.
 fn random_dag() -> impl Strategy<Value = (usize, Vec<(usize, usize)>)> {
