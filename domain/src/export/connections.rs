@@ -225,7 +225,7 @@ impl Bindings {
     }
 
     /// `, connections.x()` for an HTTP request with a connection, else empty.
-    pub fn call_argument(&self, node: &Node, _field: &str) -> String {
+    pub fn call_argument(&self, node: &Node) -> String {
         self.binding(node)
             .map(|b| format!(", connections.{}()", b.function))
             .unwrap_or_default()
@@ -235,10 +235,6 @@ impl Bindings {
     pub fn chosen_by_expression(&self, node: &Node) -> bool {
         connection_field(node, |id| self.provider(id).is_some())
             .is_some_and(|(field, _)| named_connection(node, field).is_none())
-    }
-
-    pub fn step_secret(&self, node: &str, path: &[String]) -> String {
-        super::steps::step_secret_name(node, path)
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Binding> {

@@ -38,12 +38,7 @@ fn json(value: &impl serde::Serialize) -> String {
 }
 
 /// The step's config as a TypeScript object, each field translated on its own.
-fn config_code(
-    node: &Node,
-    skip: &[&str],
-    secrets: &[Vec<String>],
-    bindings: &Bindings,
-) -> Result<String, ExportError> {
+fn config_code(node: &Node, skip: &[&str], secrets: &[Vec<String>]) -> Result<String, ExportError> {
     let Value::Object(fields) = &node.config else {
         return Ok("{}".into());
     };
@@ -52,7 +47,7 @@ fn config_code(
         if skip.contains(&name.as_str()) {
             continue;
         }
-        let code = field_code(node, std::slice::from_ref(name), value, secrets, bindings)?;
+        let code = field_code(node, std::slice::from_ref(name), value, secrets)?;
         out.push(format!("    {}: {code},", json(name)));
     }
     Ok(if out.is_empty() {
@@ -67,17 +62,13 @@ fn field_code(
     path: &[String],
     value: &Value,
     secrets: &[Vec<String>],
-    bindings: &Bindings,
 ) -> Result<String, ExportError> {
     if let Value::String(text) = value
         && secrets.iter().any(|secret| secret == path)
         && !model::expr::contains_template(text)
     {
         // A credential written into the step: read from the environment.
-        return Ok(format!(
-            "env({})",
-            json(&bindings.step_secret(&node.id, path))
-        ));
+        return Ok(format!("env({})", json(&step_secret_name(&node.id, path))));
     }
     if let Value::Array(items) = value {
         let entries = items
@@ -86,7 +77,7 @@ fn field_code(
             .map(|(index, inner)| {
                 let mut deeper = path.to_vec();
                 deeper.push(index.to_string());
-                field_code(node, &deeper, inner, secrets, bindings)
+                field_code(node, &deeper, inner, secrets)
             })
             .collect::<Result<Vec<_>, ExportError>>()?;
         return Ok(format!("[{}]", entries.join(", ")));
@@ -100,7 +91,7 @@ fn field_code(
                 Ok(format!(
                     "{}: {}",
                     json(key),
-                    field_code(node, &deeper, inner, secrets, bindings)?
+                    field_code(node, &deeper, inner, secrets)?
                 ))
             })
             .collect::<Result<Vec<_>, ExportError>>()?;
@@ -135,7 +126,7 @@ pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, E
     } = if let Some((_, call)) = BUILT_IN.iter().find(|(kind, _)| *kind == node.kind) {
         Behaviour::call(format!("return {call};"), &[])
     } else if node.kind == "http_request" {
-        let connection = bindings.call_argument(node, "connection_id");
+        let connection = bindings.call_argument(node);
         Behaviour::call(
             format!("return done(await http.httpRequest(config, key{connection}));"),
             &["connection_id"],
@@ -150,7 +141,7 @@ pub fn step(node: &Node, names: &Names, bindings: &Bindings) -> Result<String, E
             format!("the kind `{}`, which Switchyard does not know", node.kind),
         ));
     };
-    let config = config_code(node, &skip, &secret_literals(node), bindings)?;
+    let config = config_code(node, &skip, &secret_literals(node))?;
     let uses_config = body.contains("config");
     let uses_inputs = body.contains("inputs");
     let uses_key = body.contains("key");

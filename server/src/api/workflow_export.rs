@@ -7,7 +7,7 @@ use std::io::Write;
 
 use axum::{
     Json, Router,
-    extract::{Query, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
     routing::get,
@@ -20,7 +20,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ErrorResponse, workflows::owned};
-use crate::{auth::CurrentUser, error::ApiError, extract::PathId, startup::AppState};
+use crate::{
+    auth::CurrentUser,
+    error::ApiError,
+    extract::{ApiQuery, PathId},
+    startup::AppState,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/workflows/{id}/export/typescript", get(export))
@@ -60,7 +65,7 @@ async fn export(
     State(state): State<AppState>,
     user: CurrentUser,
     PathId(id): PathId,
-    Query(query): Query<ExportQuery>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let zip = match query.format.as_deref() {
         None | Some("json") => false,

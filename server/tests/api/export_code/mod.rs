@@ -244,6 +244,18 @@ async fn what_cannot_be_translated_is_refused_by_name() {
         ))
         .await;
     assert_error(zip, 422, "invalid", Some("format")).await;
+    let unknown = user
+        .get(&format!(
+            "/workflows/{workflow}/export/typescript?fromat=zip"
+        ))
+        .await;
+    assert_error(unknown, 400, "bad_request", None).await;
+    let missing = user
+        .get("/workflows/00000000-0000-4000-8000-000000000000/export/typescript")
+        .await;
+    assert_error(missing, 404, "not_found", None).await;
+    let malformed = user.get("/workflows/not-an-id/export/typescript").await;
+    assert_error(malformed, 404, "not_found", None).await;
 }
 
 #[tokio::test]
