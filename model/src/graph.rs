@@ -139,6 +139,26 @@ impl<'a> Graph<'a> {
         seen
     }
 
+    /// For each node, the innermost loop whose body holds it (nested bodies
+    /// are smaller, so the smallest body wins); `None` outside loops.
+    pub fn innermost_loops(&self) -> Vec<Option<usize>> {
+        let mut frame = vec![None; self.len()];
+        let mut size = vec![usize::MAX; self.len()];
+        for (n, node) in self.def.nodes.iter().enumerate() {
+            if node.kind != "loop" {
+                continue;
+            }
+            let body = self.loop_body(n);
+            for &member in &body {
+                if body.len() < size[member] {
+                    size[member] = body.len();
+                    frame[member] = Some(n);
+                }
+            }
+        }
+        frame
+    }
+
     /// The nodes of a loop's per-item sub-path: everything reachable from
     /// its `body` port edges.
     pub fn loop_body(&self, loop_node: usize) -> Vec<usize> {

@@ -10,17 +10,13 @@ use serde_json::{Value, json};
 use super::{
     ConnectionInfo, EnvVar, ExportError, ExportFile, Names, RUNTIME,
     connections::{Bindings, env_name},
-    steps,
+    steps::{self, json as literal},
 };
 
 /// TypeScript and the Node types the project builds with (those the
 /// tests type-check it with).
 const TYPESCRIPT: &str = "5.9.3";
 const NODE_TYPES: &str = "20.19.43";
-
-fn json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
 
 /// How the workflow starts.
 enum Start {
@@ -287,7 +283,7 @@ fn workflow_file(
     trigger: usize,
 ) -> String {
     let graph = Graph::new(def);
-    let frames = frames(def, &graph);
+    let frames = graph.innermost_loops();
     let mut out = String::from(
         "// The workflow's graph: its steps (with their retry policy and what a\n\
          // failure does) and the edges between them, from the port that fires.\n\n\
@@ -296,8 +292,8 @@ fn workflow_file(
     );
     out.push_str(&format!(
         "export const workflow: Workflow = {{\n  id: {},\n  name: {},\n  steps: [\n",
-        json(&workflow_id),
-        json(&def.name)
+        literal(&workflow_id),
+        literal(&def.name)
     ));
     for (index, node) in def.nodes.iter().enumerate() {
         let retry = def.retry_policy(node);
@@ -313,26 +309,26 @@ fn workflow_file(
         };
         out.push_str(&format!(
             "    {{\n      id: {},\n      kind: {},\n      label: {},\n      isTrigger: {},\n      frame: {},\n      retry: {{ maxAttempts: {}, initialDelayMs: {}, factor: {}, maxDelayMs: {}, jitter: {} }},\n      onError: {},\n      run: {run},\n    }},\n",
-            json(&node.id),
-            json(&node.kind),
-            json(&node.label),
+            literal(&node.id),
+            literal(&node.kind),
+            literal(&node.label),
             index == trigger,
-            frames[index].map_or("null".to_owned(), |f| json(&def.nodes[f].id)),
+            frames[index].map_or("null".to_owned(), |f| literal(&def.nodes[f].id)),
             retry.max_attempts,
             retry.initial_delay_ms,
             retry.factor,
             retry.max_delay_ms,
             retry.jitter,
-            json(&on_error),
+            literal(&on_error),
         ));
     }
     out.push_str("  ],\n  edges: [\n");
     for edge in &def.edges {
         out.push_str(&format!(
             "    {{ source: {}, port: {}, target: {} }},\n",
-            json(&edge.source),
-            json(&edge.source_port),
-            json(&edge.target)
+            literal(&edge.source),
+            literal(&edge.source_port),
+            literal(&edge.target)
         ));
     }
     out.push_str("  ],\n");
@@ -341,25 +337,6 @@ fn workflow_file(
     }
     out.push_str("};\n");
     out
-}
-
-/// The innermost loop each node's body belongs to, as the engine works it out.
-fn frames(def: &WorkflowDefinition, graph: &Graph) -> Vec<Option<usize>> {
-    let mut frame = vec![None; def.nodes.len()];
-    let mut size = vec![usize::MAX; def.nodes.len()];
-    for (n, node) in def.nodes.iter().enumerate() {
-        if node.kind != "loop" {
-            continue;
-        }
-        let body = graph.loop_body(n);
-        for &member in &body {
-            if body.len() < size[member] {
-                size[member] = body.len();
-                frame[member] = Some(n);
-            }
-        }
-    }
-    frame
 }
 
 fn providers_file(def: &WorkflowDefinition, bindings: &Bindings) -> String {
@@ -390,21 +367,21 @@ fn providers_file(def: &WorkflowDefinition, bindings: &Bindings) -> String {
             .map(|(code, class)| json!([code, class]))
             .collect();
         let derive = if provider.connection.derive.is_some() {
-            format!("\n  derive: derive[{}],", json(&provider.id))
+            format!("\n  derive: derive[{}],", literal(&provider.id))
         } else {
             String::new()
         };
         out.push_str(&format!(
             "\nexport const {}: Provider = {{\n  id: {},\n  name: {},\n  baseUrl: {},\n  headers: {},\n  auth: {},\n  errors: {{ messageAt: {}, inBody: {}, codes: {} }},\n  idempotentPosts: {},{derive}\n}};\n",
             steps::ident(&provider.id),
-            json(&provider.id),
-            json(&provider.name),
-            json(&provider.base_url),
-            json(&provider.headers.iter().map(|(n, v)| [n.to_ascii_lowercase(), v.to_string()]).collect::<Vec<_>>()),
-            json(&provider.connection.auth),
-            json(&errors.message_at),
-            json(&errors.in_body),
-            json(&codes),
+            literal(&provider.id),
+            literal(&provider.name),
+            literal(&provider.base_url),
+            literal(&provider.headers.iter().map(|(n, v)| [n.to_ascii_lowercase(), v.to_string()]).collect::<Vec<_>>()),
+            literal(&provider.connection.auth),
+            literal(&errors.message_at),
+            literal(&errors.in_body),
+            literal(&codes),
             provider.idempotent_posts,
         ));
     }
@@ -431,15 +408,15 @@ fn main_file(
         Start::Manual => "  await once(readPayload(command));\n  // Requests a deadline cut short are not waited for.\n  process.exit();\n".to_owned(),
         Start::Webhook { secret_env } => format!(
             "  const trigger: WebhookTrigger = {{ kind: {}, config: {}, secret: {} }};\n  const server = await serve(trigger, start, Number(process.env.PORT ?? 3000), process.env.HOST);\n  const address = server.address();\n  console.log(`listening for webhooks on port ${{typeof address === \"object\" && address ? address.port : address}}`);\n",
-            json(&node.kind),
-            json(&config),
+            literal(&node.kind),
+            literal(&config),
             secret_env
                 .as_ref()
                 .map_or("undefined".to_owned(), |name| format!("process.env.{name}"))
         ),
         Start::Schedule => format!(
             "  await runSchedule({}, async (payload) => {{\n    await once(payload);\n  }});\n",
-            json(&json!({
+            literal(&json!({
                 "cron": config.get("cron").cloned().unwrap_or(Value::Null),
                 "timezone": config.get("timezone").cloned().unwrap_or(json!("UTC")),
                 "missed": config.get("missed").cloned().unwrap_or(json!("skip")),
@@ -462,7 +439,7 @@ fn main_file(
             };
             format!(
                 "  const server = await serveEvents({}, (ctx) => x.truthy({filter}), start, Number(process.env.PORT ?? 3000), process.env.HOST);\n  const address = server.address();\n  console.log(`listening for events on port ${{typeof address === \"object\" && address ? address.port : address}}`);\n",
-                json(&config.get("type").cloned().unwrap_or(Value::Null)),
+                literal(&config.get("type").cloned().unwrap_or(Value::Null)),
             )
         }
     };

@@ -33,7 +33,8 @@ pub const PREPARED: &[&str] = &[
     "sendgrid.send_email",
 ];
 
-fn json(value: &impl serde::Serialize) -> String {
+/// A value as JSON text, which is also TypeScript.
+pub(super) fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 

@@ -66,21 +66,7 @@ impl Plan {
         let order = graph
             .topological_order()
             .map_err(|_| "the workflow has a cycle".to_owned())?;
-        let mut frame_of: Vec<Option<usize>> = vec![None; def.nodes.len()];
-        let mut body_size: Vec<usize> = vec![usize::MAX; def.nodes.len()];
-        for (n, node) in def.nodes.iter().enumerate() {
-            if node.kind != "loop" {
-                continue;
-            }
-            let body = graph.loop_body(n);
-            for &member in &body {
-                // Nested bodies are smaller: the innermost loop wins.
-                if body.len() < body_size[member] {
-                    body_size[member] = body.len();
-                    frame_of[member] = Some(n);
-                }
-            }
-        }
+        let frame_of = graph.innermost_loops();
         let expressions = expr::shared();
         let mut nodes = Vec::with_capacity(def.nodes.len());
         let mut trigger = None;
